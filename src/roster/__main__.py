@@ -1,0 +1,3 @@
+from roster.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""Cursor pagination: an opaque cursor carrying the last row's sort key and id."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+from litestar.params import Parameter
+
+from roster.errors import InvalidInput
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Parameter(ge=1, le=500, default=50, description="Page size (1-500).")]
+Cursor = Annotated[str | None, Parameter(default=None, description="`next_cursor` of the previous page.")]
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(*key: Any) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(list(key))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = msgspec.json.decode(raw)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+    if not isinstance(key, list) or len(key) != arity or any(isinstance(k, (list, dict)) for k in key):
+        raise InvalidInput.on("cursor", "not a cursor returned by this API")
+    return key

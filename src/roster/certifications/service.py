@@ -1,0 +1,147 @@
+"""ABMS/AOA board certifications: validated against the specialty table, audited and versioned."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from roster import clock
+from roster.api.pagination import Page, decode_cursor, encode_cursor
+from roster.certifications import repository
+from roster.certifications.schemas import CertificationCreate, CertificationRead, CertificationUpdate
+from roster.db import write_tx
+from roster.errors import Conflict, FieldError, InvalidInput, NotFound
+from roster.history import service as history
+from roster.physicians import service as physicians
+from roster.reference import service as reference
+
+
+def to_read(row: dict[str, Any]) -> CertificationRead:
+    return msgspec.convert(row, CertificationRead)
+
+
+async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
+    index = await reference.specialty_index()
+    specialty = index.resolve_physician_specialty(values["specialty"], "specialty")
+    if values["board"] not in specialty.boards:
+        raise InvalidInput.on(
+            "board", f"{values['board']} does not certify {specialty.slug}; boards: {', '.join(specialty.boards)}"
+        )
+    if values["certified_on"] > today:
+        raise InvalidInput.on("certified_on", "is in the future")
+    if values["time_unlimited"]:
+        if values["expires_on"] is not None:
+            raise InvalidInput.on("expires_on", "must be empty for a time-unlimited certificate")
+        if values["moc_status"] != "not_required":
+            raise InvalidInput.on("moc_status", "must be not_required for a time-unlimited certificate")
+    elif values["moc_status"] == "not_required":
+        raise InvalidInput.on("moc_status", "not_required applies only to time-unlimited certificates")
+    if values["expires_on"] is not None and values["expires_on"] <= values["certified_on"]:
+        raise InvalidInput.on("expires_on", "must be after certified_on")
+    verified = values.get("verified_on")
+    if verified is not None and verified > today:
+        raise InvalidInput.on("verified_on", "is in the future")
+    return {**values, "specialty": specialty.slug}
+
+
+def _duplicate(board: str, specialty: str) -> Conflict:
+    return Conflict(
+        f"this physician already has a {board} certification in {specialty}",
+        errors=[FieldError("specialty", "already on file for this physician and board")],
+    )
+
+
+async def _record(
+    action: str, before: CertificationRead | None, after: CertificationRead | None, actor: str, at: Any
+) -> None:
+    subject = after or before
+    assert subject is not None
+    await history.record_change(
+        actor=actor, action=action, entity="certification", entity_id=subject.id,
+        physician_id=subject.physician_id,
+        before=msgspec.to_builtins(before) if before else None,
+        after=msgspec.to_builtins(after) if after else None, at=at,
+    )
+
+
+async def create(physician_id: UUID, data: CertificationCreate, *, actor: str) -> CertificationRead:
+    now = clock.now()
+    async with write_tx():
+        await physicians.require(physician_id)
+        values = await _validated(msgspec.structs.asdict(data), now.date())
+        if await repository.duplicate_exists(physician_id, values["board"], values["specialty"]):
+            raise _duplicate(values["board"], values["specialty"])
+        row = {**values, "id": uuid.uuid4(), "physician_id": physician_id, "created_at": now, "updated_at": now}
+        await repository.insert(row)
+        created = to_read(row)
+        await _record("create", None, created, actor, now)
+    return created
+
+
+async def get(certification_id: UUID) -> CertificationRead:
+    row = await repository.get(certification_id)
+    if row is None:
+        raise NotFound(f"no certification {certification_id}")
+    return to_read(row)
+
+
+async def update(certification_id: UUID, data: CertificationUpdate, *, actor: str) -> CertificationRead:
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    now = clock.now()
+    async with write_tx():
+        current = await get(certification_id)
+        merged = await _validated({**msgspec.structs.asdict(current), **changes}, now.date())
+        changes = {k: merged[k] for k in changes}
+        if (merged["board"], merged["specialty"]) != (current.board, current.specialty) and (
+            await repository.duplicate_exists(
+                current.physician_id, merged["board"], merged["specialty"], except_id=certification_id
+            )
+        ):
+            raise _duplicate(merged["board"], merged["specialty"])
+        changes["updated_at"] = now
+        await repository.update(certification_id, changes)
+        updated = msgspec.structs.replace(current, **changes)
+        await _record("update", current, updated, actor, now)
+    return updated
+
+
+async def delete(certification_id: UUID, *, actor: str) -> None:
+    now = clock.now()
+    async with write_tx():
+        current = await get(certification_id)
+        await repository.delete(certification_id)
+        await _record("delete", current, None, actor, now)
+
+
+async def list_page(
+    *,
+    physician_id: UUID | None,
+    specialty: str | None,
+    expiring_within_days: int | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[CertificationRead]:
+    if specialty is not None:
+        resolved = (await reference.specialty_index()).resolve(specialty)
+        if resolved is None:
+            raise InvalidInput.on("specialty", f"unknown specialty {specialty!r}")
+        specialty = resolved.slug
+    today = clock.today()
+    window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
+    key = decode_cursor(cursor, 1)
+    after = None
+    if key is not None:
+        try:
+            after = UUID(str(key[0]))
+        except ValueError:
+            raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+    rows = await repository.page(
+        physician_id=physician_id, specialty=specialty, expiring_between=window, after=after, limit=limit + 1
+    )
+    items = [to_read(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,73 @@
+"""Settings, read once from ``ROSTER_*`` environment variables.
+
+Tests and tools build :class:`Settings` explicitly and pass it to ``create_app`` instead of racing
+environment variables; nothing here touches the database or the network.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SOURCES = ("oig_leie", "sam", "cms_preclusion")
+
+#: The project checkout (``src/roster/config.py`` -> repo root). The service is installed editable,
+#: so ``fixtures/`` and ``alembic/`` are found beside ``src/``.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite:///roster.db"
+    #: Screening sources the compliance report requires (``ROSTER_REQUIRED_SOURCES``).
+    required_sources: tuple[str, ...] = SOURCES
+    #: Organization default where a state has no rule of its own: license must be in the case's state.
+    default_in_state_license: bool = True
+    #: Days a list snapshot stays fresh enough to count as screened (rules.md §1).
+    screening_max_age_days: int = 35
+    fixtures_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "fixtures")
+    alembic_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "alembic")
+    #: Seconds an SQLite writer waits for the lock before failing.
+    sqlite_busy_timeout: float = 30.0
+    pg_pool_min: int = 1
+    pg_pool_max: int = 10
+    #: Seconds an authenticated API key stays cached in a process (revocation takes this long).
+    api_key_cache_seconds: float = 30.0
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        base = cls()
+        sources = _env_list("ROSTER_REQUIRED_SOURCES", SOURCES)
+        unknown = sorted(set(sources) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"ROSTER_REQUIRED_SOURCES: unknown source(s) {', '.join(unknown)}")
+        return replace(
+            base,
+            database_url=os.environ.get("ROSTER_DATABASE_URL", base.database_url),
+            required_sources=sources,
+            default_in_state_license=_env_bool(
+                "ROSTER_DEFAULT_IN_STATE_LICENSE", base.default_in_state_license
+            ),
+            fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
+            debug=_env_bool("ROSTER_DEBUG", False),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

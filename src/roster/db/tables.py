@@ -1,0 +1,30 @@
+"""Every table, in dependency order; the Alembic metadata is derived from this list."""
+
+from roster.alerts.tables import Alert
+from roster.assignments.tables import Assignment
+from roster.audit.tables import AuditEvent
+from roster.certifications.tables import Certification
+from roster.history.tables import RecordVersion
+from roster.keys.tables import ApiKey
+from roster.licenses.tables import License
+from roster.physicians.tables import Physician
+from roster.reference.tables import Specialty, StateRule
+from roster.scheduling.tables import JobRun
+from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
+
+ALL_TABLES = (
+    Specialty,
+    StateRule,
+    ApiKey,
+    AuditEvent,
+    Physician,
+    License,
+    Certification,
+    RecordVersion,
+    ListSnapshot,
+    ScreeningRun,
+    ScreeningHit,
+    Alert,
+    Assignment,
+    JobRun,
+)

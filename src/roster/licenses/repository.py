@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from roster.licenses.tables import License
+
+_COLUMNS = (
+    License.id,
+    License.physician.as_alias("physician_id"),
+    License.state,
+    License.number,
+    License.license_type,
+    License.status,
+    License.restricted,
+    License.issued_on,
+    License.expires_on,
+    License.verified_on,
+    License.verification_source,
+    License.created_at,
+    License.updated_at,
+)
+
+
+async def get(license_id: UUID) -> dict[str, Any] | None:
+    return await License.select(*_COLUMNS).where(License.id == license_id).first().run()
+
+
+async def for_physician(physician_id: UUID) -> list[dict[str, Any]]:
+    return await License.select(*_COLUMNS).where(License.physician == physician_id).run()
+
+
+async def duplicate_exists(physician_id: UUID, state: str, number: str, *, except_id: UUID | None = None) -> bool:
+    query = License.exists().where(
+        (License.physician == physician_id) & (License.state == state) & (License.number == number)
+    )
+    if except_id is not None:
+        query = query.where(License.id != except_id)
+    return await query.run()
+
+
+async def insert(values: dict[str, Any]) -> None:
+    values = dict(values)
+    values["physician"] = values.pop("physician_id")
+    await License.insert(License(**values)).run()
+
+
+async def update(license_id: UUID, values: dict[str, Any]) -> None:
+    await License.update(values).where(License.id == license_id).run()
+
+
+async def delete(license_id: UUID) -> None:
+    await License.delete().where(License.id == license_id).run()
+
+
+async def page(
+    *,
+    physician_id: UUID | None,
+    state: str | None,
+    status: str | None,
+    expiring_between: tuple[date, date] | None,
+    after: tuple[date, UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Soonest expiry first, keyset-paginated on (expires_on, id)."""
+    query = License.select(*_COLUMNS)
+    if physician_id is not None:
+        query = query.where(License.physician == physician_id)
+    if state is not None:
+        query = query.where(License.state == state)
+    if status is not None:
+        query = query.where(License.status == status)
+    if expiring_between is not None:
+        start, end = expiring_between
+        query = query.where((License.expires_on >= start) & (License.expires_on <= end))
+    if after is not None:
+        last_expiry, last_id = after
+        query = query.where(
+            (License.expires_on > last_expiry) | ((License.expires_on == last_expiry) & (License.id > last_id))
+        )
+    return await query.order_by(License.expires_on, License.id).limit(limit).run()

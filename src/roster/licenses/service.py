@@ -1,0 +1,132 @@
+"""State medical licenses: validated, audited and versioned writes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from roster import clock
+from roster.api.pagination import Page, decode_cursor, encode_cursor
+from roster.db import write_tx
+from roster.errors import Conflict, FieldError, InvalidInput, NotFound
+from roster.history import service as history
+from roster.licenses import repository
+from roster.licenses.schemas import LicenseCreate, LicenseRead, LicenseUpdate
+from roster.physicians import service as physicians
+from roster.reference import service as reference
+
+
+def to_read(row: dict[str, Any]) -> LicenseRead:
+    return msgspec.convert(row, LicenseRead)
+
+
+async def _validate(values: dict[str, Any], today: date) -> None:
+    await reference.require_state(values["state"])
+    if values["issued_on"] > today:
+        raise InvalidInput.on("issued_on", "is in the future")
+    if values["expires_on"] <= values["issued_on"]:
+        raise InvalidInput.on("expires_on", "must be after issued_on")
+    verified = values.get("verified_on")
+    if verified is not None and verified > today:
+        raise InvalidInput.on("verified_on", "is in the future")
+
+
+def _duplicate(state: str, number: str) -> Conflict:
+    return Conflict(
+        f"this physician already has license {number} in {state}",
+        errors=[FieldError("number", "already on file for this physician and state")],
+    )
+
+
+async def _record(action: str, before: LicenseRead | None, after: LicenseRead | None, actor: str, at: Any) -> None:
+    subject = after or before
+    assert subject is not None
+    await history.record_change(
+        actor=actor, action=action, entity="license", entity_id=subject.id, physician_id=subject.physician_id,
+        before=msgspec.to_builtins(before) if before else None,
+        after=msgspec.to_builtins(after) if after else None, at=at,
+    )
+
+
+async def create(physician_id: UUID, data: LicenseCreate, *, actor: str) -> LicenseRead:
+    now = clock.now()
+    values = msgspec.structs.asdict(data)
+    values["number"] = values["number"].strip().upper()
+    async with write_tx():
+        await physicians.require(physician_id)
+        await _validate(values, now.date())
+        if await repository.duplicate_exists(physician_id, values["state"], values["number"]):
+            raise _duplicate(values["state"], values["number"])
+        row = {**values, "id": uuid.uuid4(), "physician_id": physician_id, "created_at": now, "updated_at": now}
+        await repository.insert(row)
+        created = to_read(row)
+        await _record("create", None, created, actor, now)
+    return created
+
+
+async def get(license_id: UUID) -> LicenseRead:
+    row = await repository.get(license_id)
+    if row is None:
+        raise NotFound(f"no license {license_id}")
+    return to_read(row)
+
+
+async def update(license_id: UUID, data: LicenseUpdate, *, actor: str) -> LicenseRead:
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    if "number" in changes:
+        changes["number"] = changes["number"].strip().upper()
+    now = clock.now()
+    async with write_tx():
+        current = await get(license_id)
+        merged = {**msgspec.structs.asdict(current), **changes}
+        await _validate(merged, now.date())
+        if (merged["state"], merged["number"]) != (current.state, current.number) and await repository.duplicate_exists(
+            current.physician_id, merged["state"], merged["number"], except_id=license_id
+        ):
+            raise _duplicate(merged["state"], merged["number"])
+        changes["updated_at"] = now
+        await repository.update(license_id, changes)
+        updated = msgspec.structs.replace(current, **changes)
+        await _record("update", current, updated, actor, now)
+    return updated
+
+
+async def delete(license_id: UUID, *, actor: str) -> None:
+    """Removes the license from the current roster; its history stays readable as of past dates."""
+    now = clock.now()
+    async with write_tx():
+        current = await get(license_id)
+        await repository.delete(license_id)
+        await _record("delete", current, None, actor, now)
+
+
+async def list_page(
+    *,
+    physician_id: UUID | None,
+    state: str | None,
+    status: str | None,
+    expiring_within_days: int | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[LicenseRead]:
+    if state is not None:
+        await reference.require_state(state)
+    today = clock.today()
+    window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
+    key = decode_cursor(cursor, 2)
+    after = None
+    if key is not None:
+        try:
+            after = (date.fromisoformat(str(key[0])), UUID(str(key[1])))
+        except ValueError:
+            raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+    rows = await repository.page(
+        physician_id=physician_id, state=state, status=status, expiring_between=window, after=after, limit=limit + 1
+    )
+    items = [to_read(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].expires_on.isoformat(), str(items[-1].id)) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
+
+from roster.api.auth import READ_ROSTER, WRITE_ROSTER
+from roster.api.pagination import Cursor, Limit, Page
+from roster.api.problems import problems
+from roster.certifications import service as certifications
+from roster.certifications.schemas import CertificationCreate, CertificationRead
+from roster.compliance import service as compliance
+from roster.keys.schemas import Principal
+from roster.licenses import service as licenses
+from roster.licenses.schemas import LicenseCreate, LicenseRead
+from roster.physicians import service
+from roster.physicians.schemas import ComplianceReport, PhysicianCreate, PhysicianRead, PhysicianUpdate
+from roster.vocabulary import LineOfBusiness, PhysicianStatus
+
+AuthedRequest = Request[Principal, Any, Any]
+StateFilter = Annotated[
+    str | None, Parameter(query="state", pattern=r"^[A-Z]{2}$", description="has a license in this state")
+]
+NpiPath = Annotated[str, Parameter(pattern=r"^[0-9]{10}$", description="10-digit NPI")]
+
+
+class PhysicianController(Controller):
+    path = "/physicians"
+    tags = ["physicians"]
+
+    @post("/", guards=[WRITE_ROSTER], responses=problems(401, 403, 409, 422), summary="Add a physician")
+    async def create_physician(self, request: AuthedRequest, data: PhysicianCreate) -> PhysicianRead:
+        return await service.create(data, actor=request.user.name)
+
+    @get("/", guards=[READ_ROSTER], responses=problems(401, 403, 422), summary="List physicians")
+    async def list_physician(
+        self,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        state_code: StateFilter = None,
+        specialty: Annotated[str | None, Parameter(max_length=64, description="slug or NUCC code")] = None,
+        line_of_business: LineOfBusiness | None = None,
+        status: PhysicianStatus | None = None,
+        q: Annotated[str | None, Parameter(max_length=100, description="name or NPI")] = None,
+    ) -> Page[PhysicianRead]:
+        return await service.list_page(
+            state=state_code, specialty=specialty, line_of_business=line_of_business, status=status, q=q,
+            cursor=cursor, limit=limit,
+        )
+
+    @get("/npi/{npi:str}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422), summary="Find by NPI")
+    async def get_by_npi(self, npi: NpiPath) -> PhysicianRead:
+        return await service.get_by_npi(npi)
+
+    @get("/{physician_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
+    async def get_physician(self, physician_id: UUID) -> PhysicianRead:
+        return await service.get(physician_id)
+
+    @patch("/{physician_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    async def update_physician(self, request: AuthedRequest, physician_id: UUID, data: PhysicianUpdate) -> PhysicianRead:
+        return await service.update(physician_id, data, actor=request.user.name)
+
+    @delete(
+        "/{physician_id:uuid}",
+        guards=[WRITE_ROSTER],
+        status_code=200,
+        responses=problems(401, 403, 404, 422),
+        summary="Deactivate a physician (history is kept)",
+    )
+    async def deactivate(self, request: AuthedRequest, physician_id: UUID) -> PhysicianRead:
+        return await service.deactivate(physician_id, actor=request.user.name)
+
+    @get(
+        "/{physician_id:uuid}/compliance",
+        guards=[READ_ROSTER],
+        responses=problems(401, 403, 404, 422),
+        summary="Every compliance requirement and its state as of a date",
+    )
+    async def compliance(
+        self,
+        request: AuthedRequest,
+        physician_id: UUID,
+        as_of: Annotated[date | None, Parameter(description="default today; a past date replays recorded history")] = None,
+    ) -> ComplianceReport:
+        return await compliance.report(physician_id, as_of, request.app.state["policy"])
+
+    @post("/{physician_id:uuid}/licenses", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    async def add_license(self, request: AuthedRequest, physician_id: UUID, data: LicenseCreate) -> LicenseRead:
+        return await licenses.create(physician_id, data, actor=request.user.name)
+
+    @post("/{physician_id:uuid}/certifications", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    async def add_certification(
+        self, request: AuthedRequest, physician_id: UUID, data: CertificationCreate
+    ) -> CertificationRead:
+        return await certifications.create(physician_id, data, actor=request.user.name)

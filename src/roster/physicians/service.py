@@ -1,0 +1,185 @@
+"""Physician records: validation, writes (audited and versioned) and reads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from roster import clock
+from roster.api.pagination import Page, decode_cursor, encode_cursor
+from roster.db import write_tx
+from roster.errors import Conflict, FieldError, InvalidInput, NotFound
+from roster.history import service as history
+from roster.physicians import repository
+from roster.physicians.npi import is_valid_npi
+from roster.physicians.schemas import PhysicianCreate, PhysicianRead, PhysicianUpdate
+from roster.reference import service as reference
+
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def to_read(row: dict[str, Any]) -> PhysicianRead:
+    return msgspec.convert(row, PhysicianRead)
+
+
+def snapshot(read: PhysicianRead) -> dict[str, Any]:
+    return msgspec.to_builtins(read)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
+    """Checks that span fields or need reference data; returns the normalized values."""
+    npi = values["npi"]
+    if not is_valid_npi(npi):
+        raise InvalidInput.on("npi", "check digit is invalid (Luhn over 80840 + NPI)")
+    born = values["date_of_birth"]
+    if born > today:
+        raise InvalidInput.on("date_of_birth", "is in the future")
+    if born < EARLIEST_BIRTH:
+        raise InvalidInput.on("date_of_birth", f"is before {EARLIEST_BIRTH.isoformat()}")
+    for field in ("clinical_practice_start", "credentialed_on", "irr_passed_on"):
+        value = values.get(field)
+        if value is None:
+            continue
+        if value > today:
+            raise InvalidInput.on(field, "is in the future")
+        if value <= born:
+            raise InvalidInput.on(field, "is not after date_of_birth")
+    index = await reference.specialty_index()
+    specialties = [
+        index.resolve_physician_specialty(ref, f"specialties.{i}").slug for i, ref in enumerate(values["specialties"])
+    ]
+    return {
+        **values,
+        "specialties": _unique(specialties),
+        "languages": _unique(values["languages"]),
+        "lines_of_business": _unique(values["lines_of_business"]),
+        "former_last_names": _unique([n.strip() for n in values["former_last_names"]]),
+        "first_name": values["first_name"].strip(),
+        "last_name": values["last_name"].strip(),
+    }
+
+
+async def create(data: PhysicianCreate, *, actor: str) -> PhysicianRead:
+    now = clock.now()
+    values = await _validated(msgspec.structs.asdict(data), now.date())
+    physician_id = uuid.uuid4()
+    row = {
+        **values,
+        "id": physician_id,
+        "status": "active",
+        "npi_status": "unknown",
+        "npi_checked_on": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with write_tx():
+        if await repository.npi_taken(values["npi"]):
+            raise Conflict(f"a physician with NPI {values['npi']} already exists", errors=_npi_error())
+        await repository.insert(row)
+        created = to_read(row)
+        await history.record_change(
+            actor=actor, action="create", entity="physician", entity_id=physician_id,
+            physician_id=physician_id, before=None, after=snapshot(created), at=now,
+        )
+    return created
+
+
+def _npi_error() -> list[FieldError]:
+    return [FieldError("npi", "already registered")]
+
+
+async def get(physician_id: UUID) -> PhysicianRead:
+    row = await repository.get(physician_id)
+    if row is None:
+        raise NotFound(f"no physician {physician_id}")
+    return to_read(row)
+
+
+async def get_by_npi(npi: str) -> PhysicianRead:
+    row = await repository.get_by_npi(npi)
+    if row is None:
+        raise NotFound(f"no physician with NPI {npi}")
+    return to_read(row)
+
+
+async def update(physician_id: UUID, data: PhysicianUpdate, *, actor: str) -> PhysicianRead:
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    now = clock.now()
+    async with write_tx():
+        current = await get(physician_id)
+        merged = await _validated({**msgspec.structs.asdict(current), **changes}, now.date())
+        if merged["npi"] != current.npi and await repository.npi_taken(merged["npi"], except_id=physician_id):
+            raise Conflict(f"a physician with NPI {merged['npi']} already exists", errors=_npi_error())
+        if "npi" in changes and merged["npi"] != current.npi:
+            merged["npi_status"], merged["npi_checked_on"] = "unknown", None
+        values = {k: merged[k] for k in (*changes, "npi_status", "npi_checked_on")}
+        values["updated_at"] = now
+        await repository.update(physician_id, values)
+        updated = msgspec.structs.replace(current, **values)
+        await history.record_change(
+            actor=actor, action="update", entity="physician", entity_id=physician_id,
+            physician_id=physician_id, before=snapshot(current), after=snapshot(updated), at=now,
+        )
+    return updated
+
+
+async def deactivate(physician_id: UUID, *, actor: str) -> PhysicianRead:
+    """DELETE never erases: the physician becomes inactive and keeps its history."""
+    now = clock.now()
+    async with write_tx():
+        current = await get(physician_id)
+        if current.status == "inactive":
+            return current
+        await repository.update(physician_id, {"status": "inactive", "updated_at": now})
+        updated = msgspec.structs.replace(current, status="inactive", updated_at=now)
+        await history.record_change(
+            actor=actor, action="deactivate", entity="physician", entity_id=physician_id,
+            physician_id=physician_id, before=snapshot(current), after=snapshot(updated), at=now,
+        )
+    return updated
+
+
+async def require(physician_id: UUID) -> None:
+    if not await repository.exists(physician_id):
+        raise NotFound(f"no physician {physician_id}")
+
+
+async def list_page(
+    *,
+    state: str | None,
+    specialty: str | None,
+    line_of_business: str | None,
+    status: str | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[PhysicianRead]:
+    if specialty is not None:
+        resolved = (await reference.specialty_index()).resolve(specialty)
+        if resolved is None:
+            raise InvalidInput.on("specialty", f"unknown specialty {specialty!r}")
+        specialty = resolved.slug
+    if state is not None:
+        await reference.require_state(state)
+    key = decode_cursor(cursor, 2)
+    after = None
+    if key is not None:
+        try:
+            after = (str(key[0]), UUID(str(key[1])))
+        except ValueError:
+            raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+    rows = await repository.page(
+        state=state, specialty=specialty, line_of_business=line_of_business, status=status, q=q,
+        after=after, limit=limit + 1,
+    )
+    items = [to_read(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].last_name, str(items[-1].id)) if len(rows) > limit else None
+    return Page(items=items, next_cursor=next_cursor)

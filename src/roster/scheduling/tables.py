@@ -1,0 +1,15 @@
+from piccolo.columns import JSON, UUID, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class JobRun(Table, tablename="job_run"):
+    """One execution of a scheduled job: what ran, when, and how it ended."""
+
+    id = UUID(primary_key=True)
+    job = Varchar(length=64, index=True)
+    trigger = Varchar(length=16, default="schedule")
+    started_at = Timestamptz(index=True)
+    finished_at = Timestamptz(null=True, default=None)
+    outcome = Varchar(length=16, default="running")
+    counts = JSON(default="{}")
+    error = Text(null=True, default=None)
