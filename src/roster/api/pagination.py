@@ -7,14 +7,14 @@ import binascii
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from roster.errors import InvalidInput
 
 T = TypeVar("T")
 
-Limit = Annotated[int, Parameter(ge=1, le=500, default=50, description="Page size (1-500).")]
-Cursor = Annotated[str | None, Parameter(default=None, description="`next_cursor` of the previous page.")]
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (1-500).")]
+Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page.")]
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -59,13 +59,27 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 _KEY_IN_MESSAGE = re.compile(r"(?:at|in) `\$\.?([^`]*)`")
 
 
+def _dotted(path: str) -> str:
+    """``lines_of_business[0]`` -> ``lines_of_business.0``: one spelling for nested fields."""
+    return path.replace("[", ".").replace("]", "").lstrip(".")
+
+
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+
+
 def _field_of(item: dict[str, Any]) -> str:
+    message = str(item.get("message", ""))
+    unknown = _NAMED_FIELD.search(message)
+    if unknown:
+        at = _KEY_IN_MESSAGE.search(message)
+        prefix = _dotted(at.group(1)) + "." if at and at.group(1) else ""
+        return prefix + unknown.group(1)
     key = item.get("key")
-    if key:
-        return str(key)
-    match = _KEY_IN_MESSAGE.search(str(item.get("message", "")))
+    if key and key != "data":
+        return _dotted(str(key))
+    match = _KEY_IN_MESSAGE.search(message)
     if match and match.group(1):
-        return match.group(1).replace("[", ".").replace("]", "")
+        return _dotted(match.group(1))
     return "body"
 
 

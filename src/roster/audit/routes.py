@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from roster.api.auth import READ_AUDIT
 from roster.api.pagination import Cursor, Limit, Page
@@ -21,7 +21,7 @@ class AuditController(Controller):
         self,
         limit: Limit = 50,
         cursor: Cursor = None,
-        entity: Annotated[str | None, Parameter(max_length=32)] = None,
-        entity_id: Annotated[str | None, Parameter(max_length=64)] = None,
+        entity: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        entity_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> Page[AuditEventRead]:
         return await service.list_page(entity=entity, entity_id=entity_id, cursor=cursor, limit=limit)

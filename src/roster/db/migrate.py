@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+
 from alembic import command
 from alembic.config import Config
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import msgspec
 from litestar import MediaType, Response, get
-
 from litestar.openapi.datastructures import ResponseSpec
+
 from roster.db import current_engine
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.params import JSONBody
 from msgspec import Meta
 
 from roster.api.auth import ADMIN_ONLY
@@ -22,5 +23,5 @@ class ApiKeyController(Controller):
     tags = ["keys"]
 
     @post("/", guards=[ADMIN_ONLY], responses=problems(401, 403, 422), summary="Create an API key (shown once)")
-    async def create_key(self, request: Request[Principal, Any, Any], data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create_key(self, request: Request[Principal, Any, Any], data: JSONBody[ApiKeyCreate]) -> ApiKeyCreated:
         return await service.create_key(name=data.name, role=data.role.value, actor=request.user.name)

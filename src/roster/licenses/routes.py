@@ -4,7 +4,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from roster.api.auth import READ_ROSTER, WRITE_ROSTER
 from roster.api.pagination import Cursor, Limit, Page
@@ -26,10 +26,10 @@ class LicenseController(Controller):
         self,
         limit: Limit = 50,
         cursor: Cursor = None,
-        state_code: Annotated[str | None, Parameter(query="state", pattern=r"^[A-Z]{2}$")] = None,
-        status: LicenseStatus | None = None,
-        expiring_within_days: Annotated[int | None, Parameter(ge=0, le=3650)] = None,
-        physician_id: UUID | None = None,
+        state_code: Annotated[str | None, QueryParameter(name="state", description="USPS code")] = None,
+        status: FromQuery[LicenseStatus | None] = None,
+        expiring_within_days: Annotated[int | None, QueryParameter(ge=0, le=3650)] = None,
+        physician_id: FromQuery[UUID | None] = None,
     ) -> Page[LicenseRead]:
         return await service.list_page(
             physician_id=physician_id, state=state_code, status=status,
@@ -37,13 +37,13 @@ class LicenseController(Controller):
         )
 
     @get("/{license_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
-    async def get_license(self, license_id: UUID) -> LicenseRead:
+    async def get_license(self, license_id: FromPath[UUID]) -> LicenseRead:
         return await service.get(license_id)
 
     @patch("/{license_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
-    async def update_license(self, request: Request[Principal, Any, Any], license_id: UUID, data: LicenseUpdate) -> LicenseRead:
+    async def update_license(self, request: Request[Principal, Any, Any], license_id: FromPath[UUID], data: JSONBody[LicenseUpdate]) -> LicenseRead:
         return await service.update(license_id, data, actor=request.user.name)
 
     @delete("/{license_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 422))
-    async def delete_license(self, request: Request[Principal, Any, Any], license_id: UUID) -> None:
+    async def delete_license(self, request: Request[Principal, Any, Any], license_id: FromPath[UUID]) -> None:
         await service.delete(license_id, actor=request.user.name)

@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from roster.certifications.tables import Certification
+from roster.db.query import icontains
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 
@@ -64,11 +65,10 @@ async def page(
         query = query.where(Physician.status == status)
     if q:
         term = q.strip()
-        like = f"%{term}%"
         query = query.where(
             (Physician.npi == term)
-            | Physician.last_name.ilike(like)
-            | Physician.first_name.ilike(like)
+            | icontains(Physician.last_name, term)
+            | icontains(Physician.first_name, term)
         )
     if after is not None:
         last_name, last_id = after

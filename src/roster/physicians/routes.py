@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from roster.api.auth import READ_ROSTER, WRITE_ROSTER
 from roster.api.pagination import Cursor, Limit, Page
@@ -22,9 +22,9 @@ from roster.vocabulary import LineOfBusiness, PhysicianStatus
 
 AuthedRequest = Request[Principal, Any, Any]
 StateFilter = Annotated[
-    str | None, Parameter(query="state", pattern=r"^[A-Z]{2}$", description="has a license in this state")
+    str | None, QueryParameter(name="state", description="has a license in this state")
 ]
-NpiPath = Annotated[str, Parameter(pattern=r"^[0-9]{10}$", description="10-digit NPI")]
+NpiPath = Annotated[str, PathParameter(pattern=r"^[0-9]{10}$", description="10-digit NPI")]
 
 
 class PhysicianController(Controller):
@@ -32,7 +32,7 @@ class PhysicianController(Controller):
     tags = ["physicians"]
 
     @post("/", guards=[WRITE_ROSTER], responses=problems(401, 403, 409, 422), summary="Add a physician")
-    async def create_physician(self, request: AuthedRequest, data: PhysicianCreate) -> PhysicianRead:
+    async def create_physician(self, request: AuthedRequest, data: JSONBody[PhysicianCreate]) -> PhysicianRead:
         return await service.create(data, actor=request.user.name)
 
     @get("/", guards=[READ_ROSTER], responses=problems(401, 403, 422), summary="List physicians")
@@ -41,10 +41,10 @@ class PhysicianController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
         state_code: StateFilter = None,
-        specialty: Annotated[str | None, Parameter(max_length=64, description="slug or NUCC code")] = None,
-        line_of_business: LineOfBusiness | None = None,
-        status: PhysicianStatus | None = None,
-        q: Annotated[str | None, Parameter(max_length=100, description="name or NPI")] = None,
+        specialty: Annotated[str | None, QueryParameter(max_length=64, description="slug or NUCC code")] = None,
+        line_of_business: FromQuery[LineOfBusiness | None] = None,
+        status: FromQuery[PhysicianStatus | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100, description="name or NPI")] = None,
     ) -> Page[PhysicianRead]:
         return await service.list_page(
             state=state_code, specialty=specialty, line_of_business=line_of_business, status=status, q=q,
@@ -56,11 +56,11 @@ class PhysicianController(Controller):
         return await service.get_by_npi(npi)
 
     @get("/{physician_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
-    async def get_physician(self, physician_id: UUID) -> PhysicianRead:
+    async def get_physician(self, physician_id: FromPath[UUID]) -> PhysicianRead:
         return await service.get(physician_id)
 
     @patch("/{physician_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
-    async def update_physician(self, request: AuthedRequest, physician_id: UUID, data: PhysicianUpdate) -> PhysicianRead:
+    async def update_physician(self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[PhysicianUpdate]) -> PhysicianRead:
         return await service.update(physician_id, data, actor=request.user.name)
 
     @delete(
@@ -70,7 +70,7 @@ class PhysicianController(Controller):
         responses=problems(401, 403, 404, 422),
         summary="Deactivate a physician (history is kept)",
     )
-    async def deactivate(self, request: AuthedRequest, physician_id: UUID) -> PhysicianRead:
+    async def deactivate(self, request: AuthedRequest, physician_id: FromPath[UUID]) -> PhysicianRead:
         return await service.deactivate(physician_id, actor=request.user.name)
 
     @get(
@@ -82,17 +82,17 @@ class PhysicianController(Controller):
     async def compliance(
         self,
         request: AuthedRequest,
-        physician_id: UUID,
-        as_of: Annotated[date | None, Parameter(description="default today; a past date replays recorded history")] = None,
+        physician_id: FromPath[UUID],
+        as_of: Annotated[date | None, QueryParameter(description="default today; a past date replays recorded history")] = None,
     ) -> ComplianceReport:
         return await compliance.report(physician_id, as_of, request.app.state["policy"])
 
     @post("/{physician_id:uuid}/licenses", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
-    async def add_license(self, request: AuthedRequest, physician_id: UUID, data: LicenseCreate) -> LicenseRead:
+    async def add_license(self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[LicenseCreate]) -> LicenseRead:
         return await licenses.create(physician_id, data, actor=request.user.name)
 
     @post("/{physician_id:uuid}/certifications", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
     async def add_certification(
-        self, request: AuthedRequest, physician_id: UUID, data: CertificationCreate
+        self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[CertificationCreate]
     ) -> CertificationRead:
         return await certifications.create(physician_id, data, actor=request.user.name)
