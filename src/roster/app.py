@@ -5,9 +5,10 @@ Nothing here touches the database at import time; the engine is opened in the li
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
+import msgspec
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -17,7 +18,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 import roster
 from roster.api.auth import ApiKeyMiddleware
+from roster.api.options import allowed_methods, options_allow_middleware
 from roster.api.problems import EXCEPTION_HANDLERS
+from roster.api.query import reject_unknown_query
 from roster.audit.routes import AuditController
 from roster.certifications.routes import CertificationController
 from roster.compliance.facts import CompliancePolicy
@@ -53,12 +56,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiKeyController,
         ],
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
+        before_request=reject_unknown_query,
         security=[{"bearer": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, api],
         lifespan=[database],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[options_allow_middleware],
         state=State(
             {
                 "settings": settings,
@@ -81,3 +86,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=settings.debug,
     )
+    _declare_closed_bodies(app)
+    app.state["allowed_methods"] = allowed_methods(app)
+    return app
+
+
+def _strict_structs(base: type[msgspec.Struct] = msgspec.Struct) -> Iterator[type[msgspec.Struct]]:
+    for cls in base.__subclasses__():
+        if cls.__struct_config__.forbid_unknown_fields:
+            yield cls
+        yield from _strict_structs(cls)
+
+
+def _declare_closed_bodies(app: Litestar) -> None:
+    """Request bodies reject unknown fields (422 naming the field); say so in the OpenAPI schema."""
+    schemas = app.openapi_schema.components.schemas or {}
+    for cls in _strict_structs():
+        component = schemas.get(cls.__name__)
+        if component is not None:
+            component.additional_properties = False

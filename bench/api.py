@@ -1,0 +1,432 @@
+"""HTTP throughput and latency of ``GET /api/v1/physicians/{id}`` and ``GET /health`` on a large SQLite roster.
+
+Run as a script (not a test; figures, not pass/fail)::
+
+    python bench/api.py [--physicians 50000] [--concurrency 32] [--requests 20000] [--workers 1]
+
+It builds a fresh SQLite database in a temporary directory (Alembic migrations and reference data via
+``migrate_database``), bulk-loads synthetic physicians and licenses with plain ``sqlite3`` in one
+transaction (values encoded with Piccolo's own SQLite adapters, so the app reads them exactly as rows it
+wrote itself), creates an admin API key through ``roster.keys.service.create_key``, then serves the
+app with ``uvicorn`` in a subprocess, as production would, and drives it over loopback from one
+asyncio process with one shared ``httpx.AsyncClient``.
+
+``GET /health`` (one ``SELECT 1``, no auth) is the baseline measured in the same run; the printed
+``physicians/health`` ratio is the figure to compare across machines. The load generator shares the
+machine's cores with the server, so absolute figures understate a dedicated server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import dataclasses
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from piccolo.engine.sqlite import convert_array_in, convert_date_in, convert_datetime_in, convert_uuid_in
+
+from roster.cli import migrate_database
+from roster.config import Settings
+from roster.physicians.npi import check_digit
+
+FIRST_NAMES = (
+    "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan "
+    "Joseph Jessica Thomas Sarah Priya Anjali Wei Mei Carlos Lucia Ahmed Fatima Olga Kenji Aisha Mateo"
+).split()
+LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez "
+    "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark "
+    "Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Patel Singh "
+    "Chen Kim Rossi Cohen Murphy Okafor Novak Schmidt"
+).split()
+LINES_OF_BUSINESS = ("medicare_advantage", "medicaid", "commercial", "marketplace")
+LANGUAGES = ("es", "zh", "vi", "fr", "hi", "ar", "ru")
+LICENSE_STATUSES = ("active",) * 17 + ("expired", "inactive", "probation")
+LICENSE_SOURCES = ("state_board_website", "state_board_api", None)
+
+PHYSICIAN_COLUMNS = (
+    "id", "npi", "first_name", "middle_name", "last_name", "suffix", "former_last_names", "date_of_birth",
+    "degree", "email", "languages", "lines_of_business", "specialties", "clinical_practice_start",
+    "credentialed_on", "irr_passed_on", "max_open_cases", "status", "npi_status", "npi_checked_on",
+    "created_at", "updated_at",
+)
+LICENSE_COLUMNS = (
+    "id", "physician", "state", "number", "license_type", "status", "restricted", "issued_on", "expires_on",
+    "verified_on", "verification_source", "created_at", "updated_at",
+)
+
+
+# --------------------------------------------------------------------------------------------- data
+
+
+def _reference(settings: Settings) -> tuple[list[str], list[str]]:
+    """Physician specialty slugs and licensing jurisdictions from the same fixtures the app loads."""
+    with open(settings.fixtures_dir / "specialties.csv", newline="") as f:
+        specialties = [r["slug"] for r in csv.DictReader(f) if r["physician"].strip().lower() == "true"]
+    with open(settings.fixtures_dir / "state_rules.csv", newline="") as f:
+        states = [r["state"] for r in csv.DictReader(f)]
+    return specialties, states
+
+
+def _npis(rng: random.Random, n: int) -> list[str]:
+    """``n`` distinct valid NPIs (leading 1 or 2, Luhn check digit over 80840 + NPI)."""
+    bodies = rng.sample(range(100_000_000, 300_000_000), n)
+    return [f"{b:09d}" + check_digit(f"{b:09d}") for b in bodies]
+
+
+def _day(rng: random.Random, start: date, end: date) -> date:
+    return start + timedelta(days=rng.randrange(max(1, (end - start).days)))
+
+
+def synthetic_rows(n: int, settings: Settings, seed: int) -> tuple[list[tuple], list[tuple], list[str]]:
+    """Physician and license rows encoded exactly as Piccolo's SQLite engine writes them."""
+    rng = random.Random(seed)
+    specialties, states = _reference(settings)
+    now = datetime.now(UTC)
+    today = now.date()
+    physicians: list[tuple] = []
+    licenses: list[tuple] = []
+    ids: list[str] = []
+    for i, npi in enumerate(_npis(rng, n)):
+        pid = uuid.uuid4()
+        stamp = convert_datetime_in(now - timedelta(seconds=rng.randrange(3 * 365 * 86400), microseconds=i))
+        born = _day(rng, date(1945, 1, 1), date(1992, 12, 31))
+        practice = _day(rng, born + timedelta(days=365 * 29), born + timedelta(days=365 * 34))
+        practice = min(practice, today - timedelta(days=30))
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        degree = "MD" if rng.random() < 0.85 else "DO"
+        languages = ["en"] + ([rng.choice(LANGUAGES)] if rng.random() < 0.3 else [])
+        lobs = rng.sample(LINES_OF_BUSINESS, rng.randint(1, len(LINES_OF_BUSINESS)))
+        credentialed = _day(rng, today - timedelta(days=3 * 365), today) if rng.random() < 0.9 else None
+        irr = _day(rng, today - timedelta(days=400), today) if rng.random() < 0.8 else None
+        checked = _day(rng, today - timedelta(days=60), today) if rng.random() < 0.7 else None
+        physicians.append((
+            convert_uuid_in(pid),
+            npi,
+            first,
+            rng.choice(FIRST_NAMES) if rng.random() < 0.4 else None,
+            last,
+            "Jr." if rng.random() < 0.02 else None,
+            convert_array_in([rng.choice(LAST_NAMES)] if rng.random() < 0.1 else []),
+            convert_date_in(born),
+            degree,
+            f"{first.lower()}.{last.lower()}.{i}@example.net" if rng.random() < 0.9 else None,
+            convert_array_in(languages),
+            convert_array_in(lobs),
+            convert_array_in(rng.sample(specialties, rng.choice((1, 1, 1, 2)))),
+            convert_date_in(practice),
+            convert_date_in(credentialed) if credentialed else None,
+            convert_date_in(irr) if irr else None,
+            rng.choice((8, 10, 15, 20, 20, 25)),
+            "active" if rng.random() < 0.95 else "inactive",
+            ("active" if rng.random() < 0.98 else "deactivated") if checked else "unknown",
+            convert_date_in(checked) if checked else None,
+            stamp,
+            stamp,
+        ))
+        ids.append(str(pid))
+        for state in rng.sample(states, 1 if rng.random() < 0.6 else 2):
+            issued = _day(rng, practice, today)
+            verified = _day(rng, today - timedelta(days=365), today) if rng.random() < 0.8 else None
+            licenses.append((
+                convert_uuid_in(uuid.uuid4()),
+                convert_uuid_in(pid),
+                state,
+                str(rng.randrange(10_000, 9_999_999)),
+                degree,
+                rng.choice(LICENSE_STATUSES),
+                rng.random() < 0.02,  # sqlite3 stores bool as 0/1, as Piccolo does
+                convert_date_in(issued),
+                convert_date_in(_day(rng, today - timedelta(days=90), today + timedelta(days=3 * 365))),
+                convert_date_in(verified) if verified else None,
+                rng.choice(LICENSE_SOURCES) if verified else None,
+                stamp,
+                stamp,
+            ))
+    return physicians, licenses, ids
+
+
+def bulk_load(db_path: Path, physicians: list[tuple], licenses: list[tuple]) -> None:
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            f"INSERT INTO physician ({', '.join(PHYSICIAN_COLUMNS)}) VALUES ({', '.join('?' * len(PHYSICIAN_COLUMNS))})",
+            physicians,
+        )
+        conn.executemany(
+            f"INSERT INTO license ({', '.join(LICENSE_COLUMNS)}) VALUES ({', '.join('?' * len(LICENSE_COLUMNS))})",
+            licenses,
+        )
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def create_admin_key(settings: Settings) -> str:
+    from roster.db import close_engine, open_engine
+    from roster.keys.service import create_key
+
+    async def work() -> str:
+        engine = await open_engine(settings, pool=False)
+        try:
+            return (await create_key(name="bench-api", role="admin", actor="bench")).key
+        finally:
+            await close_engine(engine)
+
+    return asyncio.run(work())
+
+
+def db_bytes(db_path: Path) -> int:
+    return sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*"))
+
+
+# ------------------------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db_path: Path, port: int, workers: int, log_path: Path) -> subprocess.Popen:
+    env = {**os.environ, "ROSTER_DATABASE_URL": f"sqlite:///{db_path}"}
+    cmd = [
+        sys.executable, "-m", "uvicorn", "roster.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    log = open(log_path, "wb")  # noqa: SIM115 - the child keeps its own copy of the descriptor
+    try:
+        # Own session: stopping it can reach uvicorn's worker processes without touching anything else.
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        log.close()
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    # Anything left in the server's own process group (e.g. workers) is killed outright.
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> float:
+    started = time.perf_counter()
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2.0).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server not healthy after {timeout:.0f}s:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+# ---------------------------------------------------------------------------------------------- load
+
+
+@dataclasses.dataclass
+class Result:
+    endpoint: str
+    latencies: list[float]
+    errors: Counter
+    elapsed: float
+    capped: bool
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies) + sum(self.errors.values())
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.elapsed if self.elapsed else 0.0
+
+    def pct(self, p: float) -> float:
+        """Nearest-rank percentile of successful requests, in ms."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        rank = max(1, -(-len(ordered) * p // 100))  # ceil
+        return ordered[int(rank) - 1] * 1000
+
+
+async def drive(
+    client: httpx.AsyncClient, endpoint: str, path_for, total: int, concurrency: int, time_cap: float
+) -> Result:
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    issued = 0
+    start = time.perf_counter()
+    deadline = start + time_cap
+    capped = False
+
+    async def worker() -> None:
+        nonlocal issued, capped
+        while issued < total:
+            if time.perf_counter() >= deadline:
+                capped = True
+                return
+            issued += 1
+            path = path_for()
+            t0 = time.perf_counter()
+            try:
+                resp = await client.get(path)
+                await resp.aread()
+            except httpx.HTTPError as exc:
+                errors[f"{type(exc).__name__}: {exc or exc.__cause__!r}"[:120]] += 1
+                continue
+            dt = time.perf_counter() - t0
+            if resp.status_code == 200:
+                latencies.append(dt)
+            else:
+                errors[f"HTTP {resp.status_code}: {resp.text[:100]}"] += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Result(endpoint, latencies, errors, time.perf_counter() - start, capped)
+
+
+async def run_load(base: str, key: str, ids: list[str], args: argparse.Namespace) -> list[Result]:
+    rng = random.Random(args.seed + 1)
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=30.0, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        # Sanity: the app decodes a bulk-loaded row into the documented shape.
+        probe = await client.get(f"/api/v1/physicians/{ids[0]}")
+        if probe.status_code != 200 or probe.json().get("id") != ids[0]:
+            raise RuntimeError(f"probe GET /api/v1/physicians/{ids[0]} -> {probe.status_code}: {probe.text[:300]}")
+
+        endpoints = [
+            ("GET /health", lambda: "/health"),
+            ("GET /api/v1/physicians/{id}", lambda: f"/api/v1/physicians/{rng.choice(ids)}"),
+        ]
+        results = []
+        for name, path_for in endpoints:
+            if args.warmup:
+                await drive(client, name, path_for, args.warmup, args.concurrency, args.time_cap)
+            results.append(await drive(client, name, path_for, args.requests, args.concurrency, args.time_cap))
+        return results
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def report(results: list[Result], args: argparse.Namespace) -> None:
+    print()
+    print(f"{'endpoint':<30} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for r in results:
+        note = "  (time cap hit)" if r.capped else ""
+        print(f"{r.endpoint:<30} {r.requests:>9} {sum(r.errors.values()):>7} {r.rps:>9.1f} "
+              f"{r.pct(50):>8.2f} {r.pct(99):>8.2f}{note}")
+    health, phys = results
+    ratio = phys.rps / health.rps if health.rps else float("nan")
+    print(f"throughput ratio physicians/health: {ratio:.3f}")
+    for r in results:
+        for message, count in r.errors.most_common(10):
+            print(f"  error on {r.endpoint}: {count} x {message}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--physicians", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=20_000, help="measured requests per endpoint")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--warmup", type=int, default=500, help="unmeasured requests per endpoint first")
+    parser.add_argument("--time-cap", type=float, default=180.0, help="seconds per endpoint run, at most")
+    parser.add_argument("--seed", type=int, default=20261123)
+    args = parser.parse_args()
+    if args.physicians < 1 or args.concurrency < 1 or args.requests < 1:
+        parser.error("--physicians, --concurrency and --requests must be positive")
+
+    tmp = Path(tempfile.mkdtemp(prefix="roster-bench-api-"))
+    proc: subprocess.Popen | None = None
+    try:
+        db_path = tmp / "roster.db"
+        settings = dataclasses.replace(Settings(), database_url=f"sqlite:///{db_path}")
+
+        t0 = time.perf_counter()
+        migrate_database(settings)
+        t_migrate = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        physicians, licenses, ids = synthetic_rows(args.physicians, settings, args.seed)
+        t_gen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        bulk_load(db_path, physicians, licenses)
+        t_load = time.perf_counter() - t0
+        n_licenses = len(licenses)
+        del physicians, licenses
+
+        key = create_admin_key(settings)
+        size = db_bytes(db_path)
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log_path = tmp / "server.log"
+        proc = start_server(db_path, port, args.workers, log_path)
+        t_ready = wait_healthy(base, proc, log_path)
+
+        print(f"roster bench/api.py  python {sys.version.split()[0]}  cpus {os.cpu_count()}  "
+              f"uvicorn workers {args.workers}  concurrency {args.concurrency}")
+        print(f"database: {args.physicians} physicians, {n_licenses} licenses, "
+              f"{size / 1e6:.1f} MB (SQLite, WAL checkpointed)")
+        print(f"setup: migrate {t_migrate:.2f}s, generate rows {t_gen:.2f}s, bulk load {t_load:.2f}s, "
+              f"server ready {t_ready:.2f}s")
+        print(f"load: {args.requests} requests per endpoint after {args.warmup} warm-up, "
+              f"time cap {args.time_cap:.0f}s, one asyncio process + httpx.AsyncClient on loopback")
+
+        results = asyncio.run(run_load(base, key, ids, args))
+        report(results, args)
+        server_log = log_path.read_text(errors="replace").strip()
+        if server_log and any(r.errors for r in results):
+            print("server log (last 2000 chars):\n" + server_log[-2000:])
+        if proc.poll() is not None:
+            print(f"server exited during the run with {proc.returncode}")
+            return 1
+        return 0 if all(not r.errors for r in results) else 1
+    finally:
+        if proc is not None:
+            stop_server(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""Who may call what: every /api/v1 endpoint × every role, plus the 401 rules (api.md, Conventions).
+
+The matrix is checked against the app's OpenAPI schema, so an endpoint added without a row here
+fails ``test_matrix_covers_every_endpoint``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from roster.app import API_PREFIX, create_app
+from roster.config import Settings
+from roster.keys.schemas import Role
+from tests import factories
+from tests.conftest import Api
+
+ROLES = [role.value for role in Role]
+EVERYONE = frozenset(ROLES)
+WRITE_ROSTER = frozenset({"admin", "credentialing"})
+READ_AUDIT = frozenset({"admin", "manager", "auditor"})
+ADMIN_ONLY = frozenset({"admin"})
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+Ids = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # exactly as in the OpenAPI schema, with {placeholders}
+    allowed: frozenset[str]
+    #: Status an allowed role gets for the request below (against the entities of ``roster``).
+    success: int
+    body: Callable[[Ids], Any] | None = field(default=None)
+    writes: bool = False
+
+    def url(self, ids: Ids) -> str:
+        return self.path.format(**ids)
+
+    def kwargs(self, ids: Ids) -> dict[str, Any]:
+        return {} if self.body is None else {"json": self.body(ids)}
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+P = f"{API_PREFIX}/physicians"
+MATRIX: list[Endpoint] = [
+    # Physicians: every role reads, credentialing writes.
+    Endpoint("GET", P, EVERYONE, 200),
+    Endpoint("POST", P, WRITE_ROSTER, 201, lambda ids: factories.physician(90), writes=True),
+    Endpoint("GET", P + "/{physician_id}", EVERYONE, 200),
+    Endpoint("PATCH", P + "/{physician_id}", WRITE_ROSTER, 200, lambda ids: {"max_open_cases": 9}, writes=True),
+    Endpoint("DELETE", P + "/{physician_id}", WRITE_ROSTER, 200, writes=True),
+    Endpoint("GET", P + "/npi/{npi}", EVERYONE, 200),
+    Endpoint("GET", P + "/{physician_id}/compliance", EVERYONE, 200),
+    Endpoint(
+        "POST", P + "/{physician_id}/licenses", WRITE_ROSTER, 201,
+        lambda ids: factories.license("TX", "TX777"), writes=True,
+    ),
+    Endpoint(
+        "POST", P + "/{physician_id}/certifications", WRITE_ROSTER, 201,
+        lambda ids: factories.certification(specialty="hematology_oncology"), writes=True,
+    ),
+    # Licenses.
+    Endpoint("GET", f"{API_PREFIX}/licenses", EVERYONE, 200),
+    Endpoint("GET", f"{API_PREFIX}/licenses/{{license_id}}", EVERYONE, 200),
+    Endpoint(
+        "PATCH", f"{API_PREFIX}/licenses/{{license_id}}", WRITE_ROSTER, 200,
+        lambda ids: {"verification_source": "matrix"}, writes=True,
+    ),
+    Endpoint("DELETE", f"{API_PREFIX}/licenses/{{license_id}}", WRITE_ROSTER, 204, writes=True),
+    # Certifications.
+    Endpoint("GET", f"{API_PREFIX}/certifications", EVERYONE, 200),
+    Endpoint("GET", f"{API_PREFIX}/certifications/{{certification_id}}", EVERYONE, 200),
+    Endpoint(
+        "PATCH", f"{API_PREFIX}/certifications/{{certification_id}}", WRITE_ROSTER, 200,
+        lambda ids: {"verification_source": "matrix"}, writes=True,
+    ),
+    Endpoint("DELETE", f"{API_PREFIX}/certifications/{{certification_id}}", WRITE_ROSTER, 204, writes=True),
+    # Audit log and keys.
+    Endpoint("GET", f"{API_PREFIX}/audit", READ_AUDIT, 200),
+    Endpoint("POST", f"{API_PREFIX}/keys", ADMIN_ONLY, 201, lambda ids: {"name": "matrix", "role": "router"}, writes=True),
+]
+
+CASES = [
+    pytest.param(endpoint, role, id=f"{endpoint.method} {endpoint.path} as {role}")
+    for endpoint in MATRIX
+    for role in ROLES
+]
+
+
+def schema_operations() -> set[tuple[str, str]]:
+    schema = create_app(Settings()).openapi_schema  # building the schema touches no database
+    assert schema.paths is not None
+    return {
+        (method.upper(), path)
+        for path, item in schema.paths.items()
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/")
+        for method in HTTP_METHODS
+        if getattr(item, method, None) is not None
+    }
+
+
+def test_matrix_covers_every_endpoint() -> None:
+    in_schema = schema_operations()
+    in_matrix = {(e.method, e.path) for e in MATRIX}
+    assert len(in_matrix) == len(MATRIX), "one row per endpoint"
+    assert in_schema - in_matrix == set(), "endpoints without a row in the auth matrix"
+    assert in_matrix - in_schema == set(), "matrix rows for endpoints the app does not have"
+
+
+def test_matrix_rows_are_sane() -> None:
+    for endpoint in MATRIX:
+        assert "admin" in endpoint.allowed, f"{endpoint}: admin may do everything"
+        assert endpoint.allowed <= EVERYONE
+        if endpoint.method == "GET" and endpoint.path.startswith(P):
+            assert endpoint.allowed == EVERYONE, f"{endpoint}: every role may read physicians"
+
+
+@pytest.fixture
+async def roster(api: Api) -> Ids:
+    """One physician with a license and a certification, created by the admin key."""
+    body = factories.physician(1)
+    physician = await api.post(P, json=body)
+    assert physician.status_code == 201, physician.text
+    physician_id = physician.json()["id"]
+    lic = await api.post(f"{P}/{physician_id}/licenses", json=factories.license())
+    assert lic.status_code == 201, lic.text
+    cert = await api.post(f"{P}/{physician_id}/certifications", json=factories.certification())
+    assert cert.status_code == 201, cert.text
+    return {
+        "physician_id": physician_id,
+        "npi": body["npi"],
+        "license_id": lic.json()["id"],
+        "certification_id": cert.json()["id"],
+    }
+
+
+async def audit_count(api: Api) -> int:
+    response = await api.get(f"{API_PREFIX}/audit", params={"limit": 500})
+    assert response.status_code == 200, response.text
+    return len(response.json()["items"])
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == status
+    return problem
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CASES)
+async def test_role_matrix(api: Api, roster: Ids, endpoint: Endpoint, role: str) -> None:
+    before = await audit_count(api)
+    response = await api.request(endpoint.method, endpoint.url(roster), role=role, **endpoint.kwargs(roster))
+    if role in endpoint.allowed:
+        assert response.status_code == endpoint.success, f"{endpoint} as {role}: {response.text}"
+        if endpoint.writes:
+            assert await audit_count(api) == before + 1, "an allowed write is audited once"
+    else:
+        problem = assert_problem(response, 403)
+        assert problem["title"] == "Forbidden"
+        assert role in problem["detail"]
+        assert await audit_count(api) == before, "a refused write leaves no trace"
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_forbidden_comes_before_input_validation(api: Api, role: str) -> None:
+    """A role that may not write gets 403 even for a body that would be 422: no probing the schema."""
+    response = await api.post(P, role=role, json={"npi": "nonsense"})
+    if role in WRITE_ROSTER:
+        assert_problem(response, 422)
+    else:
+        assert_problem(response, 403)
+
+
+# --- 401: missing, unknown, malformed, revoked keys ----------------------------------------------
+
+
+def assert_unauthorized(response: Any) -> None:
+    problem = assert_problem(response, 401)
+    assert problem["title"] == "Unauthorized"
+    assert response.headers["www-authenticate"].lower().startswith("bearer")
+
+
+@pytest.mark.parametrize("endpoint", MATRIX, ids=str)
+async def test_every_endpoint_without_a_key_is_401(api: Api, endpoint: Endpoint) -> None:
+    ids = {
+        "physician_id": "00000000-0000-4000-8000-000000000000",
+        "license_id": "00000000-0000-4000-8000-000000000001",
+        "certification_id": "00000000-0000-4000-8000-000000000002",
+        "npi": factories.npi(1),
+    }
+    response = await api.client.request(endpoint.method, endpoint.url(ids), **endpoint.kwargs(ids))
+    assert_unauthorized(response)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param("Bearer rst_this-key-was-never-issued", id="unknown key"),
+        pytest.param("Bearer ", id="empty bearer"),
+        pytest.param("Bearer", id="bare scheme"),
+        pytest.param("", id="empty header"),
+        pytest.param("Basic YWRtaW46YWRtaW4=", id="basic scheme"),
+        pytest.param("Token {admin}", id="wrong scheme with a real key"),
+        pytest.param("{admin}", id="real key without scheme"),
+    ],
+)
+async def test_bad_credentials_are_401(api: Api, authorization: str) -> None:
+    header = authorization.format(admin=api.keys["admin"])
+    response = await api.client.get(P, headers={"Authorization": header})
+    assert_unauthorized(response)
+
+
+async def test_bearer_scheme_is_case_insensitive(api: Api) -> None:
+    response = await api.client.get(P, headers={"Authorization": f"bearer {api.keys['auditor']}"})
+    assert response.status_code == 200, response.text
+
+
+async def test_unauthorized_writes_nothing(api: Api) -> None:
+    response = await api.client.post(P, json=factories.physician(2))
+    assert_unauthorized(response)
+    assert (await api.get(P)).json()["items"] == []
+
+
+async def test_revoked_key_is_401(api: Api) -> None:
+    from roster.keys.tables import ApiKey
+
+    created = await api.post(f"{API_PREFIX}/keys", json={"name": "soon-revoked", "role": "manager"})
+    assert created.status_code == 201, created.text
+    key = created.json()
+    headers = {"Authorization": f"Bearer {key['key']}"}
+    assert (await api.client.get(P, headers=headers)).status_code == 200
+
+    await ApiKey.update({ApiKey.revoked_at: datetime.now(UTC)}).where(ApiKey.id == uuid.UUID(key["id"])).run()
+
+    assert_unauthorized(await api.client.get(P, headers=headers))
+    assert (await api.get(P, role="manager")).status_code == 200, "other keys of the same role still work"
+
+
+async def test_health_needs_no_key(api: Api) -> None:
+    assert (await api.client.get("/health")).status_code == 200
+    garbage = await api.client.get("/health", headers={"Authorization": "Bearer rst_unknown"})
+    assert garbage.status_code == 200
+
+
+# --- POST /api/v1/keys ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_created_key_works_with_its_role(api: Api, role: str) -> None:
+    response = await api.post(f"{API_PREFIX}/keys", json={"name": f"new {role}", "role": role})
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["name"] == f"new {role}" and created["role"] == role
+    plaintext = created["key"]
+    assert plaintext.startswith("rst_") and len(plaintext) > 20
+    assert plaintext not in api.keys.values()
+
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    assert (await api.client.get(P, headers=headers)).status_code == 200, "every role reads physicians"
+    audit = await api.client.get(f"{API_PREFIX}/audit", headers=headers)
+    assert audit.status_code == (200 if role in READ_AUDIT else 403)
+    write = await api.client.post(P, headers=headers, json=factories.physician(3))
+    assert write.status_code == (201 if role in WRITE_ROSTER else 403), write.text
+    if write.status_code == 201:
+        events = (await api.get(f"{API_PREFIX}/audit", params={"entity": "physician"})).json()["items"]
+        assert [e["actor"] for e in events] == [f"new {role}"], "the key's name is the audited actor"
+
+
+async def test_key_plaintext_is_shown_once(api: Api) -> None:
+    from roster.keys.tables import ApiKey
+
+    created = (await api.post(f"{API_PREFIX}/keys", json={"name": "once", "role": "router"})).json()
+    plaintext = created["key"]
+    stored = await ApiKey.select().where(ApiKey.id == uuid.UUID(created["id"])).first().run()
+    assert stored is not None
+    assert plaintext not in {str(v) for v in stored.values()}, "only the hash is stored"
+    audit = (await api.get(f"{API_PREFIX}/audit", params={"entity": "api_key"})).text
+    assert plaintext not in audit, "the audit log never holds the plaintext"
+    second = (await api.post(f"{API_PREFIX}/keys", json={"name": "once", "role": "router"})).json()
+    assert second["key"] != plaintext and second["id"] != created["id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "role": "superuser"}, "role"),
+        ({"name": "x", "role": "ADMIN"}, "role"),
+        ({"name": "x", "role": None}, "role"),
+        ({"name": "x"}, "role"),
+        ({"name": "", "role": "router"}, "name"),
+        ({"name": "   ", "role": "router"}, "name"),
+        ({"name": "n" * 101, "role": "router"}, "name"),
+        ({"name": "x", "role": "router", "scopes": ["all"]}, "scopes"),
+    ],
+)
+async def test_bad_key_request_is_422_naming_the_field(api: Api, body: dict[str, Any], field: str) -> None:
+    before = await audit_count(api)
+    problem = assert_problem(await api.post(f"{API_PREFIX}/keys", json=body), 422)
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert await audit_count(api) == before, "nothing is written"
