@@ -69,12 +69,17 @@ _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 def _field_of(item: dict[str, Any]) -> str:
     message = str(item.get("message", ""))
+    key = item.get("key")
     unknown = _NAMED_FIELD.search(message)
     if unknown:
         at = _KEY_IN_MESSAGE.search(message)
-        prefix = _dotted(at.group(1)) + "." if at and at.group(1) else ""
+        if at and at.group(1):
+            prefix = _dotted(at.group(1)) + "."
+        elif key and key != "data":
+            prefix = _dotted(str(key)) + "."
+        else:
+            prefix = ""
         return prefix + unknown.group(1)
-    key = item.get("key")
     if key and key != "data":
         return _dotted(str(key))
     match = _KEY_IN_MESSAGE.search(message)

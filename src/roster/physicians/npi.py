@@ -21,6 +21,6 @@ def is_valid_npi(npi: str) -> bool:
 
 def check_digit(first_nine: str) -> str:
     """The tenth digit that makes ``first_nine`` a valid NPI."""
-    if len(first_nine) != 9 or not first_nine.isdigit():
+    if len(first_nine) != 9 or not first_nine.isascii() or not first_nine.isdigit():
         raise ValueError("need nine digits")
     return str((10 - luhn_sum("80840" + first_nine + "0") % 10) % 10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +12,7 @@ from roster.errors import InvalidInput
 from roster.reference import repository
 from roster.reference.schemas import SpecialtyRead, StateRuleRead
 
+_USPS = re.compile(r"[A-Z]{2}")
 SPECIALTY_COLUMNS = ["slug", "name", "nucc_codes", "boards", "similarity_group", "physician"]
 STATE_RULE_COLUMNS = ["state", "name", "kind", "requires_in_state_license", "review_types", "license_types", "citation"]
 
@@ -55,7 +57,7 @@ def read_state_rules(path: Path) -> list[dict[str, object]]:
     rows = []
     for i, row in enumerate(_read(path, STATE_RULE_COLUMNS).iter_rows(named=True), start=2):
         state = (row["state"] or "").strip()
-        if len(state) != 2 or not state.isalpha() or not state.isupper():
+        if not _USPS.fullmatch(state):
             raise ValueError(f"{path.name} line {i}: bad state code {state!r}")
         rows.append(
             {

@@ -94,7 +94,7 @@ def test_not_json(payload: bytes) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b'[["a"], 1]', b'["a", [1]]', b'[{"a": 1}, 2]', b'["a", {}]', b'[[], []]'],
+    [b'[["a"], 1]', b'["a", [1]]', b'[{"a": 1}, 2]', b'["a", {}]', b"[[], []]"],
 )
 def test_nested_values_rejected(payload: bytes) -> None:
     assert_bad_cursor(raw_cursor(payload), 2)

@@ -33,14 +33,20 @@ def test_problem_shape() -> None:
 
 def test_regex_message_with_path_suffix() -> None:
     problem = problem_for(
-        {"message": "Expected `str` matching regex '^[0-9]{10}$' - at `$.npi`", "key": "npi", "source": "body"}
+        {
+            "message": "Expected `str` matching regex '^[0-9]{10}$' - at `$.npi`",
+            "key": "npi",
+            "source": "body",
+        }
     )
     assert fields(problem) == [("npi", "Expected `str` matching regex '^[0-9]{10}$'")]
     assert "$." not in problem.detail
 
 
 def test_regex_message_as_litestar_sends_it() -> None:
-    problem = problem_for({"message": "Expected `str` matching regex '^[0-9]{10}$'", "key": "npi", "source": "body"})
+    problem = problem_for(
+        {"message": "Expected `str` matching regex '^[0-9]{10}$'", "key": "npi", "source": "body"}
+    )
     assert fields(problem) == [("npi", "Expected `str` matching regex '^[0-9]{10}$'")]
 
 
@@ -85,22 +91,27 @@ def test_deeply_nested_path() -> None:
 
 
 def test_unknown_field_in_nested_object_with_path_in_message() -> None:
-    item = {"message": "Object contains unknown field `zip` - at `$.address`", "key": "address", "source": "body"}
+    item = {
+        "message": "Object contains unknown field `zip` - at `$.address`",
+        "key": "address",
+        "source": "body",
+    }
     assert fields(problem_for(item)) == [("address.zip", "Object contains unknown field `zip`")]
     item = {"message": "Object contains unknown field `zip` - at `$.addresses[0]`"}
     assert _field_of(item) == "addresses.0.zip"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="problems._field_of drops the key when Litestar has cut '- at `$.path`' from the message "
-    "(nested unknown/missing field reported as 'zip', not 'address.zip'); latent: no nested request struct yet",
-)
 @pytest.mark.parametrize(
     ("item", "field"),
     [
-        ({"message": "Object contains unknown field `zip`", "key": "address", "source": "body"}, "address.zip"),
-        ({"message": "Object missing required field `city`", "key": "addresses[0]", "source": "body"}, "addresses.0.city"),
+        (
+            {"message": "Object contains unknown field `zip`", "key": "address", "source": "body"},
+            "address.zip",
+        ),
+        (
+            {"message": "Object missing required field `city`", "key": "addresses[0]", "source": "body"},
+            "addresses.0.city",
+        ),
     ],
 )
 def test_unknown_field_in_nested_object_as_litestar_sends_it(item: dict[str, Any], field: str) -> None:
