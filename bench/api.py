@@ -1,4 +1,4 @@
-"""HTTP throughput and latency of ``GET /api/v1/physicians/{id}`` and ``GET /health`` on a large SQLite roster.
+"""Throughput and latency of ``GET /api/v1/physicians/{id}`` and ``GET /health`` on a large SQLite roster.
 
 Run as a script (not a test; figures, not pass/fail)::
 
@@ -60,14 +60,43 @@ LICENSE_STATUSES = ("active",) * 17 + ("expired", "inactive", "probation")
 LICENSE_SOURCES = ("state_board_website", "state_board_api", None)
 
 PHYSICIAN_COLUMNS = (
-    "id", "npi", "first_name", "middle_name", "last_name", "suffix", "former_last_names", "date_of_birth",
-    "degree", "email", "languages", "lines_of_business", "specialties", "clinical_practice_start",
-    "credentialed_on", "irr_passed_on", "max_open_cases", "status", "npi_status", "npi_checked_on",
-    "created_at", "updated_at",
+    "id",
+    "npi",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "former_last_names",
+    "date_of_birth",
+    "degree",
+    "email",
+    "languages",
+    "lines_of_business",
+    "specialties",
+    "clinical_practice_start",
+    "credentialed_on",
+    "irr_passed_on",
+    "max_open_cases",
+    "status",
+    "npi_status",
+    "npi_checked_on",
+    "created_at",
+    "updated_at",
 )
 LICENSE_COLUMNS = (
-    "id", "physician", "state", "number", "license_type", "status", "restricted", "issued_on", "expires_on",
-    "verified_on", "verification_source", "created_at", "updated_at",
+    "id",
+    "physician",
+    "state",
+    "number",
+    "license_type",
+    "status",
+    "restricted",
+    "issued_on",
+    "expires_on",
+    "verified_on",
+    "verification_source",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -115,49 +144,53 @@ def synthetic_rows(n: int, settings: Settings, seed: int) -> tuple[list[tuple], 
         credentialed = _day(rng, today - timedelta(days=3 * 365), today) if rng.random() < 0.9 else None
         irr = _day(rng, today - timedelta(days=400), today) if rng.random() < 0.8 else None
         checked = _day(rng, today - timedelta(days=60), today) if rng.random() < 0.7 else None
-        physicians.append((
-            convert_uuid_in(pid),
-            npi,
-            first,
-            rng.choice(FIRST_NAMES) if rng.random() < 0.4 else None,
-            last,
-            "Jr." if rng.random() < 0.02 else None,
-            convert_array_in([rng.choice(LAST_NAMES)] if rng.random() < 0.1 else []),
-            convert_date_in(born),
-            degree,
-            f"{first.lower()}.{last.lower()}.{i}@example.net" if rng.random() < 0.9 else None,
-            convert_array_in(languages),
-            convert_array_in(lobs),
-            convert_array_in(rng.sample(specialties, rng.choice((1, 1, 1, 2)))),
-            convert_date_in(practice),
-            convert_date_in(credentialed) if credentialed else None,
-            convert_date_in(irr) if irr else None,
-            rng.choice((8, 10, 15, 20, 20, 25)),
-            "active" if rng.random() < 0.95 else "inactive",
-            ("active" if rng.random() < 0.98 else "deactivated") if checked else "unknown",
-            convert_date_in(checked) if checked else None,
-            stamp,
-            stamp,
-        ))
+        physicians.append(
+            (
+                convert_uuid_in(pid),
+                npi,
+                first,
+                rng.choice(FIRST_NAMES) if rng.random() < 0.4 else None,
+                last,
+                "Jr." if rng.random() < 0.02 else None,
+                convert_array_in([rng.choice(LAST_NAMES)] if rng.random() < 0.1 else []),
+                convert_date_in(born),
+                degree,
+                f"{first.lower()}.{last.lower()}.{i}@example.net" if rng.random() < 0.9 else None,
+                convert_array_in(languages),
+                convert_array_in(lobs),
+                convert_array_in(rng.sample(specialties, rng.choice((1, 1, 1, 2)))),
+                convert_date_in(practice),
+                convert_date_in(credentialed) if credentialed else None,
+                convert_date_in(irr) if irr else None,
+                rng.choice((8, 10, 15, 20, 20, 25)),
+                "active" if rng.random() < 0.95 else "inactive",
+                ("active" if rng.random() < 0.98 else "deactivated") if checked else "unknown",
+                convert_date_in(checked) if checked else None,
+                stamp,
+                stamp,
+            )
+        )
         ids.append(str(pid))
         for state in rng.sample(states, 1 if rng.random() < 0.6 else 2):
             issued = _day(rng, practice, today)
             verified = _day(rng, today - timedelta(days=365), today) if rng.random() < 0.8 else None
-            licenses.append((
-                convert_uuid_in(uuid.uuid4()),
-                convert_uuid_in(pid),
-                state,
-                str(rng.randrange(10_000, 9_999_999)),
-                degree,
-                rng.choice(LICENSE_STATUSES),
-                rng.random() < 0.02,  # sqlite3 stores bool as 0/1, as Piccolo does
-                convert_date_in(issued),
-                convert_date_in(_day(rng, today - timedelta(days=90), today + timedelta(days=3 * 365))),
-                convert_date_in(verified) if verified else None,
-                rng.choice(LICENSE_SOURCES) if verified else None,
-                stamp,
-                stamp,
-            ))
+            licenses.append(
+                (
+                    convert_uuid_in(uuid.uuid4()),
+                    convert_uuid_in(pid),
+                    state,
+                    str(rng.randrange(10_000, 9_999_999)),
+                    degree,
+                    rng.choice(LICENSE_STATUSES),
+                    rng.random() < 0.02,  # sqlite3 stores bool as 0/1, as Piccolo does
+                    convert_date_in(issued),
+                    convert_date_in(_day(rng, today - timedelta(days=90), today + timedelta(days=3 * 365))),
+                    convert_date_in(verified) if verified else None,
+                    rng.choice(LICENSE_SOURCES) if verified else None,
+                    stamp,
+                    stamp,
+                )
+            )
     return physicians, licenses, ids
 
 
@@ -166,14 +199,12 @@ def bulk_load(db_path: Path, physicians: list[tuple], licenses: list[tuple]) -> 
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            f"INSERT INTO physician ({', '.join(PHYSICIAN_COLUMNS)}) VALUES ({', '.join('?' * len(PHYSICIAN_COLUMNS))})",
-            physicians,
-        )
-        conn.executemany(
-            f"INSERT INTO license ({', '.join(LICENSE_COLUMNS)}) VALUES ({', '.join('?' * len(LICENSE_COLUMNS))})",
-            licenses,
-        )
+        for table, columns, rows in (
+            ("physician", PHYSICIAN_COLUMNS, physicians),
+            ("license", LICENSE_COLUMNS, licenses),
+        ):
+            marks = ", ".join("?" * len(columns))
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
         conn.execute("COMMIT")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -210,12 +241,22 @@ def free_port() -> int:
 def start_server(db_path: Path, port: int, workers: int, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "ROSTER_DATABASE_URL": f"sqlite:///{db_path}"}
     cmd = [
-        sys.executable, "-m", "uvicorn", "roster.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "roster.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
     ]
     if workers > 1:
         cmd += ["--workers", str(workers)]
-    log = open(log_path, "wb")  # noqa: SIM115 - the child keeps its own copy of the descriptor
+    log = open(log_path, "wb")  # the child keeps its own copy of the descriptor
     try:
         # Own session: stopping it can reach uvicorn's worker processes without touching anything else.
         return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -244,19 +285,23 @@ def stop_server(proc: subprocess.Popen) -> None:
         pass
 
 
+def _log_tail(log_path: Path) -> str:
+    return log_path.read_text(errors="replace")[-4000:]
+
+
 def wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> float:
     started = time.perf_counter()
     deadline = started + timeout
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}")
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{_log_tail(log_path)}")
         try:
             if httpx.get(f"{base}/health", timeout=2.0).status_code == 200:
                 return time.perf_counter() - started
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"server not healthy after {timeout:.0f}s:\n{log_path.read_text(errors='replace')[-4000:]}")
+    raise RuntimeError(f"server not healthy after {timeout:.0f}s:\n{_log_tail(log_path)}")
 
 
 # ---------------------------------------------------------------------------------------------- load
@@ -331,7 +376,7 @@ async def run_load(base: str, key: str, ids: list[str], args: argparse.Namespace
         # Sanity: the app decodes a bulk-loaded row into the documented shape.
         probe = await client.get(f"/api/v1/physicians/{ids[0]}")
         if probe.status_code != 200 or probe.json().get("id") != ids[0]:
-            raise RuntimeError(f"probe GET /api/v1/physicians/{ids[0]} -> {probe.status_code}: {probe.text[:300]}")
+            raise RuntimeError(f"probe GET {probe.url.path} -> {probe.status_code}: {probe.text[:300]}")
 
         endpoints = [
             ("GET /health", lambda: "/health"),
@@ -341,7 +386,8 @@ async def run_load(base: str, key: str, ids: list[str], args: argparse.Namespace
         for name, path_for in endpoints:
             if args.warmup:
                 await drive(client, name, path_for, args.warmup, args.concurrency, args.time_cap)
-            results.append(await drive(client, name, path_for, args.requests, args.concurrency, args.time_cap))
+            result = await drive(client, name, path_for, args.requests, args.concurrency, args.time_cap)
+            results.append(result)
         return results
 
 
@@ -353,8 +399,10 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
     print(f"{'endpoint':<30} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for r in results:
         note = "  (time cap hit)" if r.capped else ""
-        print(f"{r.endpoint:<30} {r.requests:>9} {sum(r.errors.values()):>7} {r.rps:>9.1f} "
-              f"{r.pct(50):>8.2f} {r.pct(99):>8.2f}{note}")
+        print(
+            f"{r.endpoint:<30} {r.requests:>9} {sum(r.errors.values()):>7} {r.rps:>9.1f} "
+            f"{r.pct(50):>8.2f} {r.pct(99):>8.2f}{note}"
+        )
     health, phys = results
     ratio = phys.rps / health.rps if health.rps else float("nan")
     print(f"throughput ratio physicians/health: {ratio:.3f}")
@@ -404,14 +452,22 @@ def main() -> int:
         proc = start_server(db_path, port, args.workers, log_path)
         t_ready = wait_healthy(base, proc, log_path)
 
-        print(f"roster bench/api.py  python {sys.version.split()[0]}  cpus {os.cpu_count()}  "
-              f"uvicorn workers {args.workers}  concurrency {args.concurrency}")
-        print(f"database: {args.physicians} physicians, {n_licenses} licenses, "
-              f"{size / 1e6:.1f} MB (SQLite, WAL checkpointed)")
-        print(f"setup: migrate {t_migrate:.2f}s, generate rows {t_gen:.2f}s, bulk load {t_load:.2f}s, "
-              f"server ready {t_ready:.2f}s")
-        print(f"load: {args.requests} requests per endpoint after {args.warmup} warm-up, "
-              f"time cap {args.time_cap:.0f}s, one asyncio process + httpx.AsyncClient on loopback")
+        print(
+            f"roster bench/api.py  python {sys.version.split()[0]}  cpus {os.cpu_count()}  "
+            f"uvicorn workers {args.workers}  concurrency {args.concurrency}"
+        )
+        print(
+            f"database: {args.physicians} physicians, {n_licenses} licenses, "
+            f"{size / 1e6:.1f} MB (SQLite, WAL checkpointed)"
+        )
+        print(
+            f"setup: migrate {t_migrate:.2f}s, generate rows {t_gen:.2f}s, bulk load {t_load:.2f}s, "
+            f"server ready {t_ready:.2f}s"
+        )
+        print(
+            f"load: {args.requests} requests per endpoint after {args.warmup} warm-up, "
+            f"time cap {args.time_cap:.0f}s, one asyncio process + httpx.AsyncClient on loopback"
+        )
 
         results = asyncio.run(run_load(base, key, ids, args))
         report(results, args)

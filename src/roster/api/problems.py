@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from roster.db.errors import as_conflict
 from roster.errors import RosterError
 
 log = logging.getLogger("roster.api")
@@ -126,6 +127,9 @@ def on_http_error(_: Request, exc: HTTPException) -> Response[Problem]:
 
 
 def on_unexpected_error(request: Request, exc: Exception) -> Response[Problem]:
+    conflict = as_conflict(exc)
+    if conflict is not None:
+        return on_roster_error(request, conflict)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         Problem(

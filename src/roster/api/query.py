@@ -15,12 +15,12 @@ from litestar.params import KwargDefinition, ParameterKwarg
 from roster.errors import FieldError, InvalidInput
 
 _RESERVED = {"request", "data", "state", "headers", "cookies", "query", "scope", "socket", "body"}
-_declared: dict[int, frozenset[str]] = {}
+_CACHE_KEY = "roster_query_names"
 
 
 def _query_names(request: Request[Any, Any, Any]) -> frozenset[str]:
     handler = request.route_handler
-    names = _declared.get(id(handler))
+    names: frozenset[str] | None = handler.opt.get(_CACHE_KEY)
     if names is None:
         path_params = set(request.path_params)
         found = set()
@@ -33,7 +33,7 @@ def _query_names(request: Request[Any, Any, Any]) -> frozenset[str]:
                     found.add(kwarg.name or name)
             elif not isinstance(kwarg, KwargDefinition):
                 found.add(name)
-        names = _declared[id(handler)] = frozenset(found)
+        names = handler.opt[_CACHE_KEY] = frozenset(found)
     return names
 
 

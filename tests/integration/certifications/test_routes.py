@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -362,6 +363,7 @@ def _cursor(*key: object) -> str:
         ({"cursor": "!!!"}, "cursor"),
         ({"cursor": _cursor(MISSING, MISSING)}, "cursor"),
         ({"cursor": _cursor("not-a-uuid")}, "cursor"),
+        ({"colour": "blue"}, "colour"),
     ],
 )
 async def test_list_bad_parameters_are_422(api: Api, params: dict, field: str) -> None:
@@ -396,3 +398,16 @@ async def test_certification_changes_show_in_compliance(api: Api) -> None:
 
     await api.delete(f"{BASE}/{created['id']}")
     assert (await board_check())["reason"] == "no_board_certification"
+
+
+async def test_concurrent_duplicates_are_409_never_500(api: Api) -> None:
+    """Two clients adding the same certification at once: one wins, the others get 409."""
+    doc = await physician(api)
+    url = f"{PHYSICIANS}/{doc['id']}/certifications"
+    pairs = [("ABIM", "medical_oncology"), ("AOBIM", "medical_oncology"), ("ABIM", "hematology"),
+             ("AOBIM", "hematology"), ("ABIM", "internal_medicine")]
+    for board, specialty in pairs:
+        body = factories.certification(board=board, specialty=specialty)
+        responses = await asyncio.gather(*(api.post(url, json=body) for _ in range(4)))
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.text for r in responses]
+    assert len(await listed(api)) == len(pairs)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -381,6 +382,7 @@ def _cursor(*key: object) -> str:
         ({"cursor": _cursor("not-a-date", MISSING)}, "cursor"),
         ({"cursor": _cursor("2024-01-01", "not-a-uuid")}, "cursor"),
         ({"cursor": _cursor({"a": 1}, MISSING)}, "cursor"),
+        ({"colour": "blue"}, "colour"),
     ],
 )
 async def test_list_bad_parameters_are_422(api: Api, params: dict, field: str) -> None:
@@ -417,3 +419,27 @@ async def test_license_changes_show_in_compliance(api: Api) -> None:
     assert check["ok"] is False and check["reason"] == "no_license_in_state"
     report = (await api.get(f"{PHYSICIANS}/{doc['id']}/compliance")).json()
     assert report["compliant"] is False and "no_license_in_state" in report["reasons"]
+
+
+async def test_concurrent_duplicates_are_409_never_500(api: Api) -> None:
+    """Two clients adding the same license at once: one wins, the others get the 409 a serial client gets."""
+    doc = await physician(api)
+    url = f"{PHYSICIANS}/{doc['id']}/licenses"
+    for round_ in range(5):
+        responses = await asyncio.gather(*(api.post(url, json=factories.license("AZ", f"RACE{round_}")) for _ in range(4)))
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.text for r in responses]
+    assert len(await listed(api)) == 5
+    audit = (await api.get("/api/v1/audit", params={"entity": "license", "limit": "500"})).json()["items"]
+    assert len(audit) == 5, "one create event per license"
+
+
+async def test_concurrent_patches_into_one_number_are_409_never_500(api: Api) -> None:
+    doc = await physician(api)
+    for round_ in range(3):
+        licenses = [await add(api, doc["id"], "AZ", f"R{round_}-{i}") for i in range(3)]
+        responses = await asyncio.gather(
+            *(api.patch(f"{BASE}/{lic['id']}", json={"number": f"TARGET{round_}"}) for lic in licenses)
+        )
+        assert sorted(r.status_code for r in responses) == [200, 409, 409], [r.text for r in responses]
+    numbers = [lic["number"] for lic in await listed(api)]
+    assert sorted(n for n in numbers if n.startswith("TARGET")) == ["TARGET0", "TARGET1", "TARGET2"]
