@@ -1,4 +1,4 @@
-"""Who may call what: every /api/v1 endpoint × every role, plus the 401 rules (api.md, Conventions).
+"""Who may call what: every /api/v1 endpoint x every role, plus the 401 rules (api.md, Conventions).
 
 The matrix is checked against the app's OpenAPI schema, so an endpoint added without a row here
 fails ``test_matrix_covers_every_endpoint``.
@@ -57,37 +57,62 @@ MATRIX: list[Endpoint] = [
     Endpoint("GET", P, EVERYONE, 200),
     Endpoint("POST", P, WRITE_ROSTER, 201, lambda ids: factories.physician(90), writes=True),
     Endpoint("GET", P + "/{physician_id}", EVERYONE, 200),
-    Endpoint("PATCH", P + "/{physician_id}", WRITE_ROSTER, 200, lambda ids: {"max_open_cases": 9}, writes=True),
+    Endpoint(
+        "PATCH", P + "/{physician_id}", WRITE_ROSTER, 200, lambda ids: {"max_open_cases": 9}, writes=True
+    ),
     Endpoint("DELETE", P + "/{physician_id}", WRITE_ROSTER, 200, writes=True),
     Endpoint("GET", P + "/npi/{npi}", EVERYONE, 200),
     Endpoint("GET", P + "/{physician_id}/compliance", EVERYONE, 200),
     Endpoint(
-        "POST", P + "/{physician_id}/licenses", WRITE_ROSTER, 201,
-        lambda ids: factories.license("TX", "TX777"), writes=True,
+        "POST",
+        P + "/{physician_id}/licenses",
+        WRITE_ROSTER,
+        201,
+        lambda ids: factories.license("TX", "TX777"),
+        writes=True,
     ),
     Endpoint(
-        "POST", P + "/{physician_id}/certifications", WRITE_ROSTER, 201,
-        lambda ids: factories.certification(specialty="hematology_oncology"), writes=True,
+        "POST",
+        P + "/{physician_id}/certifications",
+        WRITE_ROSTER,
+        201,
+        lambda ids: factories.certification(specialty="hematology_oncology"),
+        writes=True,
     ),
     # Licenses.
     Endpoint("GET", f"{API_PREFIX}/licenses", EVERYONE, 200),
     Endpoint("GET", f"{API_PREFIX}/licenses/{{license_id}}", EVERYONE, 200),
     Endpoint(
-        "PATCH", f"{API_PREFIX}/licenses/{{license_id}}", WRITE_ROSTER, 200,
-        lambda ids: {"verification_source": "matrix"}, writes=True,
+        "PATCH",
+        f"{API_PREFIX}/licenses/{{license_id}}",
+        WRITE_ROSTER,
+        200,
+        lambda ids: {"verification_source": "matrix"},
+        writes=True,
     ),
     Endpoint("DELETE", f"{API_PREFIX}/licenses/{{license_id}}", WRITE_ROSTER, 204, writes=True),
     # Certifications.
     Endpoint("GET", f"{API_PREFIX}/certifications", EVERYONE, 200),
     Endpoint("GET", f"{API_PREFIX}/certifications/{{certification_id}}", EVERYONE, 200),
     Endpoint(
-        "PATCH", f"{API_PREFIX}/certifications/{{certification_id}}", WRITE_ROSTER, 200,
-        lambda ids: {"verification_source": "matrix"}, writes=True,
+        "PATCH",
+        f"{API_PREFIX}/certifications/{{certification_id}}",
+        WRITE_ROSTER,
+        200,
+        lambda ids: {"verification_source": "matrix"},
+        writes=True,
     ),
     Endpoint("DELETE", f"{API_PREFIX}/certifications/{{certification_id}}", WRITE_ROSTER, 204, writes=True),
     # Audit log and keys.
     Endpoint("GET", f"{API_PREFIX}/audit", READ_AUDIT, 200),
-    Endpoint("POST", f"{API_PREFIX}/keys", ADMIN_ONLY, 201, lambda ids: {"name": "matrix", "role": "router"}, writes=True),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/keys",
+        ADMIN_ONLY,
+        201,
+        lambda ids: {"name": "matrix", "role": "router"},
+        writes=True,
+    ),
 ]
 
 CASES = [

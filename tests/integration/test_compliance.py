@@ -18,9 +18,26 @@ from tests.conftest import Api
 BASE = "/api/v1/physicians"
 TODAY = factories.TODAY
 
-NON_SCREENING = ["active", "license", "board_certification", "npi_active", "recredentialing", "irr", "clinical_experience"]
+NON_SCREENING = [
+    "active",
+    "license",
+    "board_certification",
+    "npi_active",
+    "recredentialing",
+    "irr",
+    "clinical_experience",
+]
 SCREENING = ["oig_exclusion", "sam_exclusion", "cms_preclusion"]
-ALL_CHECKS = ["active", "license", "board_certification", *SCREENING, "npi_active", "recredentialing", "irr", "clinical_experience"]
+ALL_CHECKS = [
+    "active",
+    "license",
+    "board_certification",
+    *SCREENING,
+    "npi_active",
+    "recredentialing",
+    "irr",
+    "clinical_experience",
+]
 
 
 async def ok(response: Any, status: int = 200) -> Any:
@@ -39,7 +56,9 @@ async def credentialed_physician(api: Api, n: int = 1, **overrides: Any) -> dict
     return physician
 
 
-async def compliance(api: Api, physician_id: str, as_of: date | str | None = None, role: str = "admin") -> dict[str, Any]:
+async def compliance(
+    api: Api, physician_id: str, as_of: date | str | None = None, role: str = "admin"
+) -> dict[str, Any]:
     params = {} if as_of is None else {"as_of": str(as_of)}
     return await ok(await api.get(f"{BASE}/{physician_id}/compliance", role=role, params=params))
 
@@ -68,7 +87,9 @@ async def test_compliant_except_screening(api: Api) -> None:
 
     assert checks["license"]["expires_on"] == physician["license"]["expires_on"]
     assert "AZ" in checks["license"]["detail"]
-    assert "expires_on" not in checks["board_certification"], "a certificate without an end date never expires"
+    assert "expires_on" not in checks["board_certification"], (
+        "a certificate without an end date never expires"
+    )
     irr_passed = date.fromisoformat(physician["irr_passed_on"])
     assert checks["irr"]["expires_on"] == (irr_passed + timedelta(days=365)).isoformat()
 
@@ -95,7 +116,13 @@ async def test_future_as_of_uses_current_records(api: Api) -> None:
     assert after["as_of"] == (expires + timedelta(days=1)).isoformat()
     license_check = by_check(after)["license"]
     assert license_check["ok"] is False and license_check["reason"] == "license_expired"
-    assert after["reasons"] == ["license_expired", "screening_stale", "screening_stale", "screening_stale", "irr_overdue"]
+    assert after["reasons"] == [
+        "license_expired",
+        "screening_stale",
+        "screening_stale",
+        "screening_stale",
+        "irr_overdue",
+    ]
 
     # A license added now is part of the current records, so it counts for any future date.
     await ok(
@@ -152,7 +179,10 @@ async def physician_recorded_on_jan_10(api: Api) -> dict[str, Any]:
             await api.post(
                 BASE,
                 json=factories.physician(
-                    42, credentialed_on="2024-06-01", irr_passed_on="2024-12-01", clinical_practice_start="2001-07-01"
+                    42,
+                    credentialed_on="2024-06-01",
+                    irr_passed_on="2024-12-01",
+                    clinical_practice_start="2001-07-01",
                 ),
             ),
             201,
@@ -166,7 +196,9 @@ async def physician_recorded_on_jan_10(api: Api) -> dict[str, Any]:
             201,
         )
         physician["certification"] = await ok(
-            await api.post(f"{BASE}/{pid}/certifications", json=factories.certification(verified_on="2025-01-09")),
+            await api.post(
+                f"{BASE}/{pid}/certifications", json=factories.certification(verified_on="2025-01-09")
+            ),
             201,
         )
     assert physician["created_at"].startswith("2025-01-10"), "the traveled clock is the service's clock"
