@@ -176,9 +176,13 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
     app = create_app(settings)
     # The app runs on the test's own event loop (Litestar's AsyncTestClient would run it on a
     # portal thread, where an asyncpg pool cannot be shared with the test's own queries).
-    async with serving(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
-    ) as client:
+    async with (
+        serving(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver.local") as client,
+    ):
         await clean_roster()
-        keys = {role.value: (await create_key(name=f"test-{role.value}", role=role.value, actor="test")).key for role in Role}
+        keys = {
+            role.value: (await create_key(name=f"test-{role.value}", role=role.value, actor="test")).key
+            for role in Role
+        }
         yield Api(client, keys)

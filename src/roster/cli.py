@@ -62,7 +62,9 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     migrate_database(settings)
-    click.echo(f"Roster API on http://{host}:{port}  docs: http://{host}:{port}/schema  database: {settings.database_url}")
+    click.echo(
+        f"Roster API on http://{host}:{port}  docs: http://{host}:{port}/schema  database: {settings.database_url}"
+    )
     if workers > 1:
         uvicorn.run("roster.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
     else:
@@ -85,7 +87,9 @@ def keys_create(settings: Settings, name: str, role: str) -> None:
     from roster.keys.service import create_key
 
     created = _run(settings, lambda: create_key(name=name, role=role, actor="cli"))
-    click.echo(f"created {created.role.value} key {created.name!r} ({created.id}); store it now, it is not shown again:")
+    click.echo(
+        f"created {created.role.value} key {created.name!r} ({created.id}); store it now, it is not shown again:"
+    )
     click.echo(created.key)
 
 

@@ -61,9 +61,7 @@ class Settings:
             base,
             database_url=os.environ.get("ROSTER_DATABASE_URL", base.database_url),
             required_sources=sources,
-            default_in_state_license=_env_bool(
-                "ROSTER_DEFAULT_IN_STATE_LICENSE", base.default_in_state_license
-            ),
+            default_in_state_license=_env_bool("ROSTER_DEFAULT_IN_STATE_LICENSE", base.default_in_state_license),
             fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
             debug=_env_bool("ROSTER_DEBUG", False),
         )

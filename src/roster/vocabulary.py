@@ -18,12 +18,16 @@ MocStatus = Literal["meeting", "not_meeting", "not_required"]
 PhysicianStatus = Literal["active", "inactive"]
 NpiStatus = Literal["unknown", "active", "deactivated"]
 Language = Annotated[str, Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code", examples=["en"])]
-Npi = Annotated[str, Meta(pattern=r"^[0-9]{10}$", description="10-digit NPI with a valid check digit", examples=["1234567893"])]
+Npi = Annotated[
+    str, Meta(pattern=r"^[0-9]{10}$", description="10-digit NPI with a valid check digit", examples=["1234567893"])
+]
 PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
 ShortText = Annotated[str, Meta(max_length=100)]
 SpecialtyRef = Annotated[
     str,
-    Meta(min_length=1, max_length=64, description="specialty slug or NUCC taxonomy code", examples=["medical_oncology"]),
+    Meta(
+        min_length=1, max_length=64, description="specialty slug or NUCC taxonomy code", examples=["medical_oncology"]
+    ),
 ]
 BoardCode = Annotated[str, Meta(pattern=r"^[A-Z]{2,16}$", description="certifying board code", examples=["ABIM"])]
 LicenseNumber = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9 .\-/]*$")]

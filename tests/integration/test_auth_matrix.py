@@ -57,9 +57,7 @@ MATRIX: list[Endpoint] = [
     Endpoint("GET", P, EVERYONE, 200),
     Endpoint("POST", P, WRITE_ROSTER, 201, lambda ids: factories.physician(90), writes=True),
     Endpoint("GET", P + "/{physician_id}", EVERYONE, 200),
-    Endpoint(
-        "PATCH", P + "/{physician_id}", WRITE_ROSTER, 200, lambda ids: {"max_open_cases": 9}, writes=True
-    ),
+    Endpoint("PATCH", P + "/{physician_id}", WRITE_ROSTER, 200, lambda ids: {"max_open_cases": 9}, writes=True),
     Endpoint("DELETE", P + "/{physician_id}", WRITE_ROSTER, 200, writes=True),
     Endpoint("GET", P + "/npi/{npi}", EVERYONE, 200),
     Endpoint("GET", P + "/{physician_id}/compliance", EVERYONE, 200),

@@ -87,9 +87,7 @@ async def test_compliant_except_screening(api: Api) -> None:
 
     assert checks["license"]["expires_on"] == physician["license"]["expires_on"]
     assert "AZ" in checks["license"]["detail"]
-    assert "expires_on" not in checks["board_certification"], (
-        "a certificate without an end date never expires"
-    )
+    assert "expires_on" not in checks["board_certification"], "a certificate without an end date never expires"
     irr_passed = date.fromisoformat(physician["irr_passed_on"])
     assert checks["irr"]["expires_on"] == (irr_passed + timedelta(days=365)).isoformat()
 
@@ -196,9 +194,7 @@ async def physician_recorded_on_jan_10(api: Api) -> dict[str, Any]:
             201,
         )
         physician["certification"] = await ok(
-            await api.post(
-                f"{BASE}/{pid}/certifications", json=factories.certification(verified_on="2025-01-09")
-            ),
+            await api.post(f"{BASE}/{pid}/certifications", json=factories.certification(verified_on="2025-01-09")),
             201,
         )
     assert physician["created_at"].startswith("2025-01-10"), "the traveled clock is the service's clock"

@@ -47,9 +47,7 @@ class BrokenEngine:
         pytest.param(ConnectionRefusedError(111, "connection refused"), id="ConnectionRefusedError"),
         pytest.param(TimeoutError(), id="TimeoutError"),
         pytest.param(sqlite3.OperationalError("unable to open database file"), id="sqlite"),
-        pytest.param(
-            asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), id="asyncpg"
-        ),
+        pytest.param(asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), id="asyncpg"),
     ],
 )
 async def test_health_503_when_database_unreachable(

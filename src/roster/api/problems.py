@@ -99,7 +99,13 @@ def _validation_problem(exc: ValidationException) -> Problem:
     if not fields:
         fields.append(ProblemField(field="body", message=str(exc.detail)))
     detail = "; ".join(f"{f.field}: {f.message}" for f in fields)
-    return Problem(type="https://roster.dev/problems/invalid-input", title="Invalid input", status=422, detail=detail, errors=fields)
+    return Problem(
+        type="https://roster.dev/problems/invalid-input",
+        title="Invalid input",
+        status=422,
+        detail=detail,
+        errors=fields,
+    )
 
 
 def on_validation_error(_: Request, exc: ValidationException) -> Response[Problem]:
@@ -160,5 +166,3 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({400, 422, *statuses})
     }
-
-

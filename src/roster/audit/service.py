@@ -10,10 +10,9 @@ from uuid import UUID
 import msgspec
 
 from roster import clock
-from roster.api.pagination import Page, decode_cursor, encode_cursor
+from roster.api.pagination import Page, cursor_key, page_of
 from roster.audit import repository
 from roster.audit.schemas import AuditEventRead
-from roster.errors import InvalidInput
 
 
 async def record(
@@ -38,15 +37,11 @@ async def record(
     )
 
 
-async def list_page(*, entity: str | None, entity_id: str | None, cursor: str | None, limit: int) -> Page[AuditEventRead]:
-    key = decode_cursor(cursor, 2)
-    after = None
-    if key is not None:
-        try:
-            after = (datetime.fromisoformat(str(key[0])), UUID(str(key[1])))
-        except ValueError:
-            raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+async def list_page(
+    *, entity: str | None, entity_id: str | None, cursor: str | None, limit: int
+) -> Page[AuditEventRead]:
+    after = cursor_key(cursor, datetime.fromisoformat, UUID)
     rows = await repository.page(entity=entity, entity_id=entity_id, after=after, limit=limit + 1)
-    items = [msgspec.convert(r, AuditEventRead) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].occurred_at.isoformat(), str(items[-1].id)) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of(
+        [msgspec.convert(r, AuditEventRead) for r in rows], limit, lambda e: (e.occurred_at.isoformat(), str(e.id))
+    )

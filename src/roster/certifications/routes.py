@@ -30,8 +30,11 @@ class CertificationController(Controller):
         physician_id: FromQuery[UUID | None] = None,
     ) -> Page[CertificationRead]:
         return await service.list_page(
-            physician_id=physician_id, specialty=specialty, expiring_within_days=expiring_within_days,
-            cursor=cursor, limit=limit,
+            physician_id=physician_id,
+            specialty=specialty,
+            expiring_within_days=expiring_within_days,
+            cursor=cursor,
+            limit=limit,
         )
 
     @get("/{certification_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
@@ -39,7 +42,9 @@ class CertificationController(Controller):
         return await service.get(certification_id)
 
     @patch("/{certification_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
-    async def update_certification(self, request: AuthedRequest, certification_id: FromPath[UUID], data: JSONBody[CertificationUpdate]) -> CertificationRead:
+    async def update_certification(
+        self, request: AuthedRequest, certification_id: FromPath[UUID], data: JSONBody[CertificationUpdate]
+    ) -> CertificationRead:
         return await service.update(certification_id, data, actor=request.user.name)
 
     @delete("/{certification_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 422))

@@ -27,10 +27,10 @@ class CertificationUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defau
     certified_on: date | UnsetType = UNSET
     moc_status: MocStatus | UnsetType = UNSET
     time_unlimited: bool | UnsetType = UNSET
-    expires_on: date | None | UnsetType = UNSET
+    expires_on: date | UnsetType | None = UNSET
     status: CertificationStatus | UnsetType = UNSET
-    verified_on: date | None | UnsetType = UNSET
-    verification_source: ShortText | None | UnsetType = UNSET
+    verified_on: date | UnsetType | None = UNSET
+    verification_source: ShortText | UnsetType | None = UNSET
 
 
 class CertificationRead(msgspec.Struct):

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from roster import clock
-from roster.api.pagination import Page, decode_cursor, encode_cursor
+from roster.api.pagination import Page, cursor_key, page_of
 from roster.certifications import repository
 from roster.certifications.schemas import CertificationCreate, CertificationRead, CertificationUpdate
 from roster.db import write_tx
@@ -61,10 +61,14 @@ async def _record(
     subject = after or before
     assert subject is not None
     await history.record_change(
-        actor=actor, action=action, entity="certification", entity_id=subject.id,
+        actor=actor,
+        action=action,
+        entity="certification",
+        entity_id=subject.id,
         physician_id=subject.physician_id,
         before=msgspec.to_builtins(before) if before else None,
-        after=msgspec.to_builtins(after) if after else None, at=at,
+        after=msgspec.to_builtins(after) if after else None,
+        at=at,
     )
 
 
@@ -132,16 +136,9 @@ async def list_page(
         specialty = resolved.slug
     today = clock.today()
     window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
-    key = decode_cursor(cursor, 1)
-    after = None
-    if key is not None:
-        try:
-            after = UUID(str(key[0]))
-        except ValueError:
-            raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+    key = cursor_key(cursor, UUID)
+    after = key[0] if key else None
     rows = await repository.page(
         physician_id=physician_id, specialty=specialty, expiring_between=window, after=after, limit=limit + 1
     )
-    items = [to_read(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of([to_read(r) for r in rows], limit, lambda cert: (str(cert.id),))

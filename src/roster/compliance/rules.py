@@ -77,7 +77,9 @@ def check_license(licenses: tuple[LicenseFact, ...], as_of: date) -> Check:
     detail = {
         "no_license_in_state": "no license on file",
         "license_expired": "no current license: every unrestricted license has expired or is inactive",
-        "license_restricted": "no unrestricted license: licenses on file are restricted, on probation, suspended or revoked",
+        "license_restricted": (
+            "no unrestricted license: licenses on file are restricted, on probation, suspended or revoked"
+        ),
     }[reason]
     return _fail("license", reason, detail)
 
@@ -106,9 +108,7 @@ def check_board_certification(certs: tuple[CertificationFact, ...], as_of: date)
     )
 
 
-def check_screening(
-    source: str, fact: ScreeningFact | None, as_of: date, policy: CompliancePolicy
-) -> Check:
+def check_screening(source: str, fact: ScreeningFact | None, as_of: date, policy: CompliancePolicy) -> Check:
     check, excluded = SOURCE_CHECKS[source]
     if source not in policy.required_sources:
         return _pass(check, f"{source} screening not required by configuration")

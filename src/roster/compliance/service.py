@@ -25,7 +25,9 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, UTC) - timedelta(microseconds=1)
 
 
-def _facts(physician: dict[str, Any], lic_rows: list[dict[str, Any]], cert_rows: list[dict[str, Any]], screening: Any) -> PhysicianFacts:
+def _facts(
+    physician: dict[str, Any], lic_rows: list[dict[str, Any]], cert_rows: list[dict[str, Any]], screening: Any
+) -> PhysicianFacts:
     return PhysicianFacts(
         id=UUID(str(physician["id"])),
         npi=physician["npi"],

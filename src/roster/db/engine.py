@@ -64,12 +64,9 @@ class PooledSQLiteEngine(SQLiteEngine):
         self.pool_size = pool_size
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = weakref.WeakKeyDictionary()
 
-    def _pool(self) -> _LoopPool:
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = _LoopPool()
-        return pool
+    def start_pool(self) -> None:
+        """Pool connections on the running loop until :meth:`close_pool`; other loops are unpooled."""
+        self._pools.setdefault(asyncio.get_running_loop(), _LoopPool())
 
     async def _acquire(self, pool: _LoopPool) -> aiosqlite.Connection:
         if pool.idle.empty() and len(pool.opened) < self.pool_size:
@@ -81,7 +78,9 @@ class PooledSQLiteEngine(SQLiteEngine):
     async def _run_in_new_connection(
         self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
     ) -> list[dict[str, Any]]:
-        pool = self._pool()
+        pool = self._pools.get(asyncio.get_running_loop())
+        if pool is None:
+            return await super()._run_in_new_connection(query, args, query_type, table)
         connection = await self._acquire(pool)
         try:
             async with connection.execute(query, args or []) as cursor:
@@ -148,6 +147,8 @@ async def open_engine(settings: Settings, *, pool: bool = True) -> Engine:
     bind_engine(engine)
     if isinstance(engine, SQLiteEngine):
         enable_wal(engine.path)
+        if pool and isinstance(engine, PooledSQLiteEngine):
+            engine.start_pool()
     elif pool:
         await engine.start_connection_pool(min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
     return engine

@@ -29,7 +29,7 @@ def _off_loop(fn, *args) -> None:  # type: ignore[no-untyped-def]
     def target() -> None:
         try:
             fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=target)

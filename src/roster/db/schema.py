@@ -45,7 +45,11 @@ PICCOLO_SQLITE_TYPES = ("UUID", "TIMESTAMPTZ", "ARRAY", "SECONDS", "JSONB")
 
 
 def _reflected(name: str) -> type[SqliteDeclType]:
-    return type(f"Reflected{name.title()}", (SqliteDeclType,), {"__init__": lambda self, *a: SqliteDeclType.__init__(self, name)})
+    return type(
+        f"Reflected{name.title()}",
+        (SqliteDeclType,),
+        {"__init__": lambda self, *a: SqliteDeclType.__init__(self, name)},
+    )
 
 
 def register_sqlite_reflection() -> None:
@@ -78,9 +82,7 @@ def _sa_type(column: pc.Column) -> sa.types.TypeEngine:
     if isinstance(column, pc.JSON):
         return sa.JSON()
     if isinstance(column, pc.Array):
-        return postgresql.ARRAY(_sa_type(column.base_column)).with_variant(
-            SqliteDeclType("ARRAY"), "sqlite"
-        )
+        return postgresql.ARRAY(_sa_type(column.base_column)).with_variant(SqliteDeclType("ARRAY"), "sqlite")
     raise TypeError(f"no SQLAlchemy mapping for Piccolo column {type(column).__name__}")
 
 

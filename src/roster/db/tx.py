@@ -14,9 +14,7 @@ from roster.db.engine import current_engine
 # SQLite has one writer at a time. Queuing writers of this process on a lock (instead of on
 # SQLite's busy handler) keeps them fair and avoids Piccolo leaking a connection when
 # ``BEGIN IMMEDIATE`` times out (stack-notes §1.3). Other processes still wait on busy_timeout.
-_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def _writer_lock() -> asyncio.Lock:

@@ -8,11 +8,15 @@ from roster.history.tables import RecordVersion
 
 
 async def close_open(*, entity: str, entity_id: UUID, at: datetime) -> None:
-    await RecordVersion.update({RecordVersion.recorded_to: at}).where(
-        (RecordVersion.entity == entity)
-        & (RecordVersion.entity_id == entity_id)
-        & RecordVersion.recorded_to.is_null()
-    ).run()
+    await (
+        RecordVersion.update({RecordVersion.recorded_to: at})
+        .where(
+            (RecordVersion.entity == entity)
+            & (RecordVersion.entity_id == entity_id)
+            & RecordVersion.recorded_to.is_null()
+        )
+        .run()
+    )
 
 
 async def insert(**values: Any) -> None:

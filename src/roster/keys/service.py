@@ -36,7 +36,10 @@ async def create_key(*, name: str, role: str, actor: str) -> ApiKeyCreated:
             id=key_id, name=name, role=role_.value, prefix=plaintext[:12], key_hash=hash_key(plaintext), created_at=now
         )
         await audit.record(
-            actor=actor, action="create", entity="api_key", entity_id=key_id,
+            actor=actor,
+            action="create",
+            entity="api_key",
+            entity_id=key_id,
             after={"id": str(key_id), "name": name, "role": role_.value, "prefix": plaintext[:12]},
         )
     return ApiKeyCreated(id=key_id, name=name, role=role_, created_at=now, key=plaintext)

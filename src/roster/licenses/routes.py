@@ -32,8 +32,12 @@ class LicenseController(Controller):
         physician_id: FromQuery[UUID | None] = None,
     ) -> Page[LicenseRead]:
         return await service.list_page(
-            physician_id=physician_id, state=state_code, status=status,
-            expiring_within_days=expiring_within_days, cursor=cursor, limit=limit,
+            physician_id=physician_id,
+            state=state_code,
+            status=status,
+            expiring_within_days=expiring_within_days,
+            cursor=cursor,
+            limit=limit,
         )
 
     @get("/{license_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
@@ -41,7 +45,9 @@ class LicenseController(Controller):
         return await service.get(license_id)
 
     @patch("/{license_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
-    async def update_license(self, request: Request[Principal, Any, Any], license_id: FromPath[UUID], data: JSONBody[LicenseUpdate]) -> LicenseRead:
+    async def update_license(
+        self, request: Request[Principal, Any, Any], license_id: FromPath[UUID], data: JSONBody[LicenseUpdate]
+    ) -> LicenseRead:
         return await service.update(license_id, data, actor=request.user.name)
 
     @delete("/{license_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 422))

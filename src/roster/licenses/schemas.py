@@ -29,8 +29,8 @@ class LicenseUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     issued_on: date | UnsetType = UNSET
     expires_on: date | UnsetType = UNSET
     restricted: bool | UnsetType = UNSET
-    verified_on: date | None | UnsetType = UNSET
-    verification_source: ShortText | None | UnsetType = UNSET
+    verified_on: date | UnsetType | None = UNSET
+    verification_source: ShortText | UnsetType | None = UNSET
 
 
 class LicenseRead(msgspec.Struct):

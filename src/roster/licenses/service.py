@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from roster import clock
-from roster.api.pagination import Page, decode_cursor, encode_cursor
+from roster.api.pagination import Page, cursor_key, page_of
 from roster.db import write_tx
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
@@ -46,9 +46,14 @@ async def _record(action: str, before: LicenseRead | None, after: LicenseRead | 
     subject = after or before
     assert subject is not None
     await history.record_change(
-        actor=actor, action=action, entity="license", entity_id=subject.id, physician_id=subject.physician_id,
+        actor=actor,
+        action=action,
+        entity="license",
+        entity_id=subject.id,
+        physician_id=subject.physician_id,
         before=msgspec.to_builtins(before) if before else None,
-        after=msgspec.to_builtins(after) if after else None, at=at,
+        after=msgspec.to_builtins(after) if after else None,
+        at=at,
     )
 
 
@@ -117,16 +122,8 @@ async def list_page(
         await reference.require_state(state)
     today = clock.today()
     window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
-    key = decode_cursor(cursor, 2)
-    after = None
-    if key is not None:
-        try:
-            after = (date.fromisoformat(str(key[0])), UUID(str(key[1])))
-        except ValueError:
-            raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+    after = cursor_key(cursor, date.fromisoformat, UUID)
     rows = await repository.page(
         physician_id=physician_id, state=state, status=status, expiring_between=window, after=after, limit=limit + 1
     )
-    items = [to_read(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].expires_on.isoformat(), str(items[-1].id)) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of([to_read(r) for r in rows], limit, lambda lic: (lic.expires_on.isoformat(), str(lic.id)))

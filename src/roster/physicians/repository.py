@@ -66,9 +66,7 @@ async def page(
     if q:
         term = q.strip()
         query = query.where(
-            (Physician.npi == term)
-            | icontains(Physician.last_name, term)
-            | icontains(Physician.first_name, term)
+            (Physician.npi == term) | icontains(Physician.last_name, term) | icontains(Physician.first_name, term)
         )
     if after is not None:
         last_name, last_id = after

@@ -21,9 +21,7 @@ from roster.physicians.schemas import ComplianceReport, PhysicianCreate, Physici
 from roster.vocabulary import LineOfBusiness, PhysicianStatus
 
 AuthedRequest = Request[Principal, Any, Any]
-StateFilter = Annotated[
-    str | None, QueryParameter(name="state", description="has a license in this state")
-]
+StateFilter = Annotated[str | None, QueryParameter(name="state", description="has a license in this state")]
 NpiPath = Annotated[str, PathParameter(pattern=r"^[0-9]{10}$", description="10-digit NPI")]
 
 
@@ -47,8 +45,13 @@ class PhysicianController(Controller):
         q: Annotated[str | None, QueryParameter(max_length=100, description="name or NPI")] = None,
     ) -> Page[PhysicianRead]:
         return await service.list_page(
-            state=state_code, specialty=specialty, line_of_business=line_of_business, status=status, q=q,
-            cursor=cursor, limit=limit,
+            state=state_code,
+            specialty=specialty,
+            line_of_business=line_of_business,
+            status=status,
+            q=q,
+            cursor=cursor,
+            limit=limit,
         )
 
     @get("/npi/{npi:str}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422), summary="Find by NPI")
@@ -60,7 +63,9 @@ class PhysicianController(Controller):
         return await service.get(physician_id)
 
     @patch("/{physician_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
-    async def update_physician(self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[PhysicianUpdate]) -> PhysicianRead:
+    async def update_physician(
+        self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[PhysicianUpdate]
+    ) -> PhysicianRead:
         return await service.update(physician_id, data, actor=request.user.name)
 
     @delete(
@@ -83,12 +88,16 @@ class PhysicianController(Controller):
         self,
         request: AuthedRequest,
         physician_id: FromPath[UUID],
-        as_of: Annotated[date | None, QueryParameter(description="default today; a past date replays recorded history")] = None,
+        as_of: Annotated[
+            date | None, QueryParameter(description="default today; a past date replays recorded history")
+        ] = None,
     ) -> ComplianceReport:
         return await compliance.report(physician_id, as_of, request.app.state["policy"])
 
     @post("/{physician_id:uuid}/licenses", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
-    async def add_license(self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[LicenseCreate]) -> LicenseRead:
+    async def add_license(
+        self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[LicenseCreate]
+    ) -> LicenseRead:
         return await licenses.create(physician_id, data, actor=request.user.name)
 
     @post("/{physician_id:uuid}/certifications", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))

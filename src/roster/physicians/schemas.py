@@ -40,7 +40,9 @@ class PhysicianCreate(msgspec.Struct, forbid_unknown_fields=True):
     lines_of_business: list[LineOfBusiness] = []
     specialties: list[SpecialtyRef] = []
     credentialed_on: Annotated[date | None, Meta(description="Date of the last (re)credentialing decision")] = None
-    irr_passed_on: Annotated[date | None, Meta(description="Date of the last passed inter-rater reliability test")] = None
+    irr_passed_on: Annotated[date | None, Meta(description="Date of the last passed inter-rater reliability test")] = (
+        None
+    )
     max_open_cases: MaxOpenCases = 20
 
 
@@ -51,15 +53,15 @@ class PhysicianUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=
     date_of_birth: date | UnsetType = UNSET
     degree: Degree | UnsetType = UNSET
     clinical_practice_start: date | UnsetType = UNSET
-    middle_name: ShortText | None | UnsetType = UNSET
-    suffix: Suffix | None | UnsetType = UNSET
+    middle_name: ShortText | UnsetType | None = UNSET
+    suffix: Suffix | UnsetType | None = UNSET
     former_last_names: list[PersonName] | UnsetType = UNSET
-    email: Email | None | UnsetType = UNSET
+    email: Email | UnsetType | None = UNSET
     languages: list[Language] | UnsetType = UNSET
     lines_of_business: list[LineOfBusiness] | UnsetType = UNSET
     specialties: list[SpecialtyRef] | UnsetType = UNSET
-    credentialed_on: date | None | UnsetType = UNSET
-    irr_passed_on: date | None | UnsetType = UNSET
+    credentialed_on: date | UnsetType | None = UNSET
+    irr_passed_on: date | UnsetType | None = UNSET
     max_open_cases: MaxOpenCases | UnsetType = UNSET
     status: PhysicianStatus | UnsetType = UNSET
 

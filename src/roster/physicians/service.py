@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from roster import clock
-from roster.api.pagination import Page, decode_cursor, encode_cursor
+from roster.api.pagination import Page, cursor_key, page_of
 from roster.db import write_tx
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
@@ -86,8 +86,14 @@ async def create(data: PhysicianCreate, *, actor: str) -> PhysicianRead:
         await repository.insert(row)
         created = to_read(row)
         await history.record_change(
-            actor=actor, action="create", entity="physician", entity_id=physician_id,
-            physician_id=physician_id, before=None, after=snapshot(created), at=now,
+            actor=actor,
+            action="create",
+            entity="physician",
+            entity_id=physician_id,
+            physician_id=physician_id,
+            before=None,
+            after=snapshot(created),
+            at=now,
         )
     return created
 
@@ -125,8 +131,14 @@ async def update(physician_id: UUID, data: PhysicianUpdate, *, actor: str) -> Ph
         await repository.update(physician_id, values)
         updated = msgspec.structs.replace(current, **values)
         await history.record_change(
-            actor=actor, action="update", entity="physician", entity_id=physician_id,
-            physician_id=physician_id, before=snapshot(current), after=snapshot(updated), at=now,
+            actor=actor,
+            action="update",
+            entity="physician",
+            entity_id=physician_id,
+            physician_id=physician_id,
+            before=snapshot(current),
+            after=snapshot(updated),
+            at=now,
         )
     return updated
 
@@ -141,8 +153,14 @@ async def deactivate(physician_id: UUID, *, actor: str) -> PhysicianRead:
         await repository.update(physician_id, {"status": "inactive", "updated_at": now})
         updated = msgspec.structs.replace(current, status="inactive", updated_at=now)
         await history.record_change(
-            actor=actor, action="deactivate", entity="physician", entity_id=physician_id,
-            physician_id=physician_id, before=snapshot(current), after=snapshot(updated), at=now,
+            actor=actor,
+            action="deactivate",
+            entity="physician",
+            entity_id=physician_id,
+            physician_id=physician_id,
+            before=snapshot(current),
+            after=snapshot(updated),
+            at=now,
         )
     return updated
 
@@ -169,17 +187,14 @@ async def list_page(
         specialty = resolved.slug
     if state is not None:
         await reference.require_state(state)
-    key = decode_cursor(cursor, 2)
-    after = None
-    if key is not None:
-        try:
-            after = (str(key[0]), UUID(str(key[1])))
-        except ValueError:
-            raise InvalidInput.on("cursor", "not a cursor returned by this API") from None
+    after = cursor_key(cursor, str, UUID)
     rows = await repository.page(
-        state=state, specialty=specialty, line_of_business=line_of_business, status=status, q=q,
-        after=after, limit=limit + 1,
+        state=state,
+        specialty=specialty,
+        line_of_business=line_of_business,
+        status=status,
+        q=q,
+        after=after,
+        limit=limit + 1,
     )
-    items = [to_read(r) for r in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].last_name, str(items[-1].id)) if len(rows) > limit else None
-    return Page(items=items, next_cursor=next_cursor)
+    return page_of([to_read(r) for r in rows], limit, lambda p: (p.last_name, str(p.id)))

@@ -35,6 +35,8 @@ async def _replace(table: Any, key: Any, rows: list[dict[str, Any]]) -> None:
         await table.delete().where(key.is_in(list(stale))).run()
     for row in rows:
         if row[name] in existing:
-            await table.update({getattr(table, k): v for k, v in row.items() if k != name}).where(key == row[name]).run()
+            await (
+                table.update({getattr(table, k): v for k, v in row.items() if k != name}).where(key == row[name]).run()
+            )
         else:
             await table.insert(table(**row)).run()

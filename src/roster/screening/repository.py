@@ -25,13 +25,17 @@ async def finished_runs_between(start: datetime, end: datetime) -> list[dict[str
 async def snapshots_loaded_at(snapshot_ids: list[UUID]) -> dict[UUID, datetime]:
     if not snapshot_ids:
         return {}
-    rows = await ListSnapshot.select(ListSnapshot.id, ListSnapshot.loaded_at).where(
-        ListSnapshot.id.is_in(snapshot_ids)
-    ).run()
+    rows = (
+        await ListSnapshot.select(ListSnapshot.id, ListSnapshot.loaded_at)
+        .where(ListSnapshot.id.is_in(snapshot_ids))
+        .run()
+    )
     return {row["id"]: row["loaded_at"] for row in rows}
 
 
 async def hits_for(physician_id: UUID, created_by: datetime) -> list[dict[str, Any]]:
-    return await ScreeningHit.select(
-        ScreeningHit.source, ScreeningHit.status, ScreeningHit.decided_at
-    ).where((ScreeningHit.physician == physician_id) & (ScreeningHit.created_at <= created_by)).run()
+    return (
+        await ScreeningHit.select(ScreeningHit.source, ScreeningHit.status, ScreeningHit.decided_at)
+        .where((ScreeningHit.physician == physician_id) & (ScreeningHit.created_at <= created_by))
+        .run()
+    )

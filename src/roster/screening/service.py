@@ -10,7 +10,9 @@ from roster.config import SOURCES
 from roster.screening import repository
 
 
-async def screening_facts(physician_id: UUID, physician_created_at: datetime, at: datetime) -> tuple[ScreeningFact, ...]:
+async def screening_facts(
+    physician_id: UUID, physician_created_at: datetime, at: datetime
+) -> tuple[ScreeningFact, ...]:
     """Per source: the snapshot of the newest run that screened this physician, and hits open at ``at``.
 
     A run only screened the physician if it started after the physician joined the roster; a list

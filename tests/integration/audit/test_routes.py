@@ -157,7 +157,9 @@ async def test_filters_and_newest_first(api: Api) -> None:
 
     licenses = await events(api, entity="license")
     assert [(e["entity_id"], e["action"]) for e in licenses] == [
-        (lic_a["id"], "update"), (lic_b["id"], "create"), (lic_a["id"], "create")
+        (lic_a["id"], "update"),
+        (lic_b["id"], "create"),
+        (lic_a["id"], "create"),
     ]
     assert [e["action"] for e in await events(api, entity="license", entity_id=lic_a["id"])] == ["update", "create"]
     assert [e["entity"] for e in await events(api, entity_id=lic_b["id"])] == ["license"]
@@ -227,9 +229,16 @@ async def test_failed_writes_record_nothing(api: Api) -> None:
     assert await events(api) == before, "a failed write records no audit event"
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    ("admin", 200), ("auditor", 200), ("manager", 200), ("credentialing", 403), ("router", 403),
-])
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("admin", 200),
+        ("auditor", 200),
+        ("manager", 200),
+        ("credentialing", 403),
+        ("router", 403),
+    ],
+)
 async def test_who_may_read_the_audit_log(api: Api, role: str, status: int) -> None:
     response = await api.get(BASE, role=role)
     assert response.status_code == status, response.text
@@ -243,8 +252,13 @@ async def test_audit_needs_a_key(api: Api) -> None:
 async def test_key_creation_is_audited(api: Api) -> None:
     keys = await events(api, entity="api_key")
     assert len(keys) == 5
-    assert {e["after"]["name"] for e in keys} == {"test-admin", "test-credentialing", "test-router",
-                                                   "test-manager", "test-auditor"}
+    assert {e["after"]["name"] for e in keys} == {
+        "test-admin",
+        "test-credentialing",
+        "test-router",
+        "test-manager",
+        "test-auditor",
+    }
     assert all(e["action"] == "create" and e["before"] is None for e in keys)
     assert all("key_hash" not in e["after"] for e in keys), "no secrets in the audit log"
 

@@ -164,9 +164,7 @@ async def test_missing_required_field_is_422(api: Api, field: str) -> None:
 
 async def test_board_error_names_the_boards_that_do_certify(api: Api) -> None:
     doc = await physician(api)
-    response = await api.post(
-        f"{PHYSICIANS}/{doc['id']}/certifications", json=factories.certification(board="ABOS")
-    )
+    response = await api.post(f"{PHYSICIANS}/{doc['id']}/certifications", json=factories.certification(board="ABOS"))
     problem = assert_problem(response, 422, "board")
     assert "ABIM" in problem["errors"][0]["message"]
 
@@ -325,8 +323,12 @@ async def test_expiring_today_is_included(api: Api) -> None:
 async def test_cursor_pagination_walks_every_certification_once(api: Api) -> None:
     doc = await physician(api)
     pairs = [
-        ("ABIM", "medical_oncology"), ("AOBIM", "medical_oncology"), ("ABIM", "hematology"),
-        ("AOBIM", "hematology"), ("ABIM", "hematology_oncology"), ("AOBIM", "hematology_oncology"),
+        ("ABIM", "medical_oncology"),
+        ("AOBIM", "medical_oncology"),
+        ("ABIM", "hematology"),
+        ("AOBIM", "hematology"),
+        ("ABIM", "hematology_oncology"),
+        ("AOBIM", "hematology_oncology"),
         ("ABIM", "internal_medicine"),
     ]
     for board, specialty in pairs:
@@ -392,7 +394,9 @@ async def test_certification_changes_show_in_compliance(api: Api) -> None:
     await api.patch(f"{BASE}/{created['id']}", json={"moc_status": "meeting", "expires_on": days(-1)})
     assert (await board_check())["reason"] == "certification_lapsed"
 
-    await api.patch(f"{BASE}/{created['id']}", json={"expires_on": None, "time_unlimited": True, "moc_status": "not_required"})
+    await api.patch(
+        f"{BASE}/{created['id']}", json={"expires_on": None, "time_unlimited": True, "moc_status": "not_required"}
+    )
     check = await board_check()
     assert check["ok"] is True and check.get("expires_on") is None, "time-unlimited never expires"
 
@@ -404,8 +408,13 @@ async def test_concurrent_duplicates_are_409_never_500(api: Api) -> None:
     """Two clients adding the same certification at once: one wins, the others get 409."""
     doc = await physician(api)
     url = f"{PHYSICIANS}/{doc['id']}/certifications"
-    pairs = [("ABIM", "medical_oncology"), ("AOBIM", "medical_oncology"), ("ABIM", "hematology"),
-             ("AOBIM", "hematology"), ("ABIM", "internal_medicine")]
+    pairs = [
+        ("ABIM", "medical_oncology"),
+        ("AOBIM", "medical_oncology"),
+        ("ABIM", "hematology"),
+        ("AOBIM", "hematology"),
+        ("ABIM", "internal_medicine"),
+    ]
     for board, specialty in pairs:
         body = factories.certification(board=board, specialty=specialty)
         responses = await asyncio.gather(*(api.post(url, json=body) for _ in range(4)))

@@ -49,7 +49,9 @@ def test_keys_create_rejects_an_unknown_role(temp_database: TempDatabase) -> Non
     settings = temp_database.settings()
     run(settings, "migrate")
     result = CliRunner().invoke(
-        main, ["keys", "create", "--name", "x", "--role", "superuser"], env={"ROSTER_DATABASE_URL": settings.database_url}
+        main,
+        ["keys", "create", "--name", "x", "--role", "superuser"],
+        env={"ROSTER_DATABASE_URL": settings.database_url},
     )
     assert result.exit_code == 2 and "superuser" in result.output
 
@@ -59,7 +61,11 @@ def test_demo_loads_a_roster_where_every_rule_has_a_live_example(temp_database: 
     settings = temp_database.settings()
     output = run(settings, "demo")
     assert "220 physicians" in output
-    keys = [line.split()[-1] for line in output.splitlines() if line.strip().startswith(("admin", "credentialing", "router", "manager", "auditor"))]
+    keys = [
+        line.split()[-1]
+        for line in output.splitlines()
+        if line.strip().startswith(("admin", "credentialing", "router", "manager", "auditor"))
+    ]
     assert len(keys) == 5 and all(k.startswith("rst_") for k in keys)
     assert "0 physicians" in run(settings, "demo") and "220 already present" in run(settings, "demo")
 

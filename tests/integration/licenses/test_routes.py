@@ -87,9 +87,7 @@ async def test_every_role_may_read_but_only_writers_write(api: Api) -> None:
     for role in ("admin", "credentialing", "router", "manager", "auditor"):
         assert (await api.get(f"{BASE}/{created['id']}", role=role)).status_code == 200, role
     for role in ("router", "manager", "auditor"):
-        response = await api.post(
-            f"{PHYSICIANS}/{doc['id']}/licenses", role=role, json=factories.license("TX", "T1")
-        )
+        response = await api.post(f"{PHYSICIANS}/{doc['id']}/licenses", role=role, json=factories.license("TX", "T1"))
         assert_problem(response, 403)
         assert_problem(await api.patch(f"{BASE}/{created['id']}", role=role, json={"status": "inactive"}), 403)
         assert_problem(await api.delete(f"{BASE}/{created['id']}", role=role), 403)
@@ -121,7 +119,9 @@ async def test_same_number_elsewhere_is_fine(api: Api) -> None:
     rows = await listed(api)
     assert len(rows) == 3
     assert {(r["physician_id"], r["state"]) for r in rows} == {
-        (doc["id"], "AZ"), (doc["id"], "NM"), (other["id"], "AZ")
+        (doc["id"], "AZ"),
+        (doc["id"], "NM"),
+        (other["id"], "AZ"),
     }
 
 
@@ -426,7 +426,9 @@ async def test_concurrent_duplicates_are_409_never_500(api: Api) -> None:
     doc = await physician(api)
     url = f"{PHYSICIANS}/{doc['id']}/licenses"
     for round_ in range(5):
-        responses = await asyncio.gather(*(api.post(url, json=factories.license("AZ", f"RACE{round_}")) for _ in range(4)))
+        responses = await asyncio.gather(
+            *(api.post(url, json=factories.license("AZ", f"RACE{round_}")) for _ in range(4))
+        )
         assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [r.text for r in responses]
     assert len(await listed(api)) == 5
     audit = (await api.get("/api/v1/audit", params={"entity": "license", "limit": "500"})).json()["items"]

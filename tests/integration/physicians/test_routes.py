@@ -132,7 +132,9 @@ async def test_unknown_physician_is_404(api: Api) -> None:
 
 
 async def test_list_filters(api: Api) -> None:
-    onc = await create(api, 10, last_name="Alvarez", specialties=["hematology_oncology"], lines_of_business=["medicaid"])
+    onc = await create(
+        api, 10, last_name="Alvarez", specialties=["hematology_oncology"], lines_of_business=["medicaid"]
+    )
     cardio = await create(api, 11, last_name="Baker", specialties=["cardiology"])
     await api.post(f"{BASE}/{cardio['id']}/licenses", json=factories.license("TX", "TX1"))
     await api.delete(f"{BASE}/{onc['id']}")

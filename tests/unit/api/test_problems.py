@@ -44,9 +44,7 @@ def test_regex_message_with_path_suffix() -> None:
 
 
 def test_regex_message_as_litestar_sends_it() -> None:
-    problem = problem_for(
-        {"message": "Expected `str` matching regex '^[0-9]{10}$'", "key": "npi", "source": "body"}
-    )
+    problem = problem_for({"message": "Expected `str` matching regex '^[0-9]{10}$'", "key": "npi", "source": "body"})
     assert fields(problem) == [("npi", "Expected `str` matching regex '^[0-9]{10}$'")]
 
 

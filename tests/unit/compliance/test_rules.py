@@ -216,9 +216,7 @@ def test_certification_expired_yesterday_is_lapsed() -> None:
 def test_certification_not_certified_by_board_is_lapsed(status: str) -> None:
     assert_fails(check_board_certification((cert(status=status),), AS_OF), "certification_lapsed")
     assert_fails(
-        check_board_certification(
-            (cert(status=status, time_unlimited=True, moc_status="not_required"),), AS_OF
-        ),
+        check_board_certification((cert(status=status, time_unlimited=True, moc_status="not_required"),), AS_OF),
         "certification_lapsed",
     )
 
@@ -339,9 +337,7 @@ def test_screening_35_days_fresh_36_stale(source: str, check: str, excluded: str
 
 @pytest.mark.parametrize(("source", "check", "excluded"), SOURCES)
 def test_screening_pending_hit(source: str, check: str, excluded: str) -> None:
-    assert_fails(
-        check_screening(source, screened(source, pending_hits=2), AS_OF, POLICY), "screening_pending"
-    )
+    assert_fails(check_screening(source, screened(source, pending_hits=2), AS_OF, POLICY), "screening_pending")
     # A pending hit is reported even when the snapshot is also stale or missing.
     assert_fails(
         check_screening(source, screened(source, loaded=None, pending_hits=1), AS_OF, POLICY),
@@ -371,9 +367,7 @@ def test_source_not_required_by_policy_is_ok(source: str, check: str, excluded: 
 def test_screening_max_age_is_configurable() -> None:
     policy = CompliancePolicy(screening_max_age_days=7)
     assert_passes(check_screening("sam", screened("sam", AS_OF - timedelta(days=7)), AS_OF, policy))
-    assert_fails(
-        check_screening("sam", screened("sam", AS_OF - timedelta(days=8)), AS_OF, policy), "screening_stale"
-    )
+    assert_fails(check_screening("sam", screened("sam", AS_OF - timedelta(days=8)), AS_OF, policy), "screening_stale")
 
 
 # --- NPI -----------------------------------------------------------------------------------------
@@ -492,15 +486,11 @@ def test_license_result_independent_of_order(licenses: list[LicenseFact], rnd: A
 
 
 @given(st.lists(certs_st, max_size=6), st.randoms(use_true_random=False), days_around)
-def test_certification_result_independent_of_order(
-    certs: list[CertificationFact], rnd: Any, as_of: date
-) -> None:
+def test_certification_result_independent_of_order(certs: list[CertificationFact], rnd: Any, as_of: date) -> None:
     shuffled = list(certs)
     rnd.shuffle(shuffled)
     assert check_board_certification(tuple(certs), as_of) == check_board_certification(tuple(shuffled), as_of)
-    assert check_board_certification(tuple(certs), as_of) == check_board_certification(
-        tuple(reversed(certs)), as_of
-    )
+    assert check_board_certification(tuple(certs), as_of) == check_board_certification(tuple(reversed(certs)), as_of)
 
 
 @given(

@@ -198,9 +198,7 @@ def test_specialties_bad_boolean(tmp_path: Path, value: str) -> None:
 
 
 def test_specialties_boolean_is_case_insensitive(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "specialties.csv", f"{','.join(SPECIALTY_COLUMNS)}\na,A,207R00000X,abim; AOBIM ,g, TRUE\n"
-    )
+    path = write(tmp_path, "specialties.csv", f"{','.join(SPECIALTY_COLUMNS)}\na,A,207R00000X,abim; AOBIM ,g, TRUE\n")
     (row,) = read_specialties(path)
     assert row["physician"] is True
     assert row["boards"] == ["ABIM", "AOBIM"]
