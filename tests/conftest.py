@@ -65,6 +65,7 @@ class TempDatabase:
 
     def __init__(self, backend: str, tmp: Path) -> None:
         self.backend = backend
+        self.data_dir = tmp / "data"
         if backend == "sqlite":
             self.url = f"sqlite:///{tmp / f'roster-{uuid.uuid4().hex[:8]}.db'}"
             self.name = None
@@ -75,7 +76,7 @@ class TempDatabase:
             self.url = _pg_url(self.name)
 
     def settings(self, **overrides: Any) -> Settings:
-        return replace(Settings(), database_url=self.url, api_key_cache_seconds=0, **overrides)
+        return replace(Settings(), database_url=self.url, api_key_cache_seconds=0, data_dir=self.data_dir, **overrides)
 
     def drop(self) -> None:
         if self.name is not None:
@@ -168,12 +169,18 @@ async def serving(app: Litestar) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Api]:
+def http_transport() -> httpx.AsyncBaseTransport | None:
+    """The app's outbound HTTP; modules that fetch files override this with an ``httpx.MockTransport``."""
+    return None
+
+
+@pytest.fixture
+async def api(settings: Settings, http_transport: httpx.AsyncBaseTransport | None) -> AsyncIterator[Api]:
     from roster.app import create_app
     from roster.keys.schemas import Role
     from roster.keys.service import create_key
 
-    app = create_app(settings)
+    app = create_app(settings, http_transport=http_transport)
     # The app runs on the test's own event loop (Litestar's AsyncTestClient would run it on a
     # portal thread, where an asyncpg pool cannot be shared with the test's own queries).
     async with (

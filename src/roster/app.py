@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
+import httpx
 import msgspec
 from litestar import Litestar, Router
 from litestar.datastructures import State
@@ -31,11 +32,13 @@ from roster.keys.routes import ApiKeyController
 from roster.keys.service import KeyCache
 from roster.licenses.routes import LicenseController
 from roster.physicians.routes import PhysicianController
+from roster.screening.routes import ScreeningController
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
+    """``http_transport`` replaces the network for outbound HTTP (tests pass ``httpx.MockTransport``)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -46,6 +49,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await close_engine(engine)
 
+    @asynccontextmanager
+    async def http_client(app: Litestar) -> AsyncIterator[None]:
+        """One client for list downloads, shared by every request."""
+        timeout = httpx.Timeout(settings.download_timeout, connect=10.0)
+        async with httpx.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True) as client:
+            app.state["http"] = client
+            yield
+
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -54,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CertificationController,
             AuditController,
             ApiKeyController,
+            ScreeningController,
         ],
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
         before_request=reject_unknown_query,
@@ -61,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[health, api],
-        lifespan=[database],
+        lifespan=[database, http_client],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[options_allow_middleware],
         state=State(

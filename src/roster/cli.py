@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from roster.config import Settings
+from roster.config import SOURCES, Settings
 from roster.keys.schemas import Role
 
 T = TypeVar("T")
@@ -91,6 +92,83 @@ def keys_create(settings: Settings, name: str, role: str) -> None:
         f"created {created.role.value} key {created.name!r} ({created.id}); store it now, it is not shown again:"
     )
     click.echo(created.key)
+
+
+@main.command()
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Choice(list(SOURCES)),
+    help="List to load/screen (repeatable; default: every list with a snapshot).",
+)
+@click.option("--file", "file_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url")
+@click.pass_obj
+def screen(settings: Settings, sources: tuple[str, ...], file_path: Path | None, url: str | None) -> None:
+    """Load a list file (--file or --url) and screen the active roster against the lists."""
+    from roster.errors import RosterError
+
+    if file_path and url:
+        raise click.UsageError("give --file or --url, not both")
+    if (file_path or url) and len(sources) != 1:
+        raise click.UsageError("name the list the file belongs to with exactly one --source")
+    try:
+        summary = _run(settings, lambda: _screen(settings, sources, file_path, url))
+    except RosterError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(summary)
+
+
+async def _screen(settings: Settings, sources: tuple[str, ...], file_path: Path | None, url: str | None) -> str:
+    import httpx
+
+    from roster.errors import InvalidInput
+    from roster.screening import service
+    from roster.sources.download import DownloadError, download, save_stream
+
+    lines = []
+    if file_path or url:
+        source = sources[0]
+        staging = service.list_dir(settings.data_dir, source)
+        if file_path:
+            staged = await save_stream(_file_chunks(file_path), staging)
+            name = file_path.name
+        else:
+            assert url is not None
+            async with httpx.AsyncClient(timeout=httpx.Timeout(settings.download_timeout, connect=10)) as client:
+                try:
+                    staged = await download(client, url, staging)
+                except DownloadError as exc:
+                    raise InvalidInput.on("url", str(exc)) from None
+            name = Path(url.split("?", 1)[0]).name or f"{source}.download"
+        snapshot, created = await service.load_snapshot(
+            source,
+            staged.path,
+            staged.sha256,
+            file_name=name,
+            origin=str(file_path or url),
+            settings=settings,
+            actor="cli",
+        )
+        lines.append(
+            f"{source}: {'loaded' if created else 'already loaded'} snapshot {snapshot.id} "
+            f"({snapshot.rows} rows, sha256 {snapshot.sha256[:12]})"
+        )
+    run = await service.run_screening(list(sources) or None, settings=settings, actor="cli", progress=click.echo)
+    lines.append(
+        f"run {run.id}: screened {run.screened} physicians against {', '.join(run.sources)}; "
+        f"{run.hits} matches, {run.new_hits} new hits pending review"
+    )
+    return "\n".join(lines)
+
+
+async def _file_chunks(path: Path):  # type: ignore[no-untyped-def]
+    size = path.stat().st_size
+    with path.open("rb") as handle, click.progressbar(length=size, label=f"reading {path.name}", file=None) as bar:
+        while chunk := handle.read(1 << 20):
+            bar.update(len(chunk))
+            yield chunk
 
 
 @main.command()

@@ -42,6 +42,12 @@ class Settings:
     screening_max_age_days: int = 35
     fixtures_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "fixtures")
     alembic_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "alembic")
+    #: Where loaded list files and their parsed snapshots are kept (``ROSTER_DATA_DIR``).
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    #: Seconds to wait for a list download before giving up (connect and between reads).
+    download_timeout: float = 60.0
+    #: Jaro-Winkler similarity a name-only match needs (rules.md §4 "name").
+    fuzzy_name_threshold: float = 0.93
     #: Seconds an SQLite writer waits for the lock before failing.
     sqlite_busy_timeout: float = 30.0
     pg_pool_min: int = 1
@@ -63,6 +69,7 @@ class Settings:
             required_sources=sources,
             default_in_state_license=_env_bool("ROSTER_DEFAULT_IN_STATE_LICENSE", base.default_in_state_license),
             fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
+            data_dir=Path(os.environ.get("ROSTER_DATA_DIR", base.data_dir)),
             debug=_env_bool("ROSTER_DEBUG", False),
         )
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import settings as hypothesis_settings
@@ -24,8 +25,12 @@ from roster.keys.service import create_key
 # Schemathesis reads the schema at collection time, so the app (not its database) exists now;
 # the database behind it is migrated by the fixture below, before the first case runs.
 _DIR = Path(tempfile.mkdtemp(prefix="roster-contract-"))
-SETTINGS = replace(Settings(), database_url=f"sqlite:///{_DIR / 'contract.db'}", api_key_cache_seconds=0)
-schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(SETTINGS))
+SETTINGS = replace(
+    Settings(), database_url=f"sqlite:///{_DIR / 'contract.db'}", api_key_cache_seconds=0, data_dir=_DIR / "data"
+)
+# List downloads never leave the machine: every URL answers 404.
+NO_NETWORK = httpx.MockTransport(lambda request: httpx.Response(404))
+schema = schemathesis.openapi.from_asgi("/schema/openapi.json", create_app(SETTINGS, http_transport=NO_NETWORK))
 
 
 @pytest.fixture(scope="module")

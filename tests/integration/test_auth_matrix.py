@@ -25,6 +25,17 @@ EVERYONE = frozenset(ROLES)
 WRITE_ROSTER = frozenset({"admin", "credentialing"})
 READ_AUDIT = frozenset({"admin", "manager", "auditor"})
 ADMIN_ONLY = frozenset({"admin"})
+READ_SCREENING = frozenset({"admin", "credentialing", "manager", "auditor"})
+LEIE_HEADER = (
+    "LASTNAME,FIRSTNAME,MIDNAME,BUSNAME,GENERAL,SPECIALTY,UPIN,NPI,DOB,ADDRESS,CITY,STATE,ZIP,"
+    "EXCLTYPE,EXCLDATE,REINDATE,WAIVERDATE,WVRSTATE"
+)
+
+
+def leie_file(npi: str, last: str = "MATRIX") -> bytes:
+    row = [last, "PAT", "", "", "", "", "", npi, "", "", "", "AZ", "", "1128b4", "20240101", "00000000", "00000000", ""]
+    return (LEIE_HEADER + "\n" + ",".join(f'"{v}"' for v in row) + "\n").encode()
+
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -40,11 +51,15 @@ class Endpoint:
     success: int
     body: Callable[[Ids], Any] | None = field(default=None)
     writes: bool = False
+    #: Multipart files instead of a JSON body.
+    files: Callable[[Ids], Any] | None = field(default=None)
 
     def url(self, ids: Ids) -> str:
         return self.path.format(**ids)
 
     def kwargs(self, ids: Ids) -> dict[str, Any]:
+        if self.files is not None:
+            return {"files": self.files(ids)}
         return {} if self.body is None else {"json": self.body(ids)}
 
     def __str__(self) -> str:
@@ -111,6 +126,26 @@ MATRIX: list[Endpoint] = [
         lambda ids: {"name": "matrix", "role": "router"},
         writes=True,
     ),
+    # Screening: credentialing loads lists, runs and decides; managers and auditors read hits.
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/screening/{{source}}/snapshots",
+        WRITE_ROSTER,
+        201,
+        writes=True,
+        files=lambda ids: {"file": ("UPDATED.csv", leie_file("1234567893", "OTHER"), "text/csv")},
+    ),
+    Endpoint("POST", f"{API_PREFIX}/screening/runs", WRITE_ROSTER, 201, lambda ids: {}, writes=True),
+    Endpoint("GET", f"{API_PREFIX}/screening/hits", READ_SCREENING, 200),
+    Endpoint("GET", f"{API_PREFIX}/screening/hits/{{hit_id}}", READ_SCREENING, 200),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/screening/hits/{{hit_id}}/decision",
+        WRITE_ROSTER,
+        200,
+        lambda ids: {"decision": "dismissed", "note": "matrix"},
+        writes=True,
+    ),
 ]
 
 CASES = [
@@ -159,7 +194,13 @@ async def roster(api: Api) -> Ids:
     assert lic.status_code == 201, lic.text
     cert = await api.post(f"{P}/{physician_id}/certifications", json=factories.certification())
     assert cert.status_code == 201, cert.text
+    files = {"file": ("UPDATED.csv", leie_file(body["npi"]), "text/csv")}
+    assert (await api.post(f"{API_PREFIX}/screening/oig_leie/snapshots", files=files)).status_code == 201
+    assert (await api.post(f"{API_PREFIX}/screening/runs", json={})).status_code == 201
+    [hit] = (await api.get(f"{API_PREFIX}/screening/hits")).json()["items"]
     return {
+        "source": "oig_leie",
+        "hit_id": hit["id"],
         "physician_id": physician_id,
         "npi": body["npi"],
         "license_id": lic.json()["id"],
@@ -221,6 +262,8 @@ async def test_every_endpoint_without_a_key_is_401(api: Api, endpoint: Endpoint)
         "physician_id": "00000000-0000-4000-8000-000000000000",
         "license_id": "00000000-0000-4000-8000-000000000001",
         "certification_id": "00000000-0000-4000-8000-000000000002",
+        "hit_id": "00000000-0000-4000-8000-000000000003",
+        "source": "oig_leie",
         "npi": factories.npi(1),
     }
     response = await api.client.request(endpoint.method, endpoint.url(ids), **endpoint.kwargs(ids))

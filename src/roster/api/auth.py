@@ -50,4 +50,5 @@ def allow(*roles: Role) -> Guard:
 READ_ROSTER = allow(*ALL_ROLES)
 WRITE_ROSTER = allow(Role.credentialing)
 READ_AUDIT = allow(Role.auditor, Role.manager)
+READ_SCREENING = allow(Role.credentialing, Role.manager, Role.auditor)
 ADMIN_ONLY = allow(Role.admin)

@@ -17,7 +17,7 @@ from roster.history import service as history
 from roster.licenses import repository as licenses
 from roster.physicians import repository as physicians
 from roster.physicians.schemas import ComplianceReport
-from roster.screening.service import screening_facts
+from roster.screening.facts import screening_facts
 
 
 def end_of_day(day: date) -> datetime:

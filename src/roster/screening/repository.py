@@ -1,10 +1,35 @@
+"""Every screening query lives here."""
+
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from roster.licenses.tables import License
+from roster.physicians.tables import Physician
 from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
+
+_HIT_COLUMNS = (
+    ScreeningHit.id,
+    ScreeningHit.physician.as_alias("physician_id"),
+    ScreeningHit.source,
+    ScreeningHit.match_kind,
+    ScreeningHit.score,
+    ScreeningHit.matched_fields,
+    ScreeningHit.record,
+    ScreeningHit.status,
+    ScreeningHit.record_key,
+    ScreeningHit.snapshot.as_alias("snapshot_id"),
+    ScreeningHit.run.as_alias("run_id"),
+    ScreeningHit.created_at,
+    ScreeningHit.decided_at,
+    ScreeningHit.decided_by,
+    ScreeningHit.note,
+)
+
+
+# -- compliance facts ------------------------------------------------------------------------
 
 
 async def finished_runs_between(start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -39,3 +64,105 @@ async def hits_for(physician_id: UUID, created_by: datetime) -> list[dict[str, A
         .where((ScreeningHit.physician == physician_id) & (ScreeningHit.created_at <= created_by))
         .run()
     )
+
+
+# -- snapshots -------------------------------------------------------------------------------
+
+
+async def snapshot_by_sha(source: str, sha256: str) -> dict[str, Any] | None:
+    return (
+        await ListSnapshot.select()
+        .where((ListSnapshot.source == source) & (ListSnapshot.sha256 == sha256))
+        .first()
+        .run()
+    )
+
+
+async def newest_snapshot(source: str) -> dict[str, Any] | None:
+    return (
+        await ListSnapshot.select()
+        .where(ListSnapshot.source == source)
+        .order_by(ListSnapshot.loaded_at, ascending=False)
+        .first()
+        .run()
+    )
+
+
+async def insert_snapshot(values: dict[str, Any]) -> None:
+    await ListSnapshot.insert(ListSnapshot(**values)).run()
+
+
+# -- runs and hits ---------------------------------------------------------------------------
+
+
+async def active_roster() -> list[dict[str, Any]]:
+    return (
+        await Physician.select(
+            Physician.id,
+            Physician.npi,
+            Physician.first_name,
+            Physician.middle_name,
+            Physician.last_name,
+            Physician.former_last_names,
+            Physician.date_of_birth,
+        )
+        .where(Physician.status == "active")
+        .run()
+    )
+
+
+async def license_states() -> list[dict[str, Any]]:
+    return await License.select(License.physician, License.state).run()
+
+
+async def existing_hit_keys(sources: list[str]) -> set[tuple[str, str, str, str]]:
+    rows = (
+        await ScreeningHit.select(
+            ScreeningHit.physician, ScreeningHit.source, ScreeningHit.record_key, ScreeningHit.record_hash
+        )
+        .where(ScreeningHit.source.is_in(sources))
+        .run()
+    )
+    return {(str(r["physician"]), r["source"], r["record_key"], r["record_hash"]) for r in rows}
+
+
+async def insert_run(values: dict[str, Any]) -> None:
+    await ScreeningRun.insert(ScreeningRun(**values)).run()
+
+
+async def insert_hits(rows: list[dict[str, Any]], chunk: int = 500) -> None:
+    for start in range(0, len(rows), chunk):
+        await ScreeningHit.insert(*(ScreeningHit(**row) for row in rows[start : start + chunk])).run()
+
+
+async def get_hit(hit_id: UUID) -> dict[str, Any] | None:
+    return (
+        await ScreeningHit.select(*_HIT_COLUMNS).where(ScreeningHit.id == hit_id).output(load_json=True).first().run()
+    )
+
+
+async def decide_hit(hit_id: UUID, values: dict[str, Any]) -> None:
+    await ScreeningHit.update(values).where(ScreeningHit.id == hit_id).run()
+
+
+async def page_hits(
+    *,
+    status: str | None,
+    source: str | None,
+    physician_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    query = ScreeningHit.select(*_HIT_COLUMNS).output(load_json=True)
+    if status is not None:
+        query = query.where(ScreeningHit.status == status)
+    if source is not None:
+        query = query.where(ScreeningHit.source == source)
+    if physician_id is not None:
+        query = query.where(ScreeningHit.physician == physician_id)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            (ScreeningHit.created_at > at) | ((ScreeningHit.created_at == at) & (ScreeningHit.id > last_id))
+        )
+    return await query.order_by(ScreeningHit.created_at, ScreeningHit.id).limit(limit).run()

@@ -1,45 +1,330 @@
-"""Screening standing of a physician, readable as of any instant."""
+"""Exclusion and preclusion screening: list snapshots, runs over the whole roster, hits and decisions.
+
+A snapshot is a publisher file loaded once (identified by its sha256) and kept as a parsed Parquet
+frame; a run screens every active physician against the newest snapshot of each source and records
+which snapshots it used, so "was this reviewer clear on that date, against which list?" has an
+answer. Hits are leads until a person decides them.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import uuid
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 from uuid import UUID
 
-from roster.compliance.facts import ScreeningFact
-from roster.config import SOURCES
+import anyio.to_thread
+import msgspec
+import polars as pl
+
+from roster import clock
+from roster.alerts.service import alert_row, raise_alerts
+from roster.api.pagination import Page, cursor_key, page_of
+from roster.audit import service as audit
+from roster.config import SOURCES, Settings
+from roster.db import write_tx
+from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.screening import repository
+from roster.screening.matching import MATCH_KINDS, ROSTER_SCHEMA, screen
+from roster.screening.names import load_nicknames
+from roster.screening.schemas import HitDecision, HitRead, ScreeningRunRead, SnapshotRead
+from roster.sources.leie import apply_leie_supplement, read_leie
+from roster.sources.preclusion import read_preclusion
+from roster.sources.records import ListFormatError
+from roster.sources.sam import read_sam
+
+#: The Preclusion List is CMS's list keyed by NPI (reference.md §3.3): its NPI identifies; the LEIE and
+#: SAM mostly lack NPIs, so names (with DOB where published) are the leads there.
+MATCH_KINDS_BY_SOURCE = {"oig_leie": MATCH_KINDS, "sam": MATCH_KINDS, "cms_preclusion": ("npi",)}
+ALERT_KIND = {"oig_leie": "exclusion_hit", "sam": "exclusion_hit", "cms_preclusion": "preclusion_hit"}
+_LEIE_SUPPLEMENT = re.compile(r"^\d{4}(EXCL|REIN)\.csv$", re.IGNORECASE)
 
 
-async def screening_facts(
-    physician_id: UUID, physician_created_at: datetime, at: datetime
-) -> tuple[ScreeningFact, ...]:
-    """Per source: the snapshot of the newest run that screened this physician, and hits open at ``at``.
+# -- where snapshots live --------------------------------------------------------------------
 
-    A run only screened the physician if it started after the physician joined the roster; a list
-    never screened against yields no snapshot, which the rules treat as stale, never as clear.
+
+def list_dir(data_dir: Path, source: str) -> Path:
+    path = data_dir / "lists" / source
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def parquet_path(data_dir: Path, source: str, sha256: str) -> Path:
+    return list_dir(data_dir, source) / f"{sha256}.parquet"
+
+
+def snapshot_read(row: dict[str, Any]) -> SnapshotRead:
+    return msgspec.convert(row, SnapshotRead, from_attributes=True, strict=False)
+
+
+# -- loading a snapshot ----------------------------------------------------------------------
+
+
+def _parse(source: str, raw: Path, file_name: str, base: pl.DataFrame | None) -> pl.DataFrame:
+    """Publisher file -> normalized list frame. Runs in a worker thread (polars releases the GIL)."""
+    if source == "oig_leie":
+        frame = read_leie(raw)
+        supplement = _LEIE_SUPPLEMENT.match(file_name)
+        if supplement is None:
+            return frame
+        if base is None:
+            raise ListFormatError(f"{file_name} is a monthly supplement; load a full UPDATED.csv first")
+        return apply_leie_supplement(base, frame, "excl" if supplement.group(1).upper() == "EXCL" else "rein")
+    if source == "sam":
+        return read_sam(raw)
+    return read_preclusion(raw, file_name=file_name)
+
+
+async def load_snapshot(
+    source: str, staged: Path, sha256: str, *, file_name: str, origin: str, settings: Settings, actor: str
+) -> tuple[SnapshotRead, bool]:
+    """Parse a staged file and record it as the newest snapshot of ``source``.
+
+    Returns ``(snapshot, created)``; the same bytes loaded twice give back the first snapshot. A
+    file that does not parse is rejected before anything is stored.
     """
-    runs = await repository.finished_runs_between(physician_created_at, at)
-    latest: dict[str, UUID] = {}
-    for run in runs:
-        for source in run["sources"]:
-            snapshot_id = (run["snapshots"] or {}).get(source)
-            if source not in latest and snapshot_id:
-                latest[source] = UUID(str(snapshot_id))
-    loaded = await repository.snapshots_loaded_at(list(latest.values()))
-    pending: dict[str, int] = {}
-    confirmed: dict[str, int] = {}
-    for hit in await repository.hits_for(physician_id, at):
-        decided = hit["decided_at"] is not None and hit["decided_at"] <= at
-        if not decided:
-            pending[hit["source"]] = pending.get(hit["source"], 0) + 1
-        elif hit["status"] == "confirmed":
-            confirmed[hit["source"]] = confirmed.get(hit["source"], 0) + 1
-    return tuple(
-        ScreeningFact(
-            source=source,
-            snapshot_loaded_on=loaded[latest[source]].date() if source in latest and latest[source] in loaded else None,
-            pending_hits=pending.get(source, 0),
-            confirmed_hits=confirmed.get(source, 0),
-        )
-        for source in SOURCES
+    try:
+        existing = await repository.snapshot_by_sha(source, sha256)
+        if existing is not None:
+            return snapshot_read(existing), False
+        base = None
+        if source == "oig_leie" and _LEIE_SUPPLEMENT.match(file_name):
+            newest = await repository.newest_snapshot(source)
+            if newest is not None:
+                base = pl.read_parquet(parquet_path(settings.data_dir, source, newest["sha256"]))
+        try:
+            frame = await anyio.to_thread.run_sync(_parse, source, staged, file_name, base)
+        except ListFormatError as exc:
+            raise InvalidInput(detail=f"{file_name}: {exc}", errors=[FieldError("file", str(exc))]) from None
+        target = parquet_path(settings.data_dir, source, sha256)
+        tmp = target.with_suffix(".parquet.part")
+        await anyio.to_thread.run_sync(frame.write_parquet, tmp)
+        os.replace(tmp, target)
+        row = {
+            "id": uuid.uuid4(),
+            "source": source,
+            "sha256": sha256,
+            "rows": frame.height,
+            "file_name": file_name[:255],
+            "origin": origin,
+            "published_on": None,
+            "loaded_at": clock.now(),
+        }
+        async with write_tx():
+            await repository.insert_snapshot(row)
+            await audit.record(
+                actor=actor,
+                action="load",
+                entity="list_snapshot",
+                entity_id=row["id"],
+                after={"source": source, "sha256": sha256, "rows": frame.height, "file_name": row["file_name"]},
+            )
+        return snapshot_read(row), True
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+
+async def roster_frame() -> pl.DataFrame:
+    """Every active physician with the states they hold licenses in, as the matcher's input."""
+    people = await repository.active_roster()
+    states: dict[str, list[str]] = {}
+    for row in await repository.license_states():
+        states.setdefault(str(row["physician"]), []).append(row["state"])
+    return pl.DataFrame(
+        {
+            "physician_id": [str(p["id"]) for p in people],
+            "npi": [p["npi"] for p in people],
+            "first_name": [p["first_name"] for p in people],
+            "middle_name": [p["middle_name"] for p in people],
+            "last_name": [p["last_name"] for p in people],
+            "former_last_names": [p["former_last_names"] or [] for p in people],
+            "dob": [p["date_of_birth"] for p in people],
+            "states": [sorted(set(states.get(str(p["id"]), []))) for p in people],
+        },
+        schema=ROSTER_SCHEMA,
     )
+
+
+def screen_sources(roster: pl.DataFrame, listings: dict[str, Path], nicknames: Path, threshold: float) -> pl.DataFrame:
+    """Every source's matches in one frame. CPU-bound polars work: run it off the event loop."""
+    names = load_nicknames(nicknames)
+    frames = [
+        screen(
+            roster,
+            pl.read_parquet(path),
+            nicknames=names,
+            fuzzy_threshold=threshold,
+            kinds=MATCH_KINDS_BY_SOURCE[source],
+        ).with_columns(source=pl.lit(source))
+        for source, path in listings.items()
+    ]
+    return pl.concat(frames)
+
+
+async def run_screening(
+    sources: list[str] | None, *, settings: Settings, actor: str, progress: Callable[[str], None] | None = None
+) -> ScreeningRunRead:
+    started = clock.now()
+    wanted = list(sources) if sources else list(SOURCES)
+    snapshots: dict[str, dict[str, Any]] = {}
+    for source in wanted:
+        newest = await repository.newest_snapshot(source)
+        if newest is not None:
+            snapshots[source] = newest
+        elif sources:
+            raise InvalidInput.on("sources", f"no {source} list has been loaded yet")
+    if not snapshots:
+        raise InvalidInput.on("sources", "no list has been loaded yet: load a snapshot first")
+    roster = await roster_frame()
+    listings = {source: parquet_path(settings.data_dir, source, snap["sha256"]) for source, snap in snapshots.items()}
+    nicknames = settings.fixtures_dir / "nicknames.csv"
+    if progress:
+        progress(f"screening {roster.height} physicians against {', '.join(snapshots)}")
+    hits = await anyio.to_thread.run_sync(screen_sources, roster, listings, nicknames, settings.fuzzy_name_threshold)
+    run_id = uuid.uuid4()
+    async with write_tx():
+        known = await repository.existing_hit_keys(list(snapshots))
+        now = clock.now()
+        new_rows: list[dict[str, Any]] = []
+        for hit in hits.iter_rows(named=True):
+            key = (hit["physician_id"], hit["source"], hit["record_key"], hit["record_hash"])
+            if key in known:
+                continue  # pending stays one lead; a dismissed row is never raised again
+            known.add(key)
+            new_rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "run": run_id,
+                    "snapshot": snapshots[hit["source"]]["id"],
+                    "physician": UUID(hit["physician_id"]),
+                    "source": hit["source"],
+                    "record_key": hit["record_key"],
+                    "record_hash": hit["record_hash"],
+                    "match_kind": hit["match_kind"],
+                    "score": float(hit["score"]),
+                    "matched_fields": list(hit["matched_fields"]),
+                    "record": msgspec.json.decode(hit["record"]),
+                    "status": "pending",
+                    "decided_by": None,
+                    "decided_at": None,
+                    "note": None,
+                    "created_at": now,
+                }
+            )
+        run = {
+            "id": run_id,
+            "sources": list(snapshots),
+            "snapshots": {source: str(snap["id"]) for source, snap in snapshots.items()},
+            "screened": roster.height,
+            "hits": hits.height,
+            "status": "succeeded",
+            "error": None,
+            "started_at": started,
+            "finished_at": clock.now(),
+        }
+        await repository.insert_run(run)
+        await repository.insert_hits(new_rows)
+        await raise_alerts([_hit_alert(row, "pending") for row in new_rows])
+        await audit.record(
+            actor=actor,
+            action="run",
+            entity="screening_run",
+            entity_id=run_id,
+            after={
+                **run,
+                "id": str(run_id),
+                "new_hits": len(new_rows),
+                "started_at": started.isoformat(),
+                "finished_at": run["finished_at"].isoformat(),
+            },
+        )
+    return ScreeningRunRead(
+        id=run_id,
+        sources=run["sources"],
+        snapshots={source: snap["id"] for source, snap in snapshots.items()},
+        screened=roster.height,
+        hits=hits.height,
+        new_hits=len(new_rows),
+        started_at=started,
+        finished_at=run["finished_at"],
+    )
+
+
+def _hit_alert(hit: dict[str, Any], status: str) -> dict[str, Any]:
+    return alert_row(
+        kind=ALERT_KIND[hit["source"]],
+        physician_id=hit["physician"],
+        subject_type="screening_hit",
+        subject_id=hit["id"],
+        threshold=status,
+        detail={"source": hit["source"], "match_kind": hit["match_kind"], "score": hit["score"]},
+    )
+
+
+# -- hits and decisions ----------------------------------------------------------------------
+
+
+def hit_read(row: dict[str, Any]) -> HitRead:
+    return msgspec.convert(row, HitRead, strict=False)
+
+
+async def get_hit(hit_id: UUID) -> HitRead:
+    row = await repository.get_hit(hit_id)
+    if row is None:
+        raise NotFound(f"no screening hit {hit_id}")
+    return hit_read(row)
+
+
+async def decide(hit_id: UUID, decision: HitDecision, *, actor: str) -> HitRead:
+    now = clock.now()
+    async with write_tx():
+        hit = await get_hit(hit_id)
+        if hit.status != "pending":
+            raise Conflict(
+                f"hit {hit_id} was already {hit.status} by {hit.decided_by}",
+                errors=[FieldError("decision", f"already {hit.status}")],
+            )
+        values = {"status": decision.decision, "decided_by": actor, "decided_at": now, "note": decision.note}
+        await repository.decide_hit(hit_id, values)
+        decided = msgspec.structs.replace(hit, **values)
+        if decision.decision == "confirmed":
+            await raise_alerts(
+                [
+                    _hit_alert(
+                        {
+                            "id": hit.id,
+                            "source": hit.source,
+                            "physician": hit.physician_id,
+                            "match_kind": hit.match_kind,
+                            "score": hit.score,
+                        },
+                        "confirmed",
+                    )
+                ]
+            )
+        await audit.record(
+            actor=actor,
+            action=decision.decision,
+            entity="screening_hit",
+            entity_id=hit_id,
+            before={"status": hit.status},
+            after={"status": decision.decision, "note": decision.note},
+        )
+    return decided
+
+
+async def list_hits(
+    *, status: str | None, source: str | None, physician_id: UUID | None, cursor: str | None, limit: int
+) -> Page[HitRead]:
+    after = cursor_key(cursor, datetime.fromisoformat, UUID)
+    rows = await repository.page_hits(
+        status=status, source=source, physician_id=physician_id, after=after, limit=limit + 1
+    )
+    return page_of([hit_read(r) for r in rows], limit, lambda h: (h.created_at.isoformat(), str(h.id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -95,3 +96,23 @@ def test_demo_loads_a_roster_where_every_rule_has_a_live_example(temp_database: 
     ):
         assert seen[reason] >= 1, f"no demo physician illustrates {reason}"
     assert seen["compliant"] >= 100, "most of the demo roster is compliant apart from screening"
+
+
+@pytest.mark.parametrize("temp_database", ["sqlite"], indirect=True)
+def test_screen_loads_a_list_file_and_runs(temp_database: TempDatabase, tmp_path: Path) -> None:
+    settings = temp_database.settings()
+    env = {"ROSTER_DATABASE_URL": settings.database_url, "ROSTER_DATA_DIR": str(settings.data_dir)}
+    run(settings, "migrate")
+    leie = settings.fixtures_dir / "lists" / "UPDATED.csv"
+    first = CliRunner().invoke(main, ["screen", "--source", "oig_leie", "--file", str(leie)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "oig_leie: loaded snapshot" in first.output and "screened 0 physicians" in first.output
+    again = CliRunner().invoke(main, ["screen", "--source", "oig_leie", "--file", str(leie)], env=env)
+    assert again.exit_code == 0 and "already loaded" in again.output
+
+    broken = tmp_path / "UPDATED.csv"
+    broken.write_bytes(leie.read_bytes().replace(b"WVRSTATE", b"WAIVERSTATE"))
+    bad = CliRunner().invoke(main, ["screen", "--source", "oig_leie", "--file", str(broken)], env=env)
+    assert bad.exit_code == 1 and "WAIVERSTATE" in bad.output
+    both = CliRunner().invoke(main, ["screen", "--file", str(leie)], env=env)
+    assert both.exit_code == 2, "a file needs exactly one --source"

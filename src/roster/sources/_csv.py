@@ -1,0 +1,335 @@
+"""Shared plumbing for the list readers: publisher bytes in, an all-text table out, plus the
+vectorised normalisation, date, hashing and record helpers every reader uses.
+
+A :class:`Table` holds the published cells as text exactly as written (no stripping, empty cells
+as ``""``), one column per header name, plus a row index used to name the physical line of a bad
+row. Everything after that is polars expressions; only SHA-256 goes through Python, in one batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import zip_longest
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from roster.sources.records import LIST_SCHEMA, ListFormatError
+
+#: Joins field values before hashing; never appears in published text.
+SEP = "\x1f"
+UTF8_BOM = b"\xef\xbb\xbf"
+ZIP_MAGIC = b"PK\x03\x04"
+#: Physical row index of a data row (0 = first row after the header); dropped before returning.
+ROW = "__row__"
+#: Characters searched for the header line.
+_HEADER_SPAN = 1 << 16
+
+
+def load(source: bytes | Path) -> bytes:
+    """The file's bytes, whether given directly or as a path."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    return Path(source).read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    #: One String column per header name (cells as published, ``""`` when empty) and ``ROW``.
+    frame: pl.DataFrame
+    header: tuple[str, ...]
+    #: Physical line (1-based) of data row 0.
+    first_line: int
+    #: Whether a row may span several physical lines (quoted newlines in a CSV).
+    multiline: bool
+
+    def line_of(self, row: int) -> int:
+        """Physical line on which data row ``row`` starts."""
+        if not self.multiline or row == 0:
+            return self.first_line + row
+        newlines = (
+            self.frame.filter(pl.col(ROW) < row)
+            .select(pl.sum_horizontal(pl.col(name).str.count_matches("\n") for name in self.header).sum())
+            .item()
+        )
+        return self.first_line + row + (newlines or 0)
+
+
+def _decode(data: bytes) -> tuple[bytes, str]:
+    """Strict UTF-8 (a leading BOM tolerated and removed): the body bytes and their text."""
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ListFormatError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}", line=line
+        ) from None
+    if not text or text.isspace():
+        raise ListFormatError("empty file")
+    return data, text
+
+
+def _shorten(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _locate_bad_record(text: str, width: int) -> None:
+    """Raise for the first record that is not ``width`` fields or not well-formed CSV.
+
+    Only called when polars has failed or padded a row: the stdlib reader is slower but knows
+    the physical line of every record.
+    """
+    reader = csv.reader(io.StringIO(text), strict=True)
+    start = 1
+    try:
+        for index, record in enumerate(reader):
+            if index and record and len(record) != width:
+                what = "truncated line" if len(record) < width else "extra fields"
+                raise ListFormatError(f"{what}: {len(record)} fields, expected {width}", line=start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ListFormatError(f"malformed CSV record ({exc}; unterminated quote?)", line=start) from None
+
+
+def _index_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``ROW``, drop blank rows (every cell null) and make the remaining nulls ``""``."""
+    blank = pl.all_horizontal(pl.exclude(ROW).is_null())
+    return frame.with_row_index(ROW).filter(~blank).with_columns(pl.exclude(ROW).fill_null(""))
+
+
+def _require_unique(header: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            raise ListFormatError(f"duplicate column {position} {name!r} in the header", line=1)
+        seen.add(name)
+
+
+def read_csv_table(data: bytes) -> Table:
+    """Parse a comma-separated, ``"``-quoted UTF-8 file with a header line; every cell is text.
+
+    Raises :class:`ListFormatError` for an empty file, non-UTF-8 bytes, an unreadable header, or a
+    record with the wrong number of fields (including a truncated last line or an unterminated
+    quote), naming the line.
+    """
+    body, text = _decode(data)
+    # The header is near the top: parsing a prefix spares copying the whole text. Leniently, so
+    # that a file in another dialect (``"A";"B"``) reaches the header check and its message.
+    reader = csv.reader(io.StringIO(text[:_HEADER_SPAN]))
+    try:
+        header = tuple(next(reader))
+    except (csv.Error, StopIteration) as exc:
+        raise ListFormatError(f"unreadable header ({exc})", line=1) from None
+    if not header:
+        raise ListFormatError("missing header: the first line is blank", line=1)
+    first_line = reader.line_num + 1
+    _require_unique(header)
+    positional = [f"c{i}" for i in range(len(header))]
+    try:
+        frame = pl.read_csv(
+            body,
+            has_header=True,
+            new_columns=positional,
+            infer_schema=False,
+            quote_char='"',
+            separator=",",
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        _locate_bad_record(text, len(header))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ListFormatError(f"unreadable CSV: {first}") from None
+    # polars pads a short record with nulls, so its last cell is null. A quoted empty cell is ""
+    # but an unquoted one null too: a null last cell outside a blank line needs the exact check.
+    padded = pl.col(positional[-1]).is_null() & ~pl.all_horizontal(pl.all().is_null())
+    if frame.height and frame.select(padded.any()).item():
+        _locate_bad_record(text, len(header))
+    frame = _index_rows(frame).rename(dict(zip(positional, header, strict=True)))
+    return Table(frame=frame, header=header, first_line=first_line, multiline=True)
+
+
+def read_xlsx_table(data: bytes) -> Table:
+    """The first sheet of a workbook, header in its first used row, every cell read as text."""
+    try:
+        raw = pl.read_excel(
+            data,
+            engine="calamine",
+            has_header=False,
+            infer_schema_length=0,
+            drop_empty_rows=False,  # kept so that a row's index is its sheet row; dropped below
+            drop_empty_cols=True,  # no header and no value: formatting residue
+            raise_if_empty=False,
+        )
+    except (fastexcel.FastExcelError, pl.exceptions.PolarsError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ListFormatError(f"not a readable XLSX workbook ({first})") from None
+    if not raw.height:
+        raise ListFormatError("empty file")
+    header = tuple("" if cell is None else str(cell) for cell in raw.row(0))
+    _require_unique(header)
+    frame = _index_rows(raw.slice(1)).rename(dict(zip(raw.columns, header, strict=True)))
+    return Table(frame=frame, header=header, first_line=2, multiline=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# header checks
+# ---------------------------------------------------------------------------------------------
+
+
+def require_header(found: Sequence[str], expected: Sequence[str]) -> None:
+    """The header must be ``expected`` exactly: same names, same order, nothing more."""
+    if tuple(found) == tuple(expected):
+        return
+    position, want, got = next(
+        (i, want, got) for i, (want, got) in enumerate(zip_longest(expected, found), start=1) if want != got
+    )
+    if got is None:
+        detail = f"expected column {position} {want}, found none"
+    elif want is None:
+        detail = f"unexpected column {position} {_shorten(got)}"
+    else:
+        detail = f"expected column {position} {want}, found {_shorten(got)}"
+    if len(found) != len(expected):
+        detail += f" ({len(found)} column{'' if len(found) == 1 else 's'}, expected {len(expected)}"
+        if len(found) == 1 and any(sep in found[0] for sep in (";", "\t", "|")):
+            detail += "; the file is not comma-separated"
+        detail += ")"
+    raise ListFormatError(f"header mismatch: {detail}", line=1)
+
+
+def require_columns(found: Sequence[str], required: Iterable[str]) -> None:
+    """Every name in ``required`` must be a column of the header (in any order)."""
+    present = set(found)
+    missing = [name for name in dict.fromkeys(required) if name not in present]
+    if missing:
+        names = ", ".join(repr(name) for name in missing)
+        raise ListFormatError(f"missing column{'s' if len(missing) > 1 else ''} {names}", line=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# value normalisation (expressions over the raw text columns)
+# ---------------------------------------------------------------------------------------------
+
+
+def text(name: str) -> pl.Expr:
+    """Whitespace-stripped text; null when nothing is left."""
+    value = pl.col(name).str.strip_chars()
+    return pl.when(value != "").then(value)
+
+
+def npi(name: str) -> pl.Expr:
+    """Ten digits, else null: empty, ``0``, ``0000000000`` and other placeholders are no NPI."""
+    value = pl.col(name).str.strip_chars()
+    return pl.when(value.str.contains(r"^\d{10}$") & (value != "0000000000")).then(value)
+
+
+def joined(parts: Iterable[pl.Expr]) -> pl.Expr:
+    """Values joined by :data:`SEP`, a null part counting as ``""``."""
+    return pl.concat_str([part.fill_null("") for part in parts], separator=SEP)
+
+
+def _sha256_batch(values: pl.Series) -> pl.Series:
+    sha256 = hashlib.sha256
+    digests = [None if value is None else sha256(value).hexdigest() for value in values.cast(pl.Binary).to_list()]
+    return pl.Series(values.name, digests, dtype=pl.String)
+
+
+def sha256_hex(expr: pl.Expr) -> pl.Expr:
+    """SHA-256 hex digest of each (UTF-8) value; null stays null. Stable across polars versions."""
+    return expr.map_batches(_sha256_batch, return_dtype=pl.String)
+
+
+def record_hash(header: Sequence[str]) -> pl.Expr:
+    """SHA-256 of the row's published values, in header order, joined by :data:`SEP`."""
+    return sha256_hex(joined(pl.col(name) for name in header))
+
+
+def record_json(header: Sequence[str]) -> pl.Expr:
+    """Compact JSON object of the row as published, keys in header order."""
+    return pl.struct([pl.col(name) for name in header]).struct.json_encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# dates
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DateFormat:
+    label: str
+    #: The whole (stripped) value must match this before strptime runs: chrono alone is lenient
+    #: (``"2023011"`` parses as ``%Y%m%d``).
+    pattern: str
+    strptime: str
+    #: Only the first ``keep`` characters are parsed (drops a midnight time from spreadsheets).
+    keep: int | None = None
+
+
+YYYYMMDD = DateFormat("YYYYMMDD", r"^\d{8}$", "%Y%m%d")
+MM_DD_YYYY = DateFormat("MM/DD/YYYY", r"^\d{2}/\d{2}/\d{4}$", "%m/%d/%Y")
+#: As written by spreadsheet exports: month and day may lose their leading zero.
+M_D_YYYY = DateFormat("MM/DD/YYYY", r"^\d{1,2}/\d{1,2}/\d{4}$", "%m/%d/%Y")
+YYYY_MM_DD = DateFormat("YYYY-MM-DD", r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d")
+#: A spreadsheet date cell read as text: ``2024-03-05 00:00:00``.
+YYYY_MM_DD_MIDNIGHT = DateFormat("YYYY-MM-DD", r"^\d{4}-\d{2}-\d{2}(?:[ T]00:00:00(?:\.0+)?)?$", "%Y-%m-%d", keep=10)
+
+
+def dates(
+    table: Table,
+    column: str,
+    formats: Sequence[DateFormat],
+    *,
+    nulls: Sequence[str] = ("",),
+    also_valid: Sequence[str] = (),
+) -> pl.Series:
+    """Parse ``column`` to dates (null for ``nulls`` and ``also_valid`` values), aligned with
+    ``table.frame``; any other value that is not a real date in one of ``formats`` raises
+    :class:`ListFormatError` naming its line and column."""
+    value = pl.col(column).str.strip_chars()
+    parsed = pl.coalesce(
+        [
+            pl.when(value.str.contains(fmt.pattern))
+            .then(value if fmt.keep is None else value.str.slice(0, fmt.keep))
+            .str.to_date(fmt.strptime, strict=False)
+            for fmt in formats
+        ]
+    )
+    accepted = parsed.is_not_null() | value.is_in(list(nulls) + list(also_valid))
+    out = table.frame.select(parsed.alias(column), accepted.alias("ok"), pl.col(ROW), pl.col(column).alias("raw"))
+    bad = out.filter(~pl.col("ok"))
+    if bad.height:
+        first = bad.row(0, named=True)
+        row, raw = first[ROW], first["raw"]
+        labels = " or ".join(dict.fromkeys(fmt.label for fmt in formats))
+        extra = "".join(f" or {token!r}" for token in also_valid)
+        raise ListFormatError(
+            f"invalid date {_shorten(raw)!r}, expected {labels}{extra}", line=table.line_of(row), column=column
+        )
+    return out.get_column(column)
+
+
+# ---------------------------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------------------------
+
+
+def finish(frame: pl.LazyFrame) -> pl.DataFrame:
+    """LIST_SCHEMA columns in order; identical published rows (same record_hash) kept once."""
+    return (
+        frame.select(list(LIST_SCHEMA))
+        .cast(LIST_SCHEMA)
+        .unique(subset="record_hash", keep="first", maintain_order=True)
+        .collect(engine="in-memory")
+    )

@@ -1,0 +1,107 @@
+"""OIG LEIE: the monthly full file ``UPDATED.csv`` and the ``YYMMEXCL`` / ``YYMMREIN`` supplements.
+
+All three share one 18-column, fully quoted layout (reference.md §1.2-1.3). Conventions: dates are
+``YYYYMMDD`` with ``00000000`` (or ``""``) for none; a missing NPI is ``0000000000``, ``0`` or
+``""``; an entity row has BUSNAME and no person name; the full file repeats some lines verbatim.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from roster.sources._csv import (
+    YYYYMMDD,
+    dates,
+    finish,
+    joined,
+    load,
+    npi,
+    read_csv_table,
+    record_hash,
+    record_json,
+    require_header,
+    sha256_hex,
+    text,
+)
+
+LEIE_HEADER: tuple[str, ...] = (
+    "LASTNAME",
+    "FIRSTNAME",
+    "MIDNAME",
+    "BUSNAME",
+    "GENERAL",
+    "SPECIALTY",
+    "UPIN",
+    "NPI",
+    "DOB",
+    "ADDRESS",
+    "CITY",
+    "STATE",
+    "ZIP",
+    "EXCLTYPE",
+    "EXCLDATE",
+    "REINDATE",
+    "WAIVERDATE",
+    "WVRSTATE",
+)
+
+_NO_DATE = ("", "00000000")
+
+
+def read_leie(source: bytes | Path) -> pl.DataFrame:
+    """A LEIE file (full or supplement) as a :data:`~roster.sources.records.LIST_SCHEMA` frame.
+
+    ``record_key`` is the SHA-256 of LASTNAME, FIRSTNAME, MIDNAME, BUSNAME, DOB and NPI after
+    normalising (stripped; placeholder NPI and ``00000000`` DOB as empty), so the same party keeps
+    its key from month to month; ``record_hash`` covers all 18 published values. Byte-identical
+    duplicate lines become one row.
+    """
+    table = read_csv_table(load(source))
+    require_header(table.header, LEIE_HEADER)
+    dob = dates(table, "DOB", [YYYYMMDD], nulls=_NO_DATE)
+    excluded_on = dates(table, "EXCLDATE", [YYYYMMDD], nulls=_NO_DATE)
+
+    last, first, middle, business = text("LASTNAME"), text("FIRSTNAME"), text("MIDNAME"), text("BUSNAME")
+    frame = (
+        table.frame.with_columns(dob.alias("__dob"), excluded_on.alias("__excluded_on"))
+        .lazy()
+        .select(
+            sha256_hex(
+                joined([last, first, middle, business, pl.col("__dob").dt.to_string("%Y%m%d"), npi("NPI")])
+            ).alias("record_key"),
+            record_hash(LEIE_HEADER).alias("record_hash"),
+            (business.is_not_null() & last.is_null() & first.is_null()).alias("entity"),
+            last.alias("last_name"),
+            first.alias("first_name"),
+            middle.alias("middle_name"),
+            business.alias("business_name"),
+            npi("NPI").alias("npi"),
+            pl.col("__dob").alias("dob"),
+            text("STATE").alias("state"),
+            pl.col("__excluded_on").alias("excluded_on"),
+            record_json(LEIE_HEADER).alias("record"),
+        )
+    )
+    return finish(frame)
+
+
+def apply_leie_supplement(base: pl.DataFrame, supplement: pl.DataFrame, kind: Literal["excl", "rein"]) -> pl.DataFrame:
+    """Bring a LEIE frame forward by one monthly supplement (both read with :func:`read_leie`).
+
+    ``excl`` appends the supplement's rows not already present (same ``record_hash``); ``rein``
+    removes every base row of a reinstated party's exclusion: same ``record_key`` and the same
+    ``excluded_on``. Row order is kept.
+    """
+    if kind == "excl":
+        return pl.concat([base, supplement], how="vertical").unique(
+            subset="record_hash", keep="first", maintain_order=True
+        )
+    if kind == "rein":
+        reinstated = supplement.select("record_key", "excluded_on").unique()
+        return base.join(
+            reinstated, on=["record_key", "excluded_on"], how="anti", nulls_equal=True, maintain_order="left"
+        )
+    raise ValueError(f"kind must be 'excl' or 'rein', not {kind!r}")

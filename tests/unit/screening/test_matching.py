@@ -1,0 +1,501 @@
+"""The matching engine: the whole roster against one list at once (rules.md §4)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+from rapidfuzz.distance import JaroWinkler
+
+from roster.screening.matching import HIT_SCHEMA, ROSTER_SCHEMA, _full_names, _jaro_winkler_ceiling, screen
+from roster.screening.names import load_nicknames
+from roster.sources.records import LIST_SCHEMA
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+NICKNAMES = load_nicknames(FIXTURES / "nicknames.csv")
+DOB = date(1970, 3, 4)
+OTHER_DOB = date(1971, 3, 4)
+
+
+def physician(physician_id: str = "p1", **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "physician_id": physician_id,
+        "npi": None,
+        "first_name": "Robert",
+        "middle_name": None,
+        "last_name": "Smith",
+        "former_last_names": [],
+        "dob": DOB,
+        "states": ["TX"],
+    }
+    return row | values
+
+
+def listed(record_key: str = "r1", **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "record_key": record_key,
+        "record_hash": f"hash-{record_key}",
+        "entity": False,
+        "last_name": None,
+        "first_name": None,
+        "middle_name": None,
+        "business_name": None,
+        "npi": None,
+        "dob": None,
+        "state": None,
+        "excluded_on": date(2020, 1, 1),
+        "record": f'{{"key": "{record_key}"}}',
+    }
+    return row | values
+
+
+def roster_of(*rows: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=ROSTER_SCHEMA, orient="row")
+
+
+def listing_of(*rows: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=LIST_SCHEMA, orient="row")
+
+
+def run(roster: list[dict[str, Any]], listing: list[dict[str, Any]], **options: Any) -> pl.DataFrame:
+    hits = screen(roster_of(*roster), listing_of(*listing), nicknames=NICKNAMES, **options)
+    assert hits.schema == pl.Schema(HIT_SCHEMA)
+    return hits
+
+
+def only(hits: pl.DataFrame) -> dict[str, Any]:
+    assert hits.height == 1, hits
+    return hits.row(0, named=True)
+
+
+# -- npi -------------------------------------------------------------------------------------------
+
+
+def test_npi_hit_names_the_fields_that_also_agree() -> None:
+    hit = only(
+        run(
+            [physician(npi="1234567893")],
+            [listed(npi="1234567893", last_name="SMITH", first_name="ROBERT", dob=DOB, state="CA")],
+        )
+    )
+    assert hit["physician_id"] == "p1"
+    assert hit["record_key"] == "r1"
+    assert hit["record_hash"] == "hash-r1"
+    assert hit["record"] == '{"key": "r1"}'
+    assert (hit["match_kind"], hit["score"]) == ("npi", 1.0)
+    assert hit["matched_fields"] == ["npi", "last_name", "first_name", "dob"]
+
+
+def test_npi_hit_with_nothing_else_in_common() -> None:
+    hit = only(run([physician(npi="1234567893")], [listed(npi="1234567893", last_name="JONES", first_name="ANN")]))
+    assert (hit["match_kind"], hit["matched_fields"]) == ("npi", ["npi"])
+
+
+def test_entity_row_with_the_physicians_npi_is_a_hit() -> None:
+    row = listed(entity=True, business_name="SMITH CLINIC LLC", npi="1234567893")
+    hit = only(run([physician(npi="1234567893")], [row]))
+    assert (hit["match_kind"], hit["score"], hit["matched_fields"]) == ("npi", 1.0, ["npi"])
+
+
+@pytest.mark.parametrize("placeholder", ["0000000000", "", "0", " "])
+def test_placeholder_npis_never_match(placeholder: str) -> None:
+    hits = run([physician(npi=placeholder, last_name="A")], [listed(npi=placeholder, last_name="B", first_name="C")])
+    assert hits.is_empty()
+
+
+# -- name + dob ------------------------------------------------------------------------------------
+
+
+def test_name_dob_exact() -> None:
+    hit = only(run([physician()], [listed(last_name="SMITH", first_name="ROBERT", dob=DOB)]))
+    assert (hit["match_kind"], hit["score"]) == ("name_dob", 0.98)
+    assert hit["matched_fields"] == ["last_name", "first_name", "dob"]
+
+
+def test_name_dob_adds_state_when_it_agrees() -> None:
+    hit = only(
+        run([physician(states=["CA", "TX"])], [listed(last_name="SMITH", first_name="ROBERT", dob=DOB, state="tx")])
+    )
+    assert hit["matched_fields"] == ["last_name", "first_name", "dob", "state"]
+
+
+def test_name_dob_does_not_need_the_state() -> None:
+    hit = only(run([physician(states=["TX"])], [listed(last_name="SMITH", first_name="ROBERT", dob=DOB, state="NY")]))
+    assert (hit["match_kind"], hit["matched_fields"]) == ("name_dob", ["last_name", "first_name", "dob"])
+
+
+@pytest.mark.parametrize(
+    ("roster_name", "list_name"),
+    [
+        (("José", "Smith"), ("JOSE", "SMITH")),  # accents
+        (("Jose", "Núñez"), ("JOSE", "NUNEZ")),
+        (("Robert", "Smith Jr."), ("ROBERT", "SMITH")),  # suffixes
+        (("Robert", "Smith"), ("ROBERT", "SMITH III")),
+        (("Robert", "O'Brien"), ("ROBERT", "OBRIEN")),  # punctuation
+        (("Robert", "OBrien"), ("ROBERT", "O'BRIEN")),
+        (("robert", "smith"), ("Robert", "SMITH, MD")),  # case
+        (("Robert", "De La Cruz"), ("ROBERT", "DELACRUZ")),
+    ],
+)
+def test_name_dob_after_normalisation(roster_name: tuple[str, str], list_name: tuple[str, str]) -> None:
+    first, last = roster_name
+    list_first, list_last = list_name
+    hit = only(
+        run(
+            [physician(first_name=first, last_name=last)], [listed(last_name=list_last, first_name=list_first, dob=DOB)]
+        )
+    )
+    assert (hit["match_kind"], hit["score"]) == ("name_dob", 0.98)
+
+
+@pytest.mark.parametrize("part", ["GARCIA", "LOPEZ", "GARCIA-LOPEZ", "GARCIA LOPEZ", "GARCIALOPEZ"])
+def test_hyphenated_last_name_matches_each_part(part: str) -> None:
+    hit = only(
+        run(
+            [physician(first_name="Maria", last_name="García-López")],
+            [listed(last_name=part, first_name="MARIA", dob=DOB)],
+        )
+    )
+    assert (hit["match_kind"], hit["score"]) == ("name_dob", 0.98)
+
+
+def test_hyphenated_list_name_matches_a_physician_with_one_part() -> None:
+    hit = only(
+        run(
+            [physician(first_name="Maria", last_name="Lopez")],
+            [listed(last_name="GARCIA-LOPEZ", first_name="MARIA", dob=DOB)],
+        )
+    )
+    assert hit["match_kind"] == "name_dob"
+
+
+def test_former_last_name() -> None:
+    roster = [physician(first_name="Anne", last_name="Baker", former_last_names=["Jones", "Li-Wong"])]
+    listing = [
+        listed("r1", last_name="JONES", first_name="ANNE", dob=DOB),
+        listed("r2", last_name="WONG", first_name="ANNE", dob=DOB),
+        listed("r3", last_name="CARTER", first_name="ANNE", dob=DOB),
+    ]
+    hits = run(roster, listing)
+    assert hits["record_key"].to_list() == ["r1", "r2"]
+    assert set(hits["match_kind"]) == {"name_dob"}
+
+
+@pytest.mark.parametrize(
+    ("roster_first", "list_first"),
+    [
+        ("Robert", "R"),  # initial on the list
+        ("R", "ROBERT"),  # initial on the roster
+        ("Robert", "BOB"),  # nickname on the list
+        ("Bob", "ROBERT"),  # nickname on the roster
+        ("Bob", "ROB"),  # two nicknames of one name
+        ("William", "Bill"),
+        ("Robert James", "ROBERT"),  # same first word
+    ],
+)
+def test_name_dob_with_initial_or_nickname(roster_first: str, list_first: str) -> None:
+    hit = only(run([physician(first_name=roster_first)], [listed(last_name="SMITH", first_name=list_first, dob=DOB)]))
+    assert (hit["match_kind"], hit["score"]) == ("name_dob", 0.95)
+    assert hit["matched_fields"] == ["last_name", "first_name", "dob"]
+
+
+def test_different_first_name_same_last_name_and_dob_is_no_hit() -> None:
+    assert run([physician(first_name="Robert")], [listed(last_name="SMITH", first_name="WILLIAM", dob=DOB)]).is_empty()
+    assert run([physician(first_name="Robert")], [listed(last_name="SMITH", first_name="J", dob=DOB)]).is_empty()
+
+
+# -- near misses -----------------------------------------------------------------------------------
+
+
+def test_same_name_different_dob_is_no_hit() -> None:
+    listing = [listed(last_name="SMITH", first_name="ROBERT", dob=OTHER_DOB, state="TX")]
+    assert run([physician()], listing).is_empty()
+
+
+def test_entity_row_with_a_physicians_name_is_no_hit() -> None:
+    listing = [
+        listed("r1", entity=True, last_name="SMITH", first_name="ROBERT", dob=DOB, state="TX"),
+        listed("r2", entity=True, last_name="SMITH", first_name="ROBERT", state="TX"),
+        listed("r3", entity=True, business_name="ROBERT SMITH MD PA", state="TX"),
+    ]
+    assert run([physician()], listing).is_empty()
+
+
+def test_same_name_no_dob_other_state_is_no_hit() -> None:
+    listing = [listed(last_name="SMITH", first_name="ROBERT", state="NY")]
+    assert run([physician(states=["TX", "CA"])], listing).is_empty()
+    assert run([physician(states=[])], listing).is_empty()
+
+
+def test_fuzzy_score_below_threshold_is_no_hit() -> None:
+    assert JaroWinkler.normalized_similarity("SMITHERS MARY", "SMITH MARY") < 0.93
+    listing = [listed(last_name="SMITHERS", first_name="MARY", state="TX")]
+    assert run([physician(first_name="Mary", last_name="Smith")], listing).is_empty()
+
+
+def test_different_block_is_no_hit() -> None:
+    # 0.95 similar, but SMY- and SMI- are different blocks
+    assert JaroWinkler.normalized_similarity("SMYTH MARY", "SMITH MARY") > 0.93
+    listing = [listed(last_name="SMYTH", first_name="MARY", state="TX")]
+    assert run([physician(first_name="Mary", last_name="Smith")], listing).is_empty()
+
+
+# -- fuzzy name ------------------------------------------------------------------------------------
+
+
+def test_name_hit_without_list_dob_in_a_license_state() -> None:
+    hit = only(run([physician(states=["CA", "TX"])], [listed(last_name="SMITH", first_name="ROBERT", state="TX")]))
+    assert (hit["match_kind"], hit["score"]) == ("name", 1.0)
+    assert hit["matched_fields"] == ["last_name", "first_name", "state"]
+
+
+def test_name_hit_when_the_list_row_has_no_state() -> None:
+    hit = only(run([physician()], [listed(last_name="SMITH", first_name="ROBERT")]))
+    assert (hit["match_kind"], hit["matched_fields"]) == ("name", ["last_name", "first_name"])
+
+
+def test_name_hit_when_the_physician_has_no_dob() -> None:
+    hit = only(run([physician(dob=None)], [listed(last_name="SMITH", first_name="ROBERT", dob=DOB, state="TX")]))
+    assert hit["match_kind"] == "name"
+
+
+def test_fuzzy_name_hit_scores_jaro_winkler() -> None:
+    expected = JaroWinkler.normalized_similarity("KOWALSKY ANNA", "KOWALSKI ANNA")
+    assert expected >= 0.93
+    hit = only(
+        run(
+            [physician(first_name="Anna", last_name="Kowalski")],
+            [listed(last_name="KOWALSKY", first_name="ANNA", state="TX")],
+        )
+    )
+    assert hit["match_kind"] == "name"
+    assert hit["score"] == pytest.approx(expected)
+    assert hit["matched_fields"] == ["first_name", "state"]
+
+
+def test_fuzzy_threshold_is_the_callers() -> None:
+    roster = [physician(first_name="Anna", last_name="Kowalski")]
+    listing = [listed(last_name="KOWALSKY", first_name="ANNA", state="TX")]
+    assert run(roster, listing, fuzzy_threshold=0.99).is_empty()
+    assert run(roster, listing, fuzzy_threshold=0.9).height == 1
+
+
+def test_fuzzy_name_tries_the_nickname_and_the_initial() -> None:
+    roster = [physician(first_name="Robert", last_name="Kowalski")]
+    listing = [
+        listed("r1", last_name="KOWALSKI", first_name="BOB", state="TX"),
+        listed("r2", last_name="KOWALSKI", first_name="R", state="TX"),
+        listed("r3", last_name="KOWALSKY", first_name="BOB", state="TX"),
+    ]
+    hits = run(roster, listing)
+    assert hits["record_key"].to_list() == ["r1", "r2", "r3"]
+    assert set(hits["match_kind"]) == {"name"}
+    assert hits["score"].to_list()[:2] == [1.0, 1.0]
+    assert hits["score"][2] == pytest.approx(JaroWinkler.normalized_similarity("KOWALSKY ROBERT", "KOWALSKI ROBERT"))
+
+
+def test_fuzzy_name_uses_former_and_hyphen_parts() -> None:
+    roster = [physician(first_name="Maria", last_name="Garcia-Lopez", former_last_names=["Baker"], states=["FL"])]
+    listing = [
+        listed("r1", last_name="LOPEZ", first_name="MARIA", state="FL"),
+        listed("r2", last_name="BAKER", first_name="MARIA"),
+        listed("r3", last_name="BAKER", first_name="MARIA", state="GA"),
+    ]
+    hits = run(roster, listing)
+    assert hits["record_key"].to_list() == ["r1", "r2"]
+    assert hits["score"].to_list() == [1.0, 1.0]
+
+
+# -- one row per (physician, record) ---------------------------------------------------------------
+
+
+def test_strongest_kind_wins() -> None:
+    roster = [physician(npi="1234567893")]
+    listing = [listed(npi="1234567893", last_name="SMITH", first_name="ROBERT", dob=DOB, state="TX")]
+    hit = only(run(roster, listing))
+    assert (hit["match_kind"], hit["score"]) == ("npi", 1.0)
+    assert hit["matched_fields"] == ["npi", "last_name", "first_name", "dob", "state"]
+
+
+def test_best_score_wins_within_a_kind() -> None:
+    # SMITH is scored against SMITH-JONES (whole, spaceless, each part): the part scores 1.0
+    roster = [physician(first_name="Robert", last_name="Smith-Jones", dob=None)]
+    assert JaroWinkler.normalized_similarity("SMITH ROBERT", "SMITH JONES ROBERT") < 1.0
+    hit = only(run(roster, [listed(last_name="SMITH", first_name="ROBERT", state="TX")]))
+    assert (hit["match_kind"], hit["score"]) == ("name", 1.0)
+
+
+def test_npi_beats_name() -> None:
+    roster = [physician(npi="1234567893", dob=None)]
+    hit = only(run(roster, [listed(npi="1234567893", last_name="SMITH", first_name="ROBERT", state="TX")]))
+    assert (hit["match_kind"], hit["matched_fields"]) == ("npi", ["npi", "last_name", "first_name", "state"])
+
+
+def test_repeated_record_key_gives_one_row() -> None:
+    listing = [
+        listed("r1", record_hash="b", last_name="SMITH", first_name="ROBERT", state="TX"),
+        listed("r1", record_hash="a", last_name="SMITH", first_name="ROBERT", dob=DOB),
+    ]
+    hit = only(run([physician()], listing))
+    assert (hit["match_kind"], hit["record_hash"]) == ("name_dob", "a")
+
+
+def test_several_physicians_and_records_sorted() -> None:
+    roster = [
+        physician("p2", first_name="Ann", last_name="Lee", dob=date(1980, 1, 1)),
+        physician("p1", npi="1234567893"),
+        physician("p3", first_name="Zed", last_name="Nobody"),
+    ]
+    listing = [
+        listed("r9", last_name="LEE", first_name="ANN", dob=date(1980, 1, 1)),
+        listed("r2", npi="1234567893"),
+        listed("r1", last_name="SMITH", first_name="BOB", dob=DOB),
+        listed("r5", last_name="LEE", first_name="ANN", state="TX"),
+    ]
+    hits = run(roster, listing)
+    assert hits.select("physician_id", "record_key", "match_kind").rows() == [
+        ("p1", "r1", "name_dob"),
+        ("p1", "r2", "npi"),
+        ("p2", "r5", "name"),
+        ("p2", "r9", "name_dob"),
+    ]
+
+
+def test_kinds_limit_what_is_tried() -> None:
+    roster = [physician(npi="1234567893")]
+    listing = [
+        listed("r1", npi="1234567893"),
+        listed("r2", last_name="SMITH", first_name="ROBERT", dob=DOB),
+        listed("r3", last_name="SMITH", first_name="ROBERT", state="TX"),
+        listed("r4", npi="1234567893", last_name="SMITH", first_name="ROBERT", dob=DOB),
+    ]
+    everything = run(roster, listing)
+    assert everything.select("record_key", "match_kind").rows() == [
+        ("r1", "npi"),
+        ("r2", "name_dob"),
+        ("r3", "name"),
+        ("r4", "npi"),
+    ]
+    assert run(roster, listing, kinds=("npi",))["record_key"].to_list() == ["r1", "r4"]
+    by_name = run(roster, listing, kinds=("name_dob", "name"))
+    assert by_name.select("record_key", "match_kind").rows() == [("r2", "name_dob"), ("r3", "name"), ("r4", "name_dob")]
+    assert run(roster, listing, kinds=()).is_empty()
+    with pytest.raises(ValueError, match="unknown match kinds"):
+        run(roster, listing, kinds=("npi", "ssn"))
+
+
+# -- empty inputs ----------------------------------------------------------------------------------
+
+
+def test_empty_roster_or_listing() -> None:
+    empty_roster = pl.DataFrame(schema=ROSTER_SCHEMA)
+    empty_listing = pl.DataFrame(schema=LIST_SCHEMA)
+    some_roster = roster_of(physician())
+    some_listing = listing_of(listed(last_name="SMITH", first_name="ROBERT", dob=DOB))
+    for roster, listing in [(empty_roster, some_listing), (some_roster, empty_listing), (empty_roster, empty_listing)]:
+        hits = screen(roster, listing, nicknames=NICKNAMES)
+        assert hits.is_empty()
+        assert hits.schema == pl.Schema(HIT_SCHEMA)
+
+
+def test_no_candidates_at_all() -> None:
+    hits = run([physician(dob=None, states=[])], [listed(last_name="JONES", first_name="ANN", state="NY")])
+    assert hits.is_empty()
+
+
+# -- properties ------------------------------------------------------------------------------------
+
+# small pools, so that every kind of hit (and of near miss) turns up often
+LASTS = ["Smith", "SMITH JR", "Smithers", "García-López", "Lopez", "O'Brien", "Kowalski", "Kowalsky"]
+FIRSTS = ["Robert", "Bob", "R", "Maria", "Anna", None]
+DOBS = [None, DOB, DOB, OTHER_DOB]
+LIST_DOBS = [None, None, DOB, OTHER_DOB]
+STATES = ["TX", "CA", "NY"]
+NPIS = [None, "1234567893", "1003000126"]
+
+roster_rows = st.fixed_dictionaries(
+    {
+        "npi": st.sampled_from(NPIS),
+        "first_name": st.sampled_from(FIRSTS),
+        "last_name": st.sampled_from(LASTS),
+        "former_last_names": st.lists(st.sampled_from(LASTS), max_size=2),
+        "dob": st.sampled_from(DOBS),
+        "states": st.lists(st.sampled_from(STATES), max_size=2, unique=True),
+    }
+)
+listing_rows = st.fixed_dictionaries(
+    {
+        "record_key": st.sampled_from(["k1", "k2", "k3", "k4", "k5", "k6"]),
+        "record_hash": st.sampled_from(["h1", "h2"]),
+        "entity": st.sampled_from([False, False, False, True]),
+        "npi": st.sampled_from(NPIS),
+        "first_name": st.sampled_from(FIRSTS),
+        "last_name": st.sampled_from(LASTS),
+        "dob": st.sampled_from(LIST_DOBS),
+        "state": st.sampled_from([None, *STATES]),
+    }
+)
+
+
+@settings(max_examples=60)
+@given(
+    people=st.lists(roster_rows, max_size=6),
+    rows=st.lists(listing_rows, max_size=8),
+    data=st.data(),
+)
+def test_result_does_not_depend_on_row_order(
+    people: list[dict[str, Any]], rows: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    roster = roster_of(*(physician(f"p{i}", **p) for i, p in enumerate(people)))
+    listing = listing_of(*(listed(**r) for r in rows))
+    hits = screen(roster, listing, nicknames=NICKNAMES)
+    roster_order = data.draw(st.permutations(list(range(roster.height))))
+    listing_order = data.draw(st.permutations(list(range(listing.height))))
+    shuffled = screen(roster[roster_order], listing[listing_order], nicknames=NICKNAMES)
+    assert_frame_equal(hits, shuffled)
+    assert hits.select("physician_id", "record_key").is_duplicated().sum() == 0
+    assert hits.sort("physician_id", "record_key").equals(hits)
+
+
+name_parts = st.text(alphabet="ABEHJKNORSTY", min_size=1, max_size=9)
+
+
+@settings(max_examples=150)
+@given(st.lists(st.tuples(name_parts, name_parts), min_size=1, max_size=6), st.data())
+def test_pruning_bound_never_drops_a_pair_that_could_reach_the_threshold(
+    names: list[tuple[str, str]], data: st.DataObject
+) -> None:
+    # pairs that share a prefix (as blocked pairs do) and pairs that do not
+    others = [
+        (data.draw(st.sampled_from(["", last[:3], last[:4], last])) + data.draw(name_parts), first)
+        for last, first in names
+    ]
+
+    def side(pairs: list[tuple[str, str]], key: str) -> pl.DataFrame:
+        frame = pl.DataFrame(pairs, schema={f"variant_{key}": pl.String(), f"first_{key}": pl.String()}, orient="row")
+        return _full_names(frame, key, f"{key}i")
+
+    crossed = side(names, "r").join(side(others, "p"), how="cross")
+    bounded = crossed.select("name_r", "name_p", ceiling=_jaro_winkler_ceiling())
+    for name_r, name_p, ceiling in bounded.iter_rows():
+        assert JaroWinkler.normalized_similarity(name_r, name_p) <= ceiling + 1e-9, (name_r, name_p)
+
+
+@pytest.mark.parametrize(("roster_first", "list_first"), [("Joseph", "RAJESH"), ("Charles", "CARL")])
+def test_a_shared_surname_alone_is_no_name_hit(roster_first: str, list_first: str) -> None:
+    """PETERSON JOSEPH ~ PETERSON RAJESH scores over 0.93 on the full name; the first names differ."""
+    full = JaroWinkler.normalized_similarity(f"PETERSON {list_first}", f"PETERSON {roster_first.upper()}")
+    assert full >= 0.93, "the full-name score alone would have matched"
+    roster = [physician(first_name=roster_first, last_name="Peterson")]
+    assert run(roster, [listed(last_name="PETERSON", first_name=list_first, state="TX")]).is_empty()
+
+
+def test_a_first_name_typo_still_matches_by_name() -> None:
+    hit = only(run([physician(first_name="John", last_name="Kowalski")], [listed(last_name="KOWALSKI", first_name="JON")]))
+    assert hit["match_kind"] == "name"
