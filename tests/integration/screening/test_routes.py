@@ -9,6 +9,7 @@ import httpx
 import pytest
 import stamina
 
+from roster.alerts.tables import Alert
 from tests import factories
 from tests.conftest import Api
 
@@ -136,6 +137,14 @@ async def test_upload_run_decide_and_compliance(api: Api) -> None:
     assert confirmed.status_code == 200
     oig = (await checks(api, doc["id"]))["oig_exclusion"]
     assert oig["ok"] is False and oig["reason"] == "excluded_oig"
+
+    alerts = await Alert.select(Alert.kind, Alert.subject_id, Alert.threshold).order_by(Alert.created_at).run()
+    assert [(a["kind"], a["threshold"]) for a in alerts] == [
+        ("exclusion_hit", "pending"),
+        ("exclusion_hit", "pending"),
+        ("exclusion_hit", "confirmed"),
+    ], "one alert per (hit, status), none for the re-run that found nothing new"
+    assert alerts[2]["subject_id"] == new_hit["id"]
 
 
 async def test_npi_hit_and_entity_rows(api: Api) -> None:

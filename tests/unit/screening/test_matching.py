@@ -497,5 +497,7 @@ def test_a_shared_surname_alone_is_no_name_hit(roster_first: str, list_first: st
 
 
 def test_a_first_name_typo_still_matches_by_name() -> None:
-    hit = only(run([physician(first_name="John", last_name="Kowalski")], [listed(last_name="KOWALSKI", first_name="JON")]))
+    hit = only(
+        run([physician(first_name="John", last_name="Kowalski")], [listed(last_name="KOWALSKI", first_name="JON")])
+    )
     assert hit["match_kind"] == "name"
