@@ -22,7 +22,10 @@ process that loads snapshots and runs screening jobs; the targets are judged on 
 cold ones are printed beside them:
 
 * full run: ``read_leie`` + ``read_sam`` + ``read_preclusion`` on the files, then ``screen`` of the roster
-  against each, concatenated as ``roster.screening.service.screen_sources`` does (no database);
+  against each with the service's match kinds per source, concatenated as
+  ``roster.screening.service.screen_sources`` does (no database); also, informational, a
+  "service-shaped" run in the same process: ``pl.read_parquet`` of the parsed snapshots + ``screen``, as a
+  screening job runs once the files were loaded as snapshots;
 * parse floor: ``pl.read_csv(path_or_bytes, infer_schema=False)`` of each file with default options, and
   the SAM CSV taken out of its ZIP with ``zipfile`` (the inflate is part of the floor, shown separately);
 * naive baseline: the ``csv`` module and plain Python normalisation of every row (measured in full), then a
@@ -309,6 +312,8 @@ class Case:
     expect: str | None
     what: str
     rows: list[tuple[str, str]] = field(default_factory=list)  # (physician_id, fingerprint)
+    #: A probe of a known limit: reported, but neither in recall nor in the false hits.
+    probe: bool = False
 
 
 class Generator:
@@ -499,8 +504,10 @@ class Generator:
 
     # -- planted cases ------------------------------------------------------------------------
 
-    def plant(self, case: str, source: str, expect: str | None, what: str, p: Physician, row: list[str]) -> None:
-        entry = self.cases.setdefault(case, Case(case, source, expect, what))
+    def plant(
+        self, case: str, source: str, expect: str | None, what: str, p: Physician, row: list[str], probe: bool = False
+    ) -> None:
+        entry = self.cases.setdefault(case, Case(case, source, expect, what, probe=probe))
         entry.rows.append((p.pid, SEP.join(row)))
         {"oig_leie": self.leie, "sam": self.sam, "cms_preclusion": self.preclusion}[source].append(row)
 
@@ -514,13 +521,14 @@ class Generator:
         options = self.nicknames.get(p.pub_first)
         return self.rng.choice(options) if options else None
 
-    def typo(self, last: str, first: str) -> str | None:
-        """``last`` with one letter changed after the third, scoring clearly above the threshold."""
+    def typo(self, last: str, first: str, early: bool = False) -> str | None:
+        """``last`` with one letter changed after the third (``early``: the second or third), the
+        "LAST FIRST" Jaro-Winkler still clearly above the threshold."""
         from rapidfuzz.distance import JaroWinkler
 
         floor = max(self.args.threshold + 0.02, 0.95)
         for _ in range(20):
-            i = self.rng.randrange(3, len(last))
+            i = self.rng.randrange(1, 3) if early else self.rng.randrange(3, len(last))
             if not last[i].isalpha():
                 continue
             letter = self.rng.choice([c for c in "AEIOULNRSTY" if c != last[i]])
@@ -644,6 +652,21 @@ class Generator:
                 "one-letter typo after the 3rd letter, no DOB, license state",
                 p,
                 self.leie_person(typo, p.pub_first, "", dob="", state=rng.choice(p.states)),
+            )
+        for _ in range(c(10)):
+            while True:
+                p = self.take(lambda p: simple(p) and len(p.pub_last) >= 7)
+                typo = self.typo(p.pub_last, p.pub_first, early=True)
+                if typo:
+                    break
+            self.plant(
+                "probe_typo_2nd_3rd_letter",
+                L,
+                "name",
+                "typo in the 2nd/3rd letter (JW >= 0.95), no DOB, license state [probe: not in recall]",
+                p,
+                self.leie_person(typo, p.pub_first, "", dob="", state=rng.choice(p.states)),
+                probe=True,
             )
         # SAM true matches
         for _ in range(c(15)):
@@ -914,7 +937,7 @@ class Generator:
         )
         roster.select(list(ROSTER_SCHEMA)).cast(ROSTER_SCHEMA).write_parquet(out / ROSTER_FILE)
         truth = [
-            {"case": c.name, "source": c.source, "expect": c.expect, "what": c.what, "rows": c.rows}
+            {"case": c.name, "source": c.source, "expect": c.expect, "what": c.what, "rows": c.rows, "probe": c.probe}
             for c in self.cases.values()
         ]
         (out / TRUTH_FILE).write_text(json.dumps(truth), encoding="utf-8")
@@ -930,6 +953,52 @@ def _maxrss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_generate(args: argparse.Namespace, directory: Path) -> dict:
+    """Write every file into ``directory``; return what the report says about them."""
+    started = time.perf_counter()
+    gen = Generator(args)
+    gen.build_roster()
+    gen.build_planted()
+    gen.build_filler()
+    extra = gen.write(directory)
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": {"oig_leie": len(gen.leie), "sam": len(gen.sam), "cms_preclusion": len(gen.preclusion)},
+        "sam_csv_bytes": extra["sam_csv_bytes"],
+        "surnames": len(gen.surnames),
+        "given": len(gen.given),
+        "surname_p2": collision_chance(gen.surname_cum),
+        "given_p2": collision_chance(gen.given_cum),
+    }
+
+
+def load_physicians(directory: Path) -> dict[str, Physician]:
+    import polars as pl
+
+    return {
+        r["physician_id"]: Physician(
+            pid=r["physician_id"],
+            npi=r["npi"],
+            first=r["first_name"],
+            middle=r["middle_name"],
+            last=r["last_name"],
+            former=list(r["former_last_names"] or []),
+            dob=r["dob"],
+            states=list(r["states"] or []),
+        )
+        for r in pl.read_parquet(directory / ROSTER_FILE).iter_rows(named=True)
+    }
+
+
+def match_kinds() -> dict[str, tuple[str, ...]]:
+    """The match kinds a run tries per source, as the service sets them (empty: ``screen``'s default)."""
+    try:
+        from roster.screening.service import MATCH_KINDS_BY_SOURCE
+    except ImportError:
+        return {}
+    return {source: tuple(kinds) for source, kinds in MATCH_KINDS_BY_SOURCE.items()}
 
 
 def _cold_and_warm(run) -> dict:
@@ -955,24 +1024,31 @@ def worker_full(directory: Path, threshold: float, write_hits: bool) -> dict:
     from roster.sources.sam import read_sam
 
     roster = pl.read_parquet(directory / ROSTER_FILE)
+    kinds = match_kinds()
 
-    def run(first: bool) -> dict:
+    readers = {
+        "oig_leie": (read_leie, LEIE_FILE),
+        "sam": (read_sam, SAM_FILE),
+        "cms_preclusion": (read_preclusion, PRECLUSION_FILE),
+    }
+
+    def run(first: bool, snapshots: bool = False) -> dict:
         t = {}
         start = time.perf_counter()
         nicknames = load_nicknames(NICKNAMES)
         mark = time.perf_counter()
         listings = {}
-        for source, reader, name in (
-            ("oig_leie", read_leie, LEIE_FILE),
-            ("sam", read_sam, SAM_FILE),
-            ("cms_preclusion", read_preclusion, PRECLUSION_FILE),
-        ):
-            listings[source] = reader(directory / name)
+        for source, (reader, name) in readers.items():
+            if snapshots:  # as a service run: the snapshot parsed at load time, kept as Parquet
+                listings[source] = pl.read_parquet(directory / f"snapshot-{source}.parquet")
+            else:
+                listings[source] = reader(directory / name)
             now = time.perf_counter()
-            t[f"parse {source}"], mark = now - mark, now
+            t[f"{'read_parquet' if snapshots else 'parse'} {source}"], mark = now - mark, now
         frames = []
         for source, listing in listings.items():  # as roster.screening.service.screen_sources
-            hits = screen(roster, listing, nicknames=nicknames, fuzzy_threshold=threshold)
+            options = {"kinds": kinds[source]} if source in kinds else {}
+            hits = screen(roster, listing, nicknames=nicknames, fuzzy_threshold=threshold, **options)
             frames.append(hits.with_columns(source=pl.lit(source)))
             now = time.perf_counter()
             t[f"screen {source}"], mark = now - mark, now
@@ -982,7 +1058,11 @@ def worker_full(directory: Path, threshold: float, write_hits: bool) -> dict:
             hits.write_parquet(directory / HITS_FILE)
         return {"wall": wall, "steps": t, "hits": hits.height}
 
-    return {**_cold_and_warm(run), "threads": pl.thread_pool_size()}
+    result = _cold_and_warm(run)
+    for source, (reader, name) in readers.items():
+        reader(directory / name).write_parquet(directory / f"snapshot-{source}.parquet")
+    snapshot_run = run(first=False, snapshots=True)
+    return {**result, "snapshot_run": snapshot_run, "threads": pl.thread_pool_size(), "kinds": kinds}
 
 
 def worker_floor(directory: Path) -> dict:
@@ -1016,9 +1096,14 @@ def worker_naive(directory: Path, threshold: float, sample_size: int, budget: fl
     import polars as pl
     from rapidfuzz.distance import JaroWinkler
 
+    from roster.screening import matching
     from roster.screening.names import last_name_variants, load_nicknames, nickname_pairs, normalize_name
 
     jw = JaroWinkler.normalized_similarity
+    # The engine's rules as they stand: match kinds per source, and the first-name similarity a name-only
+    # match needs when the first names are not compatible (None: no such check).
+    kinds = match_kinds()
+    first_floor = getattr(matching, "FIRST_NAME_FLOOR", None)
     nick = {(a, b) for a, b in nickname_pairs(load_nicknames(NICKNAMES)).iter_rows()}
     roster = pl.read_parquet(directory / ROSTER_FILE).to_dicts()
     truth = json.loads((directory / TRUTH_FILE).read_text(encoding="utf-8"))
@@ -1034,16 +1119,19 @@ def worker_naive(directory: Path, threshold: float, sample_size: int, budget: fl
         text = text.strip()
         return text if len(text) == 10 and text.isdigit() and text != "0000000000" else None
 
-    # One tuple per list row: (source, fingerprint, npi, entity, first, token, variants, whole, dob, state).
+    # One tuple per list row: (source, fingerprint, npi, by name_dob, by name, first, token, variants,
+    # whole variants, dob, state); an entity row is matched by NPI only.
     rows: list[tuple] = []
 
     def person(source, values, last, first, entity, npi, dob, state):
         first_n = normalize_name(first)
+        allowed = kinds.get(source, ("npi", "name_dob", "name"))
         return (
             source,
             SEP.join(values),
             npi,
-            entity,
+            not entity and "name_dob" in allowed,
+            not entity and "name" in allowed,
             first_n or None,
             first_n.split(" ")[0] if first_n else None,
             frozenset(last_name_variants(last)),
@@ -1096,11 +1184,11 @@ def worker_naive(directory: Path, threshold: float, sample_size: int, budget: fl
         p_variants = last_name_variants(p["last_name"], p["former_last_names"] or [])
         p_names = [f"{v} {p_first}" for v in p_variants] if p_first else []
         p_npi, p_dob, p_states = npi_of(p["npi"] or ""), p["dob"], set(p["states"] or [])
-        for source, fp, r_npi, entity, r_first, r_tok, r_variants, r_whole, r_dob, r_state in rows:
+        for source, fp, r_npi, by_dob, by_name, r_first, r_tok, r_variants, r_whole, r_dob, r_state in rows:
             if r_npi is not None and r_npi == p_npi:
                 hits.append((source, pid, fp, "npi"))
                 continue
-            if entity or r_first is None or p_first is None:
+            if not (by_dob or by_name) or r_first is None or p_first is None:
                 continue
             compatible = (
                 r_first == p_first
@@ -1110,10 +1198,12 @@ def worker_naive(directory: Path, threshold: float, sample_size: int, budget: fl
                 or (r_tok, p_tok) in nick
             )
             if r_dob is not None and p_dob is not None:
-                if r_dob == p_dob and compatible and not r_variants.isdisjoint(p_variants):
+                if by_dob and r_dob == p_dob and compatible and not r_variants.isdisjoint(p_variants):
                     hits.append((source, pid, fp, "name_dob"))
                 continue
-            if r_state is not None and r_state not in p_states:
+            if not by_name or (r_state is not None and r_state not in p_states):
+                continue
+            if not compatible and first_floor is not None and jw(r_first, p_first) < first_floor:
                 continue
             best = 0.0
             for vr in r_whole:
@@ -1162,28 +1252,29 @@ def fingerprint(record: str) -> str:
     return SEP.join(json.loads(record).values())
 
 
-def evaluate(directory: Path, gen: Generator) -> dict:
+def evaluate(directory: Path, people: dict[str, Physician]) -> dict:
     import polars as pl
 
     from roster.screening.names import last_name_variants, normalize_name
 
     hits = pl.read_parquet(directory / HITS_FILE)
     truth = json.loads((directory / TRUTH_FILE).read_text(encoding="utf-8"))
-    people = {p.pid: p for p in gen.physicians}
     found: dict[tuple[str, str, str], str] = {}
     rows = []
     for h in hits.select("source", "physician_id", "match_kind", "record", "matched_fields").iter_rows():
         key = (h[0], h[1], fingerprint(h[3]))
         found[key] = h[2]
         rows.append((key, h[2], json.loads(h[3]), h[4] or []))
-    true_keys, near_keys, planted_ids = {}, {}, set()
+    true_keys, near_keys, probe_keys, planted_ids = {}, {}, set(), set()
     per_case = []
     for case in truth:
         hit = kind_ok = 0
         for pid, fp in case["rows"]:
             planted_ids.add(pid)
             key = (case["source"], pid, fp)
-            if case["expect"]:
+            if case.get("probe"):
+                probe_keys.add(key)
+            elif case["expect"]:
                 true_keys[key] = case["expect"]
             else:
                 near_keys[key] = case["case"]
@@ -1195,7 +1286,7 @@ def evaluate(directory: Path, gen: Generator) -> dict:
     causes: Counter[str] = Counter()
     examples: dict[str, list[str]] = defaultdict(list)
     for key, kind, record, fields in rows:
-        if key in true_keys:
+        if key in true_keys or key in probe_keys:
             continue
         source, pid, _ = key
         if key in near_keys:
@@ -1228,9 +1319,10 @@ def evaluate(directory: Path, gen: Generator) -> dict:
                     else "row state = a license state"
                 )
                 cause = f"{source} name: {first}, {where}"
-            if len(examples[cause]) < 3:
-                shown = f"{fold(p.first)} {fold(p.last)}" + (f" (formerly {fold(p.former[0])})" if p.former else "")
-                examples[cause].append(f"{shown} ~ {record.get(first_col, '')} {record.get(last_col, '')}")
+            shown = f"{fold(p.first)} {fold(p.last)}" + (f" (formerly {fold(p.former[0])})" if p.former else "")
+            example = f"{shown} ~ {record.get(first_col, '')} {record.get(last_col, '')}"
+            if len(examples[cause]) < 3 and example not in examples[cause]:
+                examples[cause].append(example)
         causes[cause] += 1
     n_true = len(true_keys)
     recall_hits = sum(1 for k in true_keys if k in found)
@@ -1277,7 +1369,7 @@ def main() -> None:
     parser.add_argument("--naive-seconds", type=float, default=40.0, help="naive loop time budget")
     parser.add_argument("--threshold", type=float, default=None, help="fuzzy name threshold (default: Settings)")
     parser.add_argument("--keep", action="store_true", help="keep the generated files and print their directory")
-    parser.add_argument("--worker", choices=("full", "floor", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("generate", "full", "floor", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--write-hits", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -1287,7 +1379,9 @@ def main() -> None:
         args.threshold = Settings().fuzzy_name_threshold
 
     if args.worker:
-        if args.worker == "full":
+        if args.worker == "generate":
+            result = worker_generate(args, args.dir)
+        elif args.worker == "full":
             result = worker_full(args.dir, args.threshold, args.write_hits)
         elif args.worker == "floor":
             result = worker_floor(args.dir)
@@ -1307,32 +1401,35 @@ def main() -> None:
 
 
 def report(args: argparse.Namespace, directory: Path) -> None:
-    started = time.perf_counter()
-    gen = Generator(args)
-    gen.build_roster()
-    gen.build_planted()
-    gen.build_filler()
-    extra = gen.write(directory)
-    generated = time.perf_counter() - started
+    # Everything heavy runs in subprocesses, this one stays small: on Linux a child's ru_maxrss starts
+    # from the RSS of the process that spawned it (it is kept across fork and execve).
+    sizes_args = [f"--{name}={getattr(args, name)}" for name in ("physicians", "leie", "sam", "preclusion", "seed")]
+    meta = run_worker("generate", directory, *sizes_args, "--threshold", str(args.threshold))
+    rows = meta["rows"]
     sizes = {name: (directory / name).stat().st_size for name in (LEIE_FILE, SAM_FILE, PRECLUSION_FILE)}
-    surname_p2, given_p2 = collision_chance(gen.surname_cum), collision_chance(gen.given_cum)
+    truth = json.loads((directory / TRUTH_FILE).read_text(encoding="utf-8"))
 
     print(
-        f"Screening benchmark: {args.physicians:,} physicians; LEIE {len(gen.leie):,} rows, SAM {len(gen.sam):,} rows, "
-        f"preclusion {len(gen.preclusion):,} rows (seed {args.seed}, fuzzy threshold {args.threshold})"
+        f"Screening benchmark: {args.physicians:,} physicians; LEIE {rows['oig_leie']:,} rows, SAM {rows['sam']:,} "
+        f"rows, preclusion {rows['cms_preclusion']:,} rows (seed {args.seed}, fuzzy threshold {args.threshold})"
     )
     print(
         f"files: {LEIE_FILE} {sizes[LEIE_FILE] / 1e6:.1f} MB, {SAM_FILE} {sizes[SAM_FILE] / 1e6:.1f} MB "
-        f"(CSV {extra['sam_csv_bytes'] / 1e6:.1f} MB), {PRECLUSION_FILE} {sizes[PRECLUSION_FILE] / 1e6:.1f} MB; "
-        f"generated in {generated:.1f} s"
+        f"(CSV {meta['sam_csv_bytes'] / 1e6:.1f} MB), {PRECLUSION_FILE} {sizes[PRECLUSION_FILE] / 1e6:.1f} MB; "
+        f"generated in {meta['seconds']:.1f} s"
     )
+    surname_p2, given_p2 = meta["surname_p2"], meta["given_p2"]
     print(
-        f"names: {len(gen.surnames):,} surnames x {len(gen.given):,} first names, Zipf-like; two random people share "
+        f"names: {meta['surnames']:,} surnames x {meta['given']:,} first names, Zipf-like; two random people share "
         f"a last name with p={surname_p2:.2e}, a first name p={given_p2:.2e}, both p={surname_p2 * given_p2:.1e}"
     )
-    planted_true = sum(len(c.rows) for c in gen.cases.values() if c.expect)
-    planted_near = sum(len(c.rows) for c in gen.cases.values() if not c.expect)
-    print(f"planted: {planted_true} true matches, {planted_near} near misses; cpu cores: {os.cpu_count()}")
+    planted_true = sum(len(c["rows"]) for c in truth if c["expect"] and not c["probe"])
+    planted_near = sum(len(c["rows"]) for c in truth if not c["expect"])
+    probes = sum(len(c["rows"]) for c in truth if c["probe"])
+    print(
+        f"planted: {planted_true} true matches, {planted_near} near misses, {probes} probes (reported only); "
+        f"cpu cores: {os.cpu_count()}"
+    )
     print()
 
     threshold = str(args.threshold)
@@ -1343,7 +1440,8 @@ def report(args: argparse.Namespace, directory: Path) -> None:
         "naive", directory, "--threshold", threshold, "--naive-physicians", str(args.naive_physicians),
         "--naive-seconds", str(args.naive_seconds), "--seed", str(args.seed),
     )  # fmt: skip
-    ev = evaluate(directory, gen)
+    people = load_physicians(directory)
+    ev = evaluate(directory, people)
 
     full_wall = statistics.median(r["warm"]["wall"] for r in fulls)
     full_cold = statistics.median(r["cold"]["wall"] for r in fulls)
@@ -1374,8 +1472,14 @@ def report(args: argparse.Namespace, directory: Path) -> None:
             verdict(full_wall <= 3 * floor_wall),
         ),
         (
-            "  the same, cold (first run in a fresh process)",
+            "  full run and ratio, cold (first run in a fresh process)",
             f"{full_cold:.2f} s, {full_cold / floor_cold:.1f}x",
+            "",
+            "",
+        ),
+        (
+            "  service-shaped run: read_parquet of the parsed snapshots + screen (warm)",
+            f"{statistics.median(r['snapshot_run']['wall'] for r in fulls):.2f} s",
             "",
             "",
         ),
@@ -1403,6 +1507,10 @@ def report(args: argparse.Namespace, directory: Path) -> None:
 
     step_rows = [(f"full: {name}", *step(fulls, name)) for name in fulls[0]["warm"]["steps"]]
     step_rows += [(f"full: total; runs {runs(fulls)}", f"{full_wall:.3f}", f"({full_cold:.3f})")]
+    step_rows += [
+        (f"service-shaped: {name}", f"{statistics.median(r['snapshot_run']['steps'][name] for r in fulls):.3f}", "")
+        for name in fulls[0]["snapshot_run"]["steps"]
+    ]
     step_rows += [(f"floor: pl.read_csv {name}", *step(floors, name)) for name in floors[0]["warm"]["steps"]]
     step_rows += [(f"floor: total; runs {runs(floors)}", f"{floor_wall:.3f}", f"({floor_cold:.3f})")]
     step_rows += [
@@ -1422,6 +1530,12 @@ def report(args: argparse.Namespace, directory: Path) -> None:
         f"before timing (interpreter, polars, roster frame); floor {mb(floor_rss)}; process peak over both runs "
         f"{mb(max(r['peak_rss_mb'] for r in fulls))}; polars threads {fulls[0]['threads']}"
     )
+    kinds = fulls[0]["kinds"]
+    if kinds:
+        print(
+            "match kinds per source (service MATCH_KINDS_BY_SOURCE): "
+            + "; ".join(f"{s} {', '.join(k)}" for s, k in kinds.items())
+        )
 
     print("\nPlanted cases")
     case_rows = []
@@ -1450,7 +1564,10 @@ def report(args: argparse.Namespace, directory: Path) -> None:
     print(f"  identical normalised name, row without DOB (indistinguishable under rules.md §4): {identical / per:.2f}")
     print(f"  everything else: {(ev['false_total'] - identical) / per:.2f}")
     print(f"  'name' hits whose first names the engine itself finds NOT compatible: {loose / per:.2f}")
-    print(f"  'name' hits on the preclusion list (fixtures/lists/README: matched by NPI only): {preclusion / per:.2f}")
+    if preclusion:
+        print(
+            f"  'name' hits on the preclusion list (fixtures/lists/README: matched by NPI only): {preclusion / per:.2f}"
+        )
 
     # naive vs engine on the naive sample, per (source, physician, row)
     sample = set(naive["sample"])
@@ -1461,7 +1578,6 @@ def report(args: argparse.Namespace, directory: Path) -> None:
         f"\nNaive vs engine on the {done} sampled physicians: {len(engine & plain)} hits in both, "
         f"{len(only_engine)} engine only, {len(only_naive)} naive only"
     )
-    people = {p.pid: p for p in gen.physicians}
     for label, keys in (("engine only", only_engine), ("naive only", only_naive)):
         for s, pid, fp in sorted(keys)[:5]:
             p = people[pid]

@@ -163,34 +163,55 @@ async def _screen(settings: Settings, sources: tuple[str, ...], file_path: Path 
     return "\n".join(lines)
 
 
-async def _file_chunks(path: Path):  # type: ignore[no-untyped-def]
+async def _file_chunks(path: Path, *, progress: bool = True):  # type: ignore[no-untyped-def]
+    """A local file in 1 MiB chunks, with a progress bar on the terminal when ``progress``."""
     size = path.stat().st_size
-    with path.open("rb") as handle, click.progressbar(length=size, label=f"reading {path.name}", file=None) as bar:
+    label = f"reading {path.name}"
+    with path.open("rb") as handle, click.progressbar(length=size, label=label, hidden=not progress) as bar:
         while chunk := handle.read(1 << 20):
             bar.update(len(chunk))
             yield chunk
 
 
+DEMO_LISTS = (
+    ("oig_leie", "UPDATED.csv"),
+    ("sam", "SAM_Exclusions_Public_Extract_V2_26327.ZIP"),
+    ("cms_preclusion", "preclusion.csv"),
+)
+
+
 @main.command()
 @click.pass_obj
 def demo(settings: Settings) -> None:
-    """Load the demo roster from fixtures/ and print one API key per role."""
+    """Load the demo roster and list files from fixtures/, screen it, and print one API key per role."""
     from roster import clock
     from roster.demo.service import load_demo
     from roster.keys.service import create_key
+    from roster.screening import service as screening
+    from roster.sources.download import save_stream
 
     migrate_database(settings)
 
-    async def work() -> tuple[Any, list[Any]]:
+    async def work() -> tuple[Any, Any, list[Any]]:
         loaded = await load_demo(settings.fixtures_dir / "demo", clock.today())
+        for source, name in DEMO_LISTS:
+            path = settings.fixtures_dir / "lists" / name
+            staged = await save_stream(
+                _file_chunks(path, progress=False), screening.list_dir(settings.data_dir, source)
+            )
+            await screening.load_snapshot(
+                source, staged.path, staged.sha256, file_name=name, origin=str(path), settings=settings, actor="demo"
+            )
+        run = await screening.run_screening(None, settings=settings, actor="demo")
         made = [await create_key(name=f"demo-{role.value}", role=role.value, actor="demo") for role in Role]
-        return loaded, made
+        return loaded, run, made
 
-    loaded, made = _run(settings, work)
+    loaded, run, made = _run(settings, work)
     click.echo(
         f"demo roster: {loaded.physicians} physicians, {loaded.licenses} licenses, "
         f"{loaded.certifications} certifications loaded ({loaded.skipped} already present)"
     )
+    click.echo(f"screened against {', '.join(run.sources)}: {run.hits} matches, {run.new_hits} new hits pending review")
     click.echo("API keys (shown once):")
     for key in made:
         click.echo(f"  {key.role.value:<14} {key.key}")

@@ -62,6 +62,7 @@ def test_demo_loads_a_roster_where_every_rule_has_a_live_example(temp_database: 
     settings = temp_database.settings()
     output = run(settings, "demo")
     assert "220 physicians" in output
+    assert "screened against oig_leie, sam, cms_preclusion: 12 matches, 12 new hits" in output
     keys = [
         line.split()[-1]
         for line in output.splitlines()
