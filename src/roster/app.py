@@ -33,6 +33,7 @@ from roster.keys.service import KeyCache
 from roster.licenses.routes import LicenseController
 from roster.physicians.routes import PhysicianController
 from roster.screening.routes import ScreeningController
+from roster.sources.preclusion import layout_with
 
 API_PREFIX = "/api/v1"
 
@@ -40,6 +41,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncBaseTransport | None = None) -> Litestar:
     """``http_transport`` replaces the network for outbound HTTP (tests pass ``httpx.MockTransport``)."""
     settings = settings or Settings.from_env()
+    layout_with(settings.preclusion_columns)  # a wrong layout fails at start-up, not at the first upload
 
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:

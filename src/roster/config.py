@@ -6,6 +6,7 @@ environment variables; nothing here touches the database or the network.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +32,19 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _env_columns(name: str) -> dict[str, str | None]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name}: not JSON ({exc})") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str | None) for v in value.values()):
+        raise ValueError(f'{name}: expected a JSON object of field -> column header, e.g. {{"npi": "NPI Number"}}')
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = "sqlite:///roster.db"
@@ -48,6 +62,9 @@ class Settings:
     download_timeout: float = 60.0
     #: Jaro-Winkler similarity a name-only match needs (rules.md §4 "name").
     fuzzy_name_threshold: float = 0.93
+    #: The plan's Preclusion List layout where it differs from the default: field -> the file's column
+    #: header, or null for a column the file lacks (``ROSTER_PRECLUSION_COLUMNS``, a JSON object).
+    preclusion_columns: dict[str, str | None] = field(default_factory=dict)
     #: Seconds an SQLite writer waits for the lock before failing.
     sqlite_busy_timeout: float = 30.0
     pg_pool_min: int = 1
@@ -70,6 +87,7 @@ class Settings:
             default_in_state_license=_env_bool("ROSTER_DEFAULT_IN_STATE_LICENSE", base.default_in_state_license),
             fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
             data_dir=Path(os.environ.get("ROSTER_DATA_DIR", base.data_dir)),
+            preclusion_columns=_env_columns("ROSTER_PRECLUSION_COLUMNS"),
             debug=_env_bool("ROSTER_DEBUG", False),
         )
 

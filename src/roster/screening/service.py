@@ -33,7 +33,7 @@ from roster.screening.matching import MATCH_KINDS, ROSTER_SCHEMA, screen
 from roster.screening.names import load_nicknames
 from roster.screening.schemas import HitDecision, HitRead, ScreeningRunRead, SnapshotRead
 from roster.sources.leie import apply_leie_supplement, read_leie
-from roster.sources.preclusion import read_preclusion
+from roster.sources.preclusion import PreclusionLayout, layout_with, read_preclusion
 from roster.sources.records import ListFormatError
 from roster.sources.sam import read_sam
 
@@ -64,7 +64,7 @@ def snapshot_read(row: dict[str, Any]) -> SnapshotRead:
 # -- loading a snapshot ----------------------------------------------------------------------
 
 
-def _parse(source: str, raw: Path, file_name: str, base: pl.DataFrame | None) -> pl.DataFrame:
+def _parse(source: str, raw: Path, file_name: str, base: pl.DataFrame | None, layout: PreclusionLayout) -> pl.DataFrame:
     """Publisher file -> normalized list frame. Runs in a worker thread (polars releases the GIL)."""
     if source == "oig_leie":
         frame = read_leie(raw)
@@ -76,7 +76,7 @@ def _parse(source: str, raw: Path, file_name: str, base: pl.DataFrame | None) ->
         return apply_leie_supplement(base, frame, "excl" if supplement.group(1).upper() == "EXCL" else "rein")
     if source == "sam":
         return read_sam(raw)
-    return read_preclusion(raw, file_name=file_name)
+    return read_preclusion(raw, layout=layout, file_name=file_name)
 
 
 async def load_snapshot(
@@ -97,7 +97,8 @@ async def load_snapshot(
             if newest is not None:
                 base = pl.read_parquet(parquet_path(settings.data_dir, source, newest["sha256"]))
         try:
-            frame = await anyio.to_thread.run_sync(_parse, source, staged, file_name, base)
+            layout = layout_with(settings.preclusion_columns)
+            frame = await anyio.to_thread.run_sync(_parse, source, staged, file_name, base, layout)
         except ListFormatError as exc:
             raise InvalidInput(detail=f"{file_name}: {exc}", errors=[FieldError("file", str(exc))]) from None
         target = parquet_path(settings.data_dir, source, sha256)

@@ -10,6 +10,7 @@ reads as ``YYYY-MM-DD 00:00:00`` and is accepted too). Columns the layout does n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -60,6 +61,19 @@ class PreclusionLayout(msgspec.Struct, frozen=True, kw_only=True):
 
 
 DEFAULT_LAYOUT = PreclusionLayout()
+
+
+def layout_with(overrides: Mapping[str, str | None]) -> PreclusionLayout:
+    """The default layout with some fields mapped to other headers (or to ``None``: no such column)."""
+    unknown = sorted(set(overrides) - set(PreclusionLayout.__struct_fields__))
+    if unknown:
+        raise ValueError(
+            f"unknown preclusion field(s) {', '.join(unknown)}; fields: {', '.join(PreclusionLayout.__struct_fields__)}"
+        )
+    for required in ("npi", "effective_date"):
+        if required in overrides and not overrides[required]:
+            raise ValueError(f"the preclusion field {required} must be mapped to a column")
+    return msgspec.structs.replace(DEFAULT_LAYOUT, **overrides)
 
 
 def _is_spreadsheet(data: bytes, file_name: str | None) -> bool:
