@@ -55,23 +55,6 @@ def _duplicate(board: str, specialty: str) -> Conflict:
     )
 
 
-async def _record(
-    action: str, before: CertificationRead | None, after: CertificationRead | None, actor: str, at: Any
-) -> None:
-    subject = after or before
-    assert subject is not None
-    await history.record_change(
-        actor=actor,
-        action=action,
-        entity="certification",
-        entity_id=subject.id,
-        physician_id=subject.physician_id,
-        before=msgspec.to_builtins(before) if before else None,
-        after=msgspec.to_builtins(after) if after else None,
-        at=at,
-    )
-
-
 async def create(physician_id: UUID, data: CertificationCreate, *, actor: str) -> CertificationRead:
     now = clock.now()
     async with write_tx():
@@ -82,7 +65,7 @@ async def create(physician_id: UUID, data: CertificationCreate, *, actor: str) -
         row = {**values, "id": uuid.uuid4(), "physician_id": physician_id, "created_at": now, "updated_at": now}
         await repository.insert(row)
         created = to_read(row)
-        await _record("create", None, created, actor, now)
+        await history.record_owned_change("certification", "create", None, created, actor=actor, at=now)
     return created
 
 
@@ -109,7 +92,7 @@ async def update(certification_id: UUID, data: CertificationUpdate, *, actor: st
         changes["updated_at"] = now
         await repository.update(certification_id, changes)
         updated = msgspec.structs.replace(current, **changes)
-        await _record("update", current, updated, actor, now)
+        await history.record_owned_change("certification", "update", current, updated, actor=actor, at=now)
     return updated
 
 
@@ -118,7 +101,7 @@ async def delete(certification_id: UUID, *, actor: str) -> None:
     async with write_tx():
         current = await get(certification_id)
         await repository.delete(certification_id)
-        await _record("delete", current, None, actor, now)
+        await history.record_owned_change("certification", "delete", current, None, actor=actor, at=now)
 
 
 async def list_page(

@@ -42,7 +42,3 @@ async def write_tx() -> AsyncIterator[None]:
     else:
         async with engine.transaction():
             yield
-
-
-def in_transaction() -> bool:
-    return current_engine().current_transaction.get() is not None

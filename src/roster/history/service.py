@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
+
+import msgspec
 
 from roster.audit import service as audit
 from roster.history import repository
@@ -58,4 +60,28 @@ async def record_change(
         data=after if after is not None else (before or {}),
         at=at,
         deleted=after is None,
+    )
+
+
+class _Owned(Protocol):
+    id: UUID
+    physician_id: UUID
+
+
+async def record_owned_change(
+    entity: str, action: str, before: _Owned | None, after: _Owned | None, *, actor: str, at: datetime
+) -> None:
+    """``record_change`` for a physician's license or certification, given its read schemas."""
+    subject = after or before
+    if subject is None:
+        raise ValueError("a change needs a before or an after")
+    await record_change(
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=subject.id,
+        physician_id=subject.physician_id,
+        before=msgspec.to_builtins(before) if before else None,
+        after=msgspec.to_builtins(after) if after else None,
+        at=at,
     )

@@ -42,21 +42,6 @@ def _duplicate(state: str, number: str) -> Conflict:
     )
 
 
-async def _record(action: str, before: LicenseRead | None, after: LicenseRead | None, actor: str, at: Any) -> None:
-    subject = after or before
-    assert subject is not None
-    await history.record_change(
-        actor=actor,
-        action=action,
-        entity="license",
-        entity_id=subject.id,
-        physician_id=subject.physician_id,
-        before=msgspec.to_builtins(before) if before else None,
-        after=msgspec.to_builtins(after) if after else None,
-        at=at,
-    )
-
-
 async def create(physician_id: UUID, data: LicenseCreate, *, actor: str) -> LicenseRead:
     now = clock.now()
     values = msgspec.structs.asdict(data)
@@ -69,7 +54,7 @@ async def create(physician_id: UUID, data: LicenseCreate, *, actor: str) -> Lice
         row = {**values, "id": uuid.uuid4(), "physician_id": physician_id, "created_at": now, "updated_at": now}
         await repository.insert(row)
         created = to_read(row)
-        await _record("create", None, created, actor, now)
+        await history.record_owned_change("license", "create", None, created, actor=actor, at=now)
     return created
 
 
@@ -96,7 +81,7 @@ async def update(license_id: UUID, data: LicenseUpdate, *, actor: str) -> Licens
         changes["updated_at"] = now
         await repository.update(license_id, changes)
         updated = msgspec.structs.replace(current, **changes)
-        await _record("update", current, updated, actor, now)
+        await history.record_owned_change("license", "update", current, updated, actor=actor, at=now)
     return updated
 
 
@@ -106,7 +91,7 @@ async def delete(license_id: UUID, *, actor: str) -> None:
     async with write_tx():
         current = await get(license_id)
         await repository.delete(license_id)
-        await _record("delete", current, None, actor, now)
+        await history.record_owned_change("license", "delete", current, None, actor=actor, at=now)
 
 
 async def list_page(

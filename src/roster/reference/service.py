@@ -10,7 +10,7 @@ import polars as pl
 from roster.db import write_tx
 from roster.errors import InvalidInput
 from roster.reference import repository
-from roster.reference.schemas import SpecialtyRead, StateRuleRead
+from roster.reference.schemas import SpecialtyRead
 
 _USPS = re.compile(r"[A-Z]{2}")
 SPECIALTY_COLUMNS = ["slug", "name", "nucc_codes", "boards", "similarity_group", "physician"]
@@ -105,10 +105,6 @@ class SpecialtyIndex:
 async def specialty_index() -> SpecialtyIndex:
     rows = await repository.all_specialties()
     return SpecialtyIndex([SpecialtyRead(**row) for row in rows])
-
-
-async def state_rules() -> list[StateRuleRead]:
-    return [StateRuleRead(**row) for row in await repository.all_state_rules()]
 
 
 async def require_state(state: str, field: str = "state") -> None:

@@ -39,7 +39,3 @@ LIST_SCHEMA: dict[str, pl.DataType] = {
     #: JSON object of the row as published: column name -> text.
     "record": pl.String(),
 }
-
-
-def empty_list_frame() -> pl.DataFrame:
-    return pl.DataFrame(schema=LIST_SCHEMA)
