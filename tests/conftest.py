@@ -25,11 +25,17 @@ from litestar import Litestar
 
 from roster.config import Settings
 from roster.db.engine import postgres_config
+from tests import suite_clock
 
 hypothesis_settings.register_profile(
     "roster", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 hypothesis_settings.load_profile("roster")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    suite_clock.follow()  # before any test module computes a date at import
+
 
 POSTGRES_ADMIN_URL = os.environ.get("ROSTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -108,13 +114,16 @@ def settings(migrated: TempDatabase) -> Settings:
 
 
 async def clean_roster() -> None:
-    """Empty every table but the reference data, children first."""
+    """Empty every table but the reference data and the roster version counter, children first."""
     from roster.db.tables import ALL_TABLES
+    from roster.history.tables import RosterVersion
     from roster.reference.tables import Specialty, StateRule
 
     for table in reversed(ALL_TABLES):
-        if table not in (Specialty, StateRule):
+        if table not in (Specialty, StateRule, RosterVersion):
             await table.delete(force=True).run()
+    # Bump rather than reset: an index built before the clean-up must not survive it.
+    await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1}).where(RosterVersion.id == 1).run()
 
 
 class Api:

@@ -7,7 +7,7 @@ from typing import Any
 
 from roster.physicians.npi import check_digit
 
-TODAY = date.today()
+TODAY = date.today()  # the suite's today: tests/suite_clock.py keeps it for the whole run
 
 
 def npi(n: int) -> str:
@@ -60,3 +60,15 @@ def certification(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+LEIE_HEADER = (
+    "LASTNAME,FIRSTNAME,MIDNAME,BUSNAME,GENERAL,SPECIALTY,UPIN,NPI,DOB,ADDRESS,CITY,STATE,ZIP,"
+    "EXCLTYPE,EXCLDATE,REINDATE,WAIVERDATE,WVRSTATE"
+)
+
+
+def leie_file(npi: str, last: str = "LISTED") -> bytes:
+    """A one-row LEIE ``UPDATED.csv`` in the publisher's quoted format, excluding ``npi``."""
+    row = [last, "PAT", "", "", "", "", "", npi, "", "", "", "AZ", "", "1128b4", "20240101", "00000000", "00000000", ""]
+    return (LEIE_HEADER + "\n" + ",".join(f'"{v}"' for v in row) + "\n").encode()

@@ -5,8 +5,10 @@ Nothing here touches the database at import time; the engine is opened in the li
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import msgspec
@@ -18,20 +20,30 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 import roster
+from roster.alerts.routes import AlertController
 from roster.api.auth import ApiKeyMiddleware
 from roster.api.options import allowed_methods, options_allow_middleware
 from roster.api.problems import EXCEPTION_HANDLERS
 from roster.api.query import reject_unknown_query
+from roster.assignments.routes import AssignmentController
 from roster.audit.routes import AuditController
 from roster.certifications.routes import CertificationController
 from roster.compliance.facts import CompliancePolicy
 from roster.config import Settings
+from roster.coverage.routes import CoverageController
 from roster.db import close_engine, open_engine
+from roster.exports.routes import ExportController
+from roster.fhir.routes import fhir_router
 from roster.health.routes import health
+from roster.imports.routes import ImportController
 from roster.keys.routes import ApiKeyController
 from roster.keys.service import KeyCache
 from roster.licenses.routes import LicenseController
+from roster.matching.routes import MatchController
 from roster.physicians.routes import PhysicianController
+from roster.reports.routes import ReportController
+from roster.scheduling.routes import JobController
+from roster.scheduling.schedule import triggers
 from roster.screening.routes import ScreeningController
 from roster.sources.preclusion import layout_with
 
@@ -42,6 +54,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
     """``http_transport`` replaces the network for outbound HTTP (tests pass ``httpx.MockTransport``)."""
     settings = settings or Settings.from_env()
     layout_with(settings.preclusion_columns)  # a wrong layout fails at start-up, not at the first upload
+    triggers(settings)  # so does a bad job schedule
 
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:
@@ -59,6 +72,19 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
             app.state["http"] = client
             yield
 
+    @asynccontextmanager
+    async def background_jobs(app: Litestar) -> AsyncIterator[None]:
+        """Manual job runs outlive their request; on shutdown they are cancelled (and recorded so)
+        while the database is still open."""
+        tasks: set[asyncio.Task[Any]] = set()
+        app.state["job_tasks"] = tasks
+        try:
+            yield
+        finally:
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -68,14 +94,22 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
             AuditController,
             ApiKeyController,
             ScreeningController,
+            ImportController,
+            ExportController,
+            JobController,
+            ReportController,
+            AlertController,
+            MatchController,
+            AssignmentController,
+            CoverageController,
         ],
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
         before_request=reject_unknown_query,
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health, api],
-        lifespan=[database, http_client],
+        route_handlers=[health, api, fhir_router()],
+        lifespan=[database, http_client, background_jobs],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[options_allow_middleware],
         state=State(

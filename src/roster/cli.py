@@ -173,11 +173,89 @@ async def _file_chunks(path: Path, *, progress: bool = True):  # type: ignore[no
             yield chunk
 
 
+@main.group()
+def nppes() -> None:
+    """NPPES verification of the roster's NPIs."""
+
+
+@nppes.command("verify")
+@click.option("--file", "file_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--increment", is_flag=True, help="A weekly increment: NPIs absent from it are left unchanged.")
+@click.pass_obj
+def nppes_verify(settings: Settings, file_path: Path, increment: bool) -> None:
+    """Check every roster NPI against an NPPES dissemination file (npidata_pfile_*.csv) in one pass."""
+    from roster.errors import RosterError
+    from roster.nppes.service import verify_file
+
+    try:
+        counts = _run(settings, lambda: verify_file(settings, file_path, progress=click.echo, full=not increment))
+    except RosterError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(
+        f"checked {counts['checked']} of {counts['physicians']} physicians: {counts['verified']} active, "
+        f"{counts['deactivated']} deactivated, {counts['not_found']} not in the file, {counts['error']} unreadable; "
+        f"{counts['changed']} NPI statuses changed"
+    )
+
+
+@main.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Run the job scheduler in the foreground (one leader at a time; others wait as standbys)."""
+    from jobs.worker import main as run_worker
+
+    from roster.scheduling.schedule import ScheduleError, triggers
+
+    try:
+        triggers(settings)
+    except ScheduleError as exc:
+        raise click.ClickException(f"ROSTER_SCHEDULE_*: {exc}") from None
+    run_worker(settings)
+
+
+@main.command("import")
+@click.argument("file_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and count; write nothing.")
+@click.pass_obj
+def import_roster(settings: Settings, file_path: Path, dry_run: bool) -> None:
+    """Bulk load physicians, licenses and certifications from a CSV or XLSX file (all or nothing)."""
+    from roster.imports.service import ImportRejected
+    from roster.imports.service import import_roster as load
+
+    bar = click.progressbar(length=1, label=f"importing {file_path.name}")
+
+    def progress(done: int, total: int) -> None:
+        bar.length = total
+        bar.update(done - bar.pos)
+
+    data = file_path.read_bytes()
+    try:
+        with bar:
+            result = _run(
+                settings,
+                lambda: load(data, file_name=file_path.name, dry_run=dry_run, actor="cli", progress=progress),
+            )
+    except ImportRejected as exc:
+        for error in exc.errors:
+            click.echo(f"{error.field}: {error.message}")
+        click.echo(f"nothing was imported: {len(exc.errors)} error(s) in {file_path.name}")
+        raise click.exceptions.Exit(1) from None
+    for kind, counts in result.changes.items():
+        click.echo(f"{kind}: {counts.created} new, {counts.updated} updated, {counts.unchanged} unchanged")
+    done = "checked (dry run, nothing written)" if dry_run else "imported"
+    click.echo(
+        f"{done}: {result.physicians} physicians, {result.licenses} licenses, "
+        f"{result.certifications} certifications from {file_path.name}"
+    )
+
+
 DEMO_LISTS = (
     ("oig_leie", "UPDATED.csv"),
     ("sam", "SAM_Exclusions_Public_Extract_V2_26327.ZIP"),
     ("cms_preclusion", "preclusion.csv"),
 )
+#: The NPPES dissemination sample matching the demo roster (fixtures/nppes/README.md).
+DEMO_NPPES_FILE = "npidata_pfile_20050523-20261108.csv"
 
 
 @main.command()
@@ -185,14 +263,16 @@ DEMO_LISTS = (
 def demo(settings: Settings) -> None:
     """Load the demo roster and list files from fixtures/, screen it, and print one API key per role."""
     from roster import clock
+    from roster.alerts.sweep import sweep
     from roster.demo.service import load_demo
     from roster.keys.service import create_key
+    from roster.nppes.service import verify_file
     from roster.screening import service as screening
     from roster.sources.download import save_stream
 
     migrate_database(settings)
 
-    async def work() -> tuple[Any, Any, list[Any]]:
+    async def work() -> tuple[Any, Any, dict[str, int], dict[str, int], list[Any]]:
         loaded = await load_demo(settings.fixtures_dir / "demo", clock.today())
         for source, name in DEMO_LISTS:
             path = settings.fixtures_dir / "lists" / name
@@ -203,15 +283,22 @@ def demo(settings: Settings) -> None:
                 source, staged.path, staged.sha256, file_name=name, origin=str(path), settings=settings, actor="demo"
             )
         run = await screening.run_screening(None, settings=settings, actor="demo")
+        npis = await verify_file(settings, settings.fixtures_dir / "nppes" / DEMO_NPPES_FILE)
+        alerts = await sweep(clock.today())
         made = [await create_key(name=f"demo-{role.value}", role=role.value, actor="demo") for role in Role]
-        return loaded, run, made
+        return loaded, run, npis, alerts, made
 
-    loaded, run, made = _run(settings, work)
+    loaded, run, npis, alerts, made = _run(settings, work)
     click.echo(
         f"demo roster: {loaded.physicians} physicians, {loaded.licenses} licenses, "
         f"{loaded.certifications} certifications loaded ({loaded.skipped} already present)"
     )
     click.echo(f"screened against {', '.join(run.sources)}: {run.hits} matches, {run.new_hits} new hits pending review")
+    click.echo(
+        f"NPIs checked against the sample NPPES file: {npis['verified']} active, {npis['deactivated']} deactivated, "
+        f"{npis['not_found']} not found"
+    )
+    click.echo(f"expiration sweep: {alerts['raised']} alerts raised (GET /api/v1/alerts)")
     click.echo("API keys (shown once):")
     for key in made:
         click.echo(f"  {key.role.value:<14} {key.key}")

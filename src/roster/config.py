@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
+from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 SOURCES = ("oig_leie", "sam", "cms_preclusion")
 
@@ -45,6 +49,56 @@ def _env_columns(name: str) -> dict[str, str | None]:
     return value
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _env_delivery() -> dict[str, Any]:
+    """Alert delivery (``ROSTER_SMTP_*``, ``ROSTER_ALERT_FROM``, ``ROSTER_MANAGER_EMAILS``, ``ROSTER_WEBHOOK_*``),
+    checked together: a half-configured channel fails at start-up, not at the first send."""
+    from roster.alerts.webhooks import decode_secret
+
+    host = os.environ.get("ROSTER_SMTP_HOST", "").strip() or None
+    port = os.environ.get("ROSTER_SMTP_PORT", "").strip() or "25"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"ROSTER_SMTP_PORT: {port!r} is not a port number (1-65535)")
+    sender = os.environ.get("ROSTER_ALERT_FROM", "").strip() or None
+    if sender is not None and not _EMAIL.match(parseaddr(sender)[1]):
+        raise ValueError(f"ROSTER_ALERT_FROM: {sender!r} is not an email address")
+    managers = tuple(dict.fromkeys(_env_list("ROSTER_MANAGER_EMAILS", ())))
+    if bad := [a for a in managers if not _EMAIL.match(a)]:
+        raise ValueError(f"ROSTER_MANAGER_EMAILS: not an email address: {', '.join(bad)}")
+    if managers and (host is None or sender is None):
+        raise ValueError("ROSTER_MANAGER_EMAILS is set: the digest also needs ROSTER_SMTP_HOST and ROSTER_ALERT_FROM")
+    user = os.environ.get("ROSTER_SMTP_USER", "").strip() or None
+    password = os.environ.get("ROSTER_SMTP_PASSWORD") or None
+    if password is not None and user is None:
+        raise ValueError("ROSTER_SMTP_PASSWORD is set without ROSTER_SMTP_USER")
+    urls = tuple(dict.fromkeys(_env_list("ROSTER_WEBHOOK_URLS", ())))
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"ROSTER_WEBHOOK_URLS: {url!r} is not an http(s) URL with a host")
+    secret = os.environ.get("ROSTER_WEBHOOK_SECRET", "").strip() or None
+    if secret is not None:
+        try:
+            decode_secret(secret)
+        except ValueError as exc:
+            raise ValueError(f"ROSTER_WEBHOOK_SECRET: {exc}") from None
+    if urls and secret is None:
+        raise ValueError("ROSTER_WEBHOOK_URLS is set but ROSTER_WEBHOOK_SECRET is not: every delivery is signed")
+    return {
+        "smtp_host": host,
+        "smtp_port": int(port),
+        "smtp_user": user,
+        "smtp_password": password,
+        "smtp_starttls": _env_bool("ROSTER_SMTP_STARTTLS", False),
+        "alert_from": sender,
+        "manager_emails": managers,
+        "webhook_urls": urls,
+        "webhook_secret": secret,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = "sqlite:///roster.db"
@@ -71,6 +125,43 @@ class Settings:
     pg_pool_max: int = 10
     #: Seconds an authenticated API key stays cached in a process (revocation takes this long).
     api_key_cache_seconds: float = 30.0
+    #: List files the monthly refresh downloads (``ROSTER_LEIE_URL``, ``ROSTER_SAM_URL``,
+    #: ``ROSTER_PRECLUSION_URL``); a list without a URL is not refreshed.
+    leie_url: str | None = "https://oig.hhs.gov/exclusions/downloadables/UPDATED.csv"
+    sam_url: str | None = None
+    preclusion_url: str | None = None
+    #: Job name -> cron expression overriding the job's default (``ROSTER_SCHEDULE_<JOB>``, 5 or 6 fields).
+    job_schedules: dict[str, str] = field(default_factory=dict)
+    #: The worker's leader lock on SQLite (``ROSTER_WORKER_LOCK_PATH``; default: beside the database file).
+    worker_lock_path: Path | None = None
+    #: Seconds a standby worker waits between attempts to become leader (``ROSTER_WORKER_STANDBY_SECONDS``).
+    worker_standby_seconds: float = 5.0
+    #: The managers' daily alert digest: SMTP server, sender and recipients (no host, no digest).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    #: Upgrade the SMTP connection with STARTTLS (certificate verified) before logging in.
+    smtp_starttls: bool = False
+    smtp_timeout: float = 30.0
+    alert_from: str | None = None
+    manager_emails: tuple[str, ...] = ()
+    #: The most alerts one digest lists, most urgent first; the rest follow in the next digest.
+    digest_max_alerts: int = 500
+    #: Endpoints receiving every alert as a signed webhook, and the ``whsec_<base64>`` signing secret.
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_timeout: float = 10.0
+    #: Attempts per alert per run (exponential backoff between them); a failed alert is retried next run.
+    webhook_max_attempts: int = 4
+    webhook_backoff_initial: float = 1.0
+    webhook_backoff_max: float = 30.0
+    #: NPI Registry API v2.1 endpoint (``ROSTER_NPPES_API_URL``).
+    nppes_api_url: str = "https://npiregistry.cms.hhs.gov/api/"
+    #: NPI Registry requests per second over a whole run, retries included (``ROSTER_NPPES_RATE_PER_SECOND``).
+    nppes_rate_per_second: float = 5.0
+    #: NPI Registry requests in flight at once (``ROSTER_NPPES_CONCURRENCY``).
+    nppes_concurrency: int = 4
     debug: bool = False
 
     @classmethod
@@ -88,6 +179,20 @@ class Settings:
             fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
             data_dir=Path(os.environ.get("ROSTER_DATA_DIR", base.data_dir)),
             preclusion_columns=_env_columns("ROSTER_PRECLUSION_COLUMNS"),
+            leie_url=os.environ.get("ROSTER_LEIE_URL", base.leie_url) or None,
+            sam_url=os.environ.get("ROSTER_SAM_URL") or None,
+            preclusion_url=os.environ.get("ROSTER_PRECLUSION_URL") or None,
+            job_schedules={
+                name.removeprefix("ROSTER_SCHEDULE_").lower(): value.strip()
+                for name, value in os.environ.items()
+                if name.startswith("ROSTER_SCHEDULE_") and value.strip()
+            },
+            worker_lock_path=Path(lock) if (lock := os.environ.get("ROSTER_WORKER_LOCK_PATH")) else None,
+            worker_standby_seconds=float(os.environ.get("ROSTER_WORKER_STANDBY_SECONDS", base.worker_standby_seconds)),
+            **_env_delivery(),
+            nppes_api_url=os.environ.get("ROSTER_NPPES_API_URL") or base.nppes_api_url,
+            nppes_rate_per_second=float(os.environ.get("ROSTER_NPPES_RATE_PER_SECOND") or base.nppes_rate_per_second),
+            nppes_concurrency=int(os.environ.get("ROSTER_NPPES_CONCURRENCY") or base.nppes_concurrency),
             debug=_env_bool("ROSTER_DEBUG", False),
         )
 

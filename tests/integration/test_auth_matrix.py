@@ -19,22 +19,23 @@ from roster.config import Settings
 from roster.keys.schemas import Role
 from tests import factories
 from tests.conftest import Api
+from tests.integration.imports import roster_files
 
 ROLES = [role.value for role in Role]
 EVERYONE = frozenset(ROLES)
 WRITE_ROSTER = frozenset({"admin", "credentialing"})
 READ_AUDIT = frozenset({"admin", "manager", "auditor"})
 ADMIN_ONLY = frozenset({"admin"})
+RUN_JOBS = frozenset({"admin", "manager"})
 READ_SCREENING = frozenset({"admin", "credentialing", "manager", "auditor"})
-LEIE_HEADER = (
-    "LASTNAME,FIRSTNAME,MIDNAME,BUSNAME,GENERAL,SPECIALTY,UPIN,NPI,DOB,ADDRESS,CITY,STATE,ZIP,"
-    "EXCLTYPE,EXCLDATE,REINDATE,WAIVERDATE,WVRSTATE"
-)
-
-
-def leie_file(npi: str, last: str = "MATRIX") -> bytes:
-    row = [last, "PAT", "", "", "", "", "", npi, "", "", "", "AZ", "", "1128b4", "20240101", "00000000", "00000000", ""]
-    return (LEIE_HEADER + "\n" + ",".join(f'"{v}"' for v in row) + "\n").encode()
+ROUTE_CASES = frozenset({"admin", "router"})
+READ_COVERAGE = frozenset({"admin", "manager", "auditor"})
+MATCH_CASE = {
+    "state": "AZ",
+    "line_of_business": "commercial",
+    "specialty": "medical_oncology",
+    "review_type": "initial",
+}
 
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -53,14 +54,16 @@ class Endpoint:
     writes: bool = False
     #: Multipart files instead of a JSON body.
     files: Callable[[Ids], Any] | None = field(default=None)
+    params: dict[str, str] | None = None
 
     def url(self, ids: Ids) -> str:
         return self.path.format(**ids)
 
     def kwargs(self, ids: Ids) -> dict[str, Any]:
+        query = {} if self.params is None else {"params": self.params}
         if self.files is not None:
-            return {"files": self.files(ids)}
-        return {} if self.body is None else {"json": self.body(ids)}
+            return {"files": self.files(ids), **query}
+        return query if self.body is None else {"json": self.body(ids), **query}
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -133,7 +136,7 @@ MATRIX: list[Endpoint] = [
         WRITE_ROSTER,
         201,
         writes=True,
-        files=lambda ids: {"file": ("UPDATED.csv", leie_file("1234567893", "OTHER"), "text/csv")},
+        files=lambda ids: {"file": ("UPDATED.csv", factories.leie_file("1234567893", "OTHER"), "text/csv")},
     ),
     Endpoint("POST", f"{API_PREFIX}/screening/runs", WRITE_ROSTER, 201, lambda ids: {}, writes=True),
     Endpoint("GET", f"{API_PREFIX}/screening/hits", READ_SCREENING, 200),
@@ -146,6 +149,47 @@ MATRIX: list[Endpoint] = [
         lambda ids: {"decision": "dismissed", "note": "matrix"},
         writes=True,
     ),
+    # Alerts: managers watch and acknowledge, credentialing fixes the lapses behind them, auditors look.
+    Endpoint("GET", f"{API_PREFIX}/alerts", frozenset({"admin", "manager", "credentialing", "auditor"}), 200),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/alerts/{{alert_id}}/acknowledge",
+        frozenset({"admin", "manager", "credentialing"}),
+        200,
+        writes=True,
+    ),
+    # Jobs: managers and auditors watch the scheduled jobs; managers may run one now.
+    Endpoint("GET", f"{API_PREFIX}/jobs", READ_AUDIT, 200),
+    Endpoint("POST", f"{API_PREFIX}/jobs/{{name}}/run", RUN_JOBS, 201, writes=True, params={"wait": "true"}),
+    # Reports: credentialing acts on expirations, managers and auditors watch them; routers do not.
+    Endpoint("GET", f"{API_PREFIX}/reports/expirations", READ_SCREENING, 200),
+    # Matching: case routers match and assign. The matrix physician has an open OIG hit, so an allowed
+    # assignment is refused on eligibility (409), and closing an unknown assignment is 404.
+    Endpoint("POST", f"{API_PREFIX}/match", ROUTE_CASES, 200, lambda ids: MATCH_CASE),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/assignments",
+        ROUTE_CASES,
+        409,
+        lambda ids: {**MATCH_CASE, "case_id": "M-1", "physician_id": ids["physician_id"]},
+    ),
+    Endpoint(
+        "PATCH", f"{API_PREFIX}/assignments/{{assignment_id}}", ROUTE_CASES, 404, lambda ids: {"status": "completed"}
+    ),
+    # Coverage: managers plan with it, auditors read it. Without the required line_of_business an
+    # allowed role gets past the guard to a 422; everyone else is refused first.
+    Endpoint("GET", f"{API_PREFIX}/reports/coverage", READ_COVERAGE, 200, params={"line_of_business": "commercial"}),
+    # Bulk import writes the roster (here: one license for the matrix physician, one audit event);
+    # the export (dates of birth, contacts) is for the roles that manage or oversee the roster.
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/imports/roster",
+        WRITE_ROSTER,
+        200,
+        writes=True,
+        files=lambda ids: {"file": ("roster.csv", roster_files.csv_bytes([roster_files.license(1, "NM")]), "text/csv")},
+    ),
+    Endpoint("GET", f"{API_PREFIX}/exports/roster", READ_SCREENING, 200),
 ]
 
 CASES = [
@@ -194,17 +238,21 @@ async def roster(api: Api) -> Ids:
     assert lic.status_code == 201, lic.text
     cert = await api.post(f"{P}/{physician_id}/certifications", json=factories.certification())
     assert cert.status_code == 201, cert.text
-    files = {"file": ("UPDATED.csv", leie_file(body["npi"]), "text/csv")}
+    files = {"file": ("UPDATED.csv", factories.leie_file(body["npi"]), "text/csv")}
     assert (await api.post(f"{API_PREFIX}/screening/oig_leie/snapshots", files=files)).status_code == 201
     assert (await api.post(f"{API_PREFIX}/screening/runs", json={})).status_code == 201
     [hit] = (await api.get(f"{API_PREFIX}/screening/hits")).json()["items"]
+    alert = (await api.get(f"{API_PREFIX}/alerts", params={"kind": "exclusion_hit"})).json()["items"][0]
     return {
         "source": "oig_leie",
         "hit_id": hit["id"],
+        "alert_id": alert["id"],
         "physician_id": physician_id,
         "npi": body["npi"],
         "license_id": lic.json()["id"],
         "certification_id": cert.json()["id"],
+        "name": "expiration_sweep",
+        "assignment_id": str(uuid.uuid4()),
     }
 
 
@@ -263,8 +311,11 @@ async def test_every_endpoint_without_a_key_is_401(api: Api, endpoint: Endpoint)
         "license_id": "00000000-0000-4000-8000-000000000001",
         "certification_id": "00000000-0000-4000-8000-000000000002",
         "hit_id": "00000000-0000-4000-8000-000000000003",
+        "alert_id": "00000000-0000-4000-8000-000000000004",
+        "assignment_id": "00000000-0000-4000-8000-000000000005",
         "source": "oig_leie",
         "npi": factories.npi(1),
+        "name": "expiration_sweep",
     }
     response = await api.client.request(endpoint.method, endpoint.url(ids), **endpoint.kwargs(ids))
     assert_unauthorized(response)

@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, UUID, Date, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.constraints import Unique
 from piccolo.table import Table
@@ -23,3 +23,22 @@ class Alert(Table, tablename="alert"):
     acknowledged_by = Varchar(length=100, null=True, default=None)
 
     uq_alert_kind_subject_threshold = Unique(["kind", "subject_id", "threshold"])
+
+
+class AlertDelivery(Table, tablename="alert_delivery"):
+    """One attempt to deliver an alert to a webhook endpoint or a digest to a mailbox.
+
+    ``event_id`` is stable across retries of the same (alert, target), so receivers can
+    deduplicate an at-least-once stream.
+    """
+
+    id = UUID(primary_key=True)
+    event_id = Varchar(length=64, index=True)
+    channel = Varchar(length=16)
+    target = Varchar(length=500)
+    alert = ForeignKey(references=Alert, on_delete=OnDelete.cascade, null=True, index=True)
+    attempt = Integer(default=1)
+    delivered = Boolean(default=False)
+    status_code = Integer(null=True, default=None)
+    error = Text(null=True, default=None)
+    attempted_at = Timestamptz(index=True)

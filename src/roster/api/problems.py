@@ -65,6 +65,7 @@ def _dotted(path: str) -> str:
     return path.replace("[", ".").replace("]", "").lstrip(".")
 
 
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
@@ -97,7 +98,11 @@ def _validation_problem(exc: ValidationException) -> Problem:
             message = _KEY_IN_MESSAGE.sub("", message).strip().rstrip("-").strip() or "invalid value"
             fields.append(ProblemField(field=_field_of(item), message=message))
     if not fields:
-        fields.append(ProblemField(field="body", message=str(exc.detail)))
+        missing = _MISSING_PARAMETER.search(str(exc.detail))
+        if missing:
+            fields.append(ProblemField(field=missing.group(1), message="is required"))
+        else:
+            fields.append(ProblemField(field="body", message=str(exc.detail)))
     detail = "; ".join(f"{f.field}: {f.message}" for f in fields)
     return Problem(
         type="https://roster.dev/problems/invalid-input",

@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from roster.audit.tables import AuditEvent
+from roster.db.bulk import insert_many as bulk_insert
 
 
 async def insert(**values: Any) -> None:
@@ -26,3 +27,8 @@ async def page(
             (AuditEvent.occurred_at < at) | ((AuditEvent.occurred_at == at) & (AuditEvent.id < last_id))
         )
     return await query.order_by(AuditEvent.occurred_at, AuditEvent.id, ascending=False).limit(limit).run()
+
+
+async def insert_many(rows: list[dict[str, Any]]) -> None:
+    """Bulk insert for large loads; call inside the write transaction."""
+    await bulk_insert(AuditEvent, rows)

@@ -13,6 +13,7 @@ from roster import clock
 from roster.api.pagination import Page, cursor_key, page_of
 from roster.audit import repository
 from roster.audit.schemas import AuditEventRead
+from roster.db.bulk import new_id_texts
 
 
 async def record(
@@ -44,4 +45,32 @@ async def list_page(
     rows = await repository.page(entity=entity, entity_id=entity_id, after=after, limit=limit + 1)
     return page_of(
         [msgspec.convert(r, AuditEventRead) for r in rows], limit, lambda e: (e.occurred_at.isoformat(), str(e.id))
+    )
+
+
+class AuditEntry(msgspec.Struct, frozen=True):
+    action: str
+    entity: str
+    entity_id: UUID | str
+    #: A document, or its JSON text when the caller has already encoded it.
+    before: dict[str, Any] | str | None = None
+    after: dict[str, Any] | str | None = None
+
+
+async def record_many(entries: list[AuditEntry], *, actor: str, at: datetime) -> None:
+    """``record`` for a bulk load: one event per entry, written in bulk, all at the same instant."""
+    await repository.insert_many(
+        [
+            {
+                "id": event_id,
+                "occurred_at": at,
+                "actor": actor,
+                "action": e.action,
+                "entity": e.entity,
+                "entity_id": str(e.entity_id),
+                "before": e.before,
+                "after": e.after,
+            }
+            for e, event_id in zip(entries, new_id_texts(len(entries)), strict=True)
+        ]
     )

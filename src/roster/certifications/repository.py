@@ -31,6 +31,11 @@ async def for_physician(physician_id: UUID) -> list[dict[str, Any]]:
     return await Certification.select(*_COLUMNS).where(Certification.physician == physician_id).run()
 
 
+async def for_physicians(physician_ids: list[UUID]) -> list[dict[str, Any]]:
+    """Every certification of several physicians in one query (exports, FHIR bundles)."""
+    return await Certification.select(*_COLUMNS).where(Certification.physician.is_in(physician_ids)).run()
+
+
 async def duplicate_exists(physician_id: UUID, board: str, specialty: str, *, except_id: UUID | None = None) -> bool:
     query = Certification.exists().where(
         (Certification.physician == physician_id)

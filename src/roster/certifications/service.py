@@ -24,28 +24,45 @@ def to_read(row: dict[str, Any]) -> CertificationRead:
     return msgspec.convert(row, CertificationRead)
 
 
-async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
-    index = await reference.specialty_index()
-    specialty = index.resolve_physician_specialty(values["specialty"], "specialty")
-    if values["board"] not in specialty.boards:
-        raise InvalidInput.on(
-            "board", f"{values['board']} does not certify {specialty.slug}; boards: {', '.join(specialty.boards)}"
+def check_certification(
+    values: dict[str, Any], today: date, index: reference.SpecialtyIndex
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The API's certification rules as a pure function: the values with the specialty resolved to
+    its slug, and every rule broken, in the order the API checks them."""
+    errors: list[FieldError] = []
+    try:
+        specialty = index.resolve_physician_specialty(values["specialty"], "specialty")
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        specialty = None
+    if specialty is not None and values["board"] not in specialty.boards:
+        errors.append(
+            FieldError(
+                "board", f"{values['board']} does not certify {specialty.slug}; boards: {', '.join(specialty.boards)}"
+            )
         )
     if values["certified_on"] > today:
-        raise InvalidInput.on("certified_on", "is in the future")
+        errors.append(FieldError("certified_on", "is in the future"))
     if values["time_unlimited"]:
         if values["expires_on"] is not None:
-            raise InvalidInput.on("expires_on", "must be empty for a time-unlimited certificate")
+            errors.append(FieldError("expires_on", "must be empty for a time-unlimited certificate"))
         if values["moc_status"] != "not_required":
-            raise InvalidInput.on("moc_status", "must be not_required for a time-unlimited certificate")
+            errors.append(FieldError("moc_status", "must be not_required for a time-unlimited certificate"))
     elif values["moc_status"] == "not_required":
-        raise InvalidInput.on("moc_status", "not_required applies only to time-unlimited certificates")
+        errors.append(FieldError("moc_status", "not_required applies only to time-unlimited certificates"))
     if values["expires_on"] is not None and values["expires_on"] <= values["certified_on"]:
-        raise InvalidInput.on("expires_on", "must be after certified_on")
+        errors.append(FieldError("expires_on", "must be after certified_on"))
     verified = values.get("verified_on")
     if verified is not None and verified > today:
-        raise InvalidInput.on("verified_on", "is in the future")
-    return {**values, "specialty": specialty.slug}
+        errors.append(FieldError("verified_on", "is in the future"))
+    return {**values, "specialty": specialty.slug if specialty else values["specialty"]}, errors
+
+
+async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
+    normalized, errors = check_certification(values, today, await reference.specialty_index())
+    if errors:
+        raise InvalidInput.on(errors[0].field, errors[0].message)
+    return normalized
 
 
 def _duplicate(board: str, specialty: str) -> Conflict:

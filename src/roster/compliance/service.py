@@ -12,12 +12,25 @@ from roster import clock
 from roster.certifications import repository as certifications
 from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts
 from roster.compliance.rules import compliance_checks, failing_reasons
-from roster.errors import NotFound
+from roster.errors import InvalidInput, NotFound
 from roster.history import service as history
 from roster.licenses import repository as licenses
 from roster.physicians import repository as physicians
 from roster.physicians.schemas import ComplianceReport
 from roster.screening.facts import screening_facts
+
+#: The dates a decision or forecast can be asked about (keeps date arithmetic away from ``date.max``).
+EARLIEST_AS_OF = date(1900, 1, 1)
+LATEST_AS_OF = date(2999, 12, 31)
+
+
+def checked_as_of(as_of: date | None, field: str = "as_of") -> date:
+    """``as_of`` or today; a date outside 1900-2999 is a 422 naming the field."""
+    if as_of is None:
+        return clock.today()
+    if not EARLIEST_AS_OF <= as_of <= LATEST_AS_OF:
+        raise InvalidInput.on(field, f"must be between {EARLIEST_AS_OF} and {LATEST_AS_OF}")
+    return as_of
 
 
 def end_of_day(day: date) -> datetime:
@@ -70,7 +83,7 @@ async def physician_facts(physician_id: UUID, as_of: date) -> PhysicianFacts:
 
 
 async def report(physician_id: UUID, as_of: date | None, policy: CompliancePolicy) -> ComplianceReport:
-    as_of = as_of or clock.today()
+    as_of = checked_as_of(as_of)
     facts = await physician_facts(physician_id, as_of)
     checks = compliance_checks(facts, as_of, policy)
     reasons = failing_reasons(checks)

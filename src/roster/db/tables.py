@@ -1,12 +1,13 @@
 """Every table, in dependency order; the Alembic metadata is derived from this list."""
 
-from roster.alerts.tables import Alert
+from roster.alerts.tables import Alert, AlertDelivery
 from roster.assignments.tables import Assignment
 from roster.audit.tables import AuditEvent
 from roster.certifications.tables import Certification
-from roster.history.tables import RecordVersion
+from roster.history.tables import RecordVersion, RosterVersion
 from roster.keys.tables import ApiKey
 from roster.licenses.tables import License
+from roster.nppes.tables import NpiVerification
 from roster.physicians.tables import Physician
 from roster.reference.tables import Specialty, StateRule
 from roster.scheduling.tables import JobRun
@@ -27,4 +28,7 @@ ALL_TABLES = (
     Alert,
     Assignment,
     JobRun,
+    AlertDelivery,
+    NpiVerification,
+    RosterVersion,
 )

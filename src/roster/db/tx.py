@@ -6,10 +6,12 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from roster.db.engine import current_engine
+from roster.history.tables import RecordVersion, RosterVersion
 
 # SQLite has one writer at a time. Queuing writers of this process on a lock (instead of on
 # SQLite's busy handler) keeps them fair and avoids Piccolo leaking a connection when
@@ -25,20 +27,62 @@ def _writer_lock() -> asyncio.Lock:
     return lock
 
 
+#: Set while a write transaction is open: whether it changes what the roster index is built from.
+_roster_change: ContextVar[list[bool] | None] = ContextVar("roster_change", default=None)
+
+
 @asynccontextmanager
-async def write_tx() -> AsyncIterator[None]:
+async def write_tx(*, roster_change: bool = True) -> AsyncIterator[None]:
     """A unit of work: everything inside commits together or not at all.
 
-    Nested calls join the outer transaction.
+    Nested calls join the outer transaction. Unless told otherwise (``roster_change=False``:
+    keys, alerts, job runs, assignments), the transaction bumps ``roster_version`` before it
+    commits, so every replica's in-memory roster index sees the write on its next request.
+    Forgetting the flag costs an index rebuild, never a stale answer.
     """
-    engine = current_engine()
-    if isinstance(engine, SQLiteEngine):
-        if engine.current_transaction.get() is not None:
-            yield
-            return
-        async with _writer_lock():
-            async with engine.transaction(transaction_type=TransactionType.immediate):
+    outer = _roster_change.get()
+    if outer is not None:
+        outer[0] = outer[0] or roster_change
+        yield
+        return
+    flag = [roster_change]
+    token = _roster_change.set(flag)
+    try:
+        engine = current_engine()
+        if isinstance(engine, SQLiteEngine):
+            async with _writer_lock(), engine.transaction(transaction_type=TransactionType.immediate):
                 yield
-    else:
-        async with engine.transaction():
-            yield
+                await _bump(flag)
+        else:
+            async with engine.transaction():
+                yield
+                await _bump(flag)
+    finally:
+        _roster_change.reset(token)
+
+
+#: The stamp of record versions written by a transaction that changed nothing eligibility is computed from.
+NOT_A_ROSTER_CHANGE = 0
+
+
+async def _bump(flag: list[bool]) -> None:
+    """Bump the counter (if this is a roster change) and stamp this transaction's record versions with it.
+
+    The counter's row lock (PostgreSQL) or the single writer (SQLite) is held from the bump to the
+    commit, so versions are handed out in commit order: a reader that sees version V can find every
+    physician changed up to V by ``record_version.roster_version <= V``, with no clock involved. Only
+    this transaction's own rows are still unstamped (others' uncommitted rows are invisible to it).
+    """
+    stamp = NOT_A_ROSTER_CHANGE
+    if flag[0]:
+        rows = (
+            await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
+            .where(RosterVersion.id == 1)
+            .returning(RosterVersion.version)
+            .run()
+        )
+        if rows:
+            stamp = int(rows[0]["version"])
+    await (
+        RecordVersion.update({RecordVersion.roster_version: stamp}).where(RecordVersion.roster_version.is_null()).run()
+    )

@@ -26,7 +26,9 @@ from roster.physicians.schemas import PhysicianCreate
 ACTOR = "demo-loader"
 LIST_COLUMNS = {"former_last_names", "languages", "lines_of_business", "specialties"}
 BOOL_COLUMNS = {"restricted", "time_unlimited"}
-DATE_SUFFIXES = ("_on", "_of_birth", "_start")
+#: Dates that move with the anchor. A date of birth does not: it is identity, matched against the
+#: sample exclusion lists.
+SHIFTED_SUFFIXES = ("_on", "_start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ def _rows(path: Path, shift: timedelta) -> list[dict[str, Any]]:
                 record[key] = (value or "false").lower() == "true"
             elif key == "max_open_cases":
                 record[key] = int(value) if value else 20
-            elif value is not None and key.endswith(DATE_SUFFIXES):
+            elif value is not None and key.endswith(SHIFTED_SUFFIXES):
                 record[key] = (date.fromisoformat(value) + shift).isoformat()
             else:
                 record[key] = value

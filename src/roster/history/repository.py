@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from roster.db.bulk import insert_many as bulk_insert
 from roster.history.tables import RecordVersion
 
 
@@ -34,3 +35,22 @@ async def versions_at(*, physician_id: UUID, at: datetime) -> list[dict[str, Any
         .output(load_json=True)
         .run()
     )
+
+
+async def close_open_many(*, entity: str, entity_ids: list[UUID | str], at: datetime, chunk: int = 500) -> None:
+    """``close_open`` for many records of one entity (chunks keep under the bind-parameter limits)."""
+    for start in range(0, len(entity_ids), chunk):
+        await (
+            RecordVersion.update({RecordVersion.recorded_to: at})
+            .where(
+                (RecordVersion.entity == entity)
+                & RecordVersion.entity_id.is_in(entity_ids[start : start + chunk])
+                & RecordVersion.recorded_to.is_null()
+            )
+            .run()
+        )
+
+
+async def insert_many(rows: list[dict[str, Any]]) -> None:
+    """Bulk insert for large loads; call inside the write transaction."""
+    await bulk_insert(RecordVersion, rows)

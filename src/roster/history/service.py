@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 
 from roster.audit import service as audit
+from roster.db.bulk import new_id_texts
 from roster.history import repository
 
 
@@ -84,4 +85,62 @@ async def record_owned_change(
         before=msgspec.to_builtins(before) if before else None,
         after=msgspec.to_builtins(after) if after else None,
         at=at,
+    )
+
+
+class Change(msgspec.Struct, frozen=True):
+    """One roster write of a bulk load: ``before=None`` is a creation, ``after=None`` a deletion.
+
+    ``before``/``after`` are the record's read-schema documents, or their JSON text when the caller
+    has encoded them already (a bulk load encodes straight from its rows)."""
+
+    action: str
+    entity: str
+    #: A new record's id may be its canonical text (bulk loads make ids as text: see ``new_id_texts``).
+    entity_id: UUID | str
+    physician_id: UUID | str
+    before: dict[str, Any] | str | None
+    after: dict[str, Any] | str | None
+
+
+async def record_changes(changes: list[Change], *, actor: str, at: datetime) -> None:
+    """``record_change`` for many writes at once (bulk import): every change audited and versioned,
+    with the inserts batched. Call inside the write transaction."""
+
+    def text(document: dict[str, Any] | str | None) -> str | None:
+        if document is None or isinstance(document, str):
+            return document
+        return msgspec.json.encode(document).decode()
+
+    # The audit's "after" and the version's data are the same document: encode it once.
+    encoded = [(text(c.before), text(c.after)) for c in changes]
+    await audit.record_many(
+        [
+            audit.AuditEntry(c.action, c.entity, c.entity_id, before, after)
+            for c, (before, after) in zip(changes, encoded, strict=True)
+        ],
+        actor=actor,
+        at=at,
+    )
+    reopened: dict[str, list[UUID | str]] = {}
+    for c in changes:
+        if c.before is not None:
+            reopened.setdefault(c.entity, []).append(c.entity_id)
+    for entity, ids in reopened.items():
+        await repository.close_open_many(entity=entity, entity_ids=ids, at=at)
+    await repository.insert_many(
+        [
+            {
+                "id": version_id,
+                "entity": c.entity,
+                "entity_id": c.entity_id,
+                "physician_id": c.physician_id,
+                "recorded_from": at,
+                "recorded_to": None,
+                "deleted": c.after is None,
+                "data": after if after is not None else (before or "{}"),
+                "roster_version": None,  # stamped by write_tx when the transaction commits
+            }
+            for c, (before, after), version_id in zip(changes, encoded, new_id_texts(len(changes)), strict=True)
+        ]
     )

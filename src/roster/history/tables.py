@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, UUID, Boolean, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, BigInt, Boolean, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -19,3 +19,15 @@ class RecordVersion(Table, tablename="record_version"):
     #: A deletion is recorded as a version with ``deleted`` set, never by removing history.
     deleted = Boolean(default=False)
     data = JSON()
+    #: The ``roster_version`` the writing transaction committed as (stamped by ``write_tx`` just before
+    #: commit; 0 when the write was not a roster change), so a replica can reload only the physicians
+    #: changed since the version its index was built from. NULL only inside the writing transaction.
+    roster_version = BigInt(null=True, default=None, index=True)
+
+
+class RosterVersion(Table, tablename="roster_version"):
+    """A single counter bumped by every roster write, so each API replica can tell cheaply
+    whether its in-memory index of the roster is stale."""
+
+    id = Integer(primary_key=True)
+    version = BigInt(default=0)

@@ -31,7 +31,7 @@ async def create_key(*, name: str, role: str, actor: str) -> ApiKeyCreated:
         raise InvalidInput.on("role", f"must be one of {', '.join(r.value for r in Role)}") from None
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id, now = uuid.uuid4(), clock.now()
-    async with write_tx():
+    async with write_tx(roster_change=False):
         await repository.insert(
             id=key_id, name=name, role=role_.value, prefix=plaintext[:12], key_hash=hash_key(plaintext), created_at=now
         )

@@ -31,6 +31,11 @@ async def for_physician(physician_id: UUID) -> list[dict[str, Any]]:
     return await License.select(*_COLUMNS).where(License.physician == physician_id).run()
 
 
+async def for_physicians(physician_ids: list[UUID]) -> list[dict[str, Any]]:
+    """Every license of several physicians in one query (exports, FHIR bundles)."""
+    return await License.select(*_COLUMNS).where(License.physician.is_in(physician_ids)).run()
+
+
 async def duplicate_exists(physician_id: UUID, state: str, number: str, *, except_id: UUID | None = None) -> bool:
     query = License.exists().where(
         (License.physician == physician_id) & (License.state == state) & (License.number == number)

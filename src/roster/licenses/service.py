@@ -24,15 +24,29 @@ def to_read(row: dict[str, Any]) -> LicenseRead:
     return msgspec.convert(row, LicenseRead)
 
 
-async def _validate(values: dict[str, Any], today: date) -> None:
-    await reference.require_state(values["state"])
+def normalized_number(number: str) -> str:
+    """License numbers are compared and stored stripped and upper-cased."""
+    return number.strip().upper()
+
+
+def check_license_dates(values: dict[str, Any], today: date) -> list[FieldError]:
+    """The API's date rules for a license, as a pure function: every rule broken, in check order."""
+    errors: list[FieldError] = []
     if values["issued_on"] > today:
-        raise InvalidInput.on("issued_on", "is in the future")
+        errors.append(FieldError("issued_on", "is in the future"))
     if values["expires_on"] <= values["issued_on"]:
-        raise InvalidInput.on("expires_on", "must be after issued_on")
+        errors.append(FieldError("expires_on", "must be after issued_on"))
     verified = values.get("verified_on")
     if verified is not None and verified > today:
-        raise InvalidInput.on("verified_on", "is in the future")
+        errors.append(FieldError("verified_on", "is in the future"))
+    return errors
+
+
+async def _validate(values: dict[str, Any], today: date) -> None:
+    await reference.require_state(values["state"])
+    errors = check_license_dates(values, today)
+    if errors:
+        raise InvalidInput.on(errors[0].field, errors[0].message)
 
 
 def _duplicate(state: str, number: str) -> Conflict:
@@ -45,7 +59,7 @@ def _duplicate(state: str, number: str) -> Conflict:
 async def create(physician_id: UUID, data: LicenseCreate, *, actor: str) -> LicenseRead:
     now = clock.now()
     values = msgspec.structs.asdict(data)
-    values["number"] = values["number"].strip().upper()
+    values["number"] = normalized_number(values["number"])
     async with write_tx():
         await physicians.require(physician_id)
         await _validate(values, now.date())
@@ -68,7 +82,7 @@ async def get(license_id: UUID) -> LicenseRead:
 async def update(license_id: UUID, data: LicenseUpdate, *, actor: str) -> LicenseRead:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     if "number" in changes:
-        changes["number"] = changes["number"].strip().upper()
+        changes["number"] = normalized_number(changes["number"])
     now = clock.now()
     async with write_tx():
         current = await get(license_id)

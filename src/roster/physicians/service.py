@@ -34,29 +34,37 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
-    """Checks that span fields or need reference data; returns the normalized values."""
-    npi = values["npi"]
-    if not is_valid_npi(npi):
-        raise InvalidInput.on("npi", "check digit is invalid (Luhn over 80840 + NPI)")
+def check_physician(
+    values: dict[str, Any], today: date, index: reference.SpecialtyIndex
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The API's rules that span fields or need reference data, as a pure function.
+
+    Returns the normalized values and every rule the values break, in the order the API checks
+    them, so the API can raise the first and a bulk import can report them all.
+    """
+    errors: list[FieldError] = []
+    if not is_valid_npi(values["npi"]):
+        errors.append(FieldError("npi", "check digit is invalid (Luhn over 80840 + NPI)"))
     born = values["date_of_birth"]
     if born > today:
-        raise InvalidInput.on("date_of_birth", "is in the future")
-    if born < EARLIEST_BIRTH:
-        raise InvalidInput.on("date_of_birth", f"is before {EARLIEST_BIRTH.isoformat()}")
+        errors.append(FieldError("date_of_birth", "is in the future"))
+    elif born < EARLIEST_BIRTH:
+        errors.append(FieldError("date_of_birth", f"is before {EARLIEST_BIRTH.isoformat()}"))
     for field in ("clinical_practice_start", "credentialed_on", "irr_passed_on"):
         value = values.get(field)
         if value is None:
             continue
         if value > today:
-            raise InvalidInput.on(field, "is in the future")
-        if value <= born:
-            raise InvalidInput.on(field, "is not after date_of_birth")
-    index = await reference.specialty_index()
-    specialties = [
-        index.resolve_physician_specialty(ref, f"specialties.{i}").slug for i, ref in enumerate(values["specialties"])
-    ]
-    return {
+            errors.append(FieldError(field, "is in the future"))
+        elif value <= born:
+            errors.append(FieldError(field, "is not after date_of_birth"))
+    specialties = []
+    for i, ref in enumerate(values["specialties"]):
+        try:
+            specialties.append(index.resolve_physician_specialty(ref, f"specialties.{i}").slug)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    normalized = {
         **values,
         "specialties": _unique(specialties),
         "languages": _unique(values["languages"]),
@@ -65,6 +73,15 @@ async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
         "first_name": values["first_name"].strip(),
         "last_name": values["last_name"].strip(),
     }
+    return normalized, errors
+
+
+async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
+    """Checks that span fields or need reference data; returns the normalized values."""
+    normalized, errors = check_physician(values, today, await reference.specialty_index())
+    if errors:
+        raise InvalidInput.on(errors[0].field, errors[0].message)
+    return normalized
 
 
 async def create(data: PhysicianCreate, *, actor: str) -> PhysicianRead:

@@ -8,26 +8,38 @@ Pure polars, no I/O. Three kinds of match, strongest first:
   with an equal first name (0.98) or an initial / first-word / nickname-compatible one (0.95).
 * ``name``: an individual's row where the row or the physician has no DOB, blocked on the first three
   letters of a last-name variant and, when the row has a state, on that state being one of the
-  physician's license states; scored by Jaro-Winkler on "LAST FIRST" (also with the physician's first
-  name in place of a compatible one) and kept at ``fuzzy_threshold`` or above.
+  physician's license states; the first names must be compatible as for ``name_dob`` (equal, same
+  first word, initial, nickname) and the middle names must not conflict; scored by Jaro-Winkler on
+  "LAST FIRST" (also with the physician's first name in place of a compatible one) and kept at
+  ``fuzzy_threshold`` or above. Only the last name is matched fuzzily: with no DOB to confirm it, a
+  first name that is merely similar (MICHAEL ~ MICHELLE, DONALD ~ RONALD) is another person far more
+  often than a typo. Likewise a list surname spelled exactly as one the roster carries (JOHNSTON) is
+  taken as spelled, not as a typo for a similar one (JOHNSON): the known-value rule of record linkage.
+  The price: a typo that happens to produce another roster surname is found only with a DOB or NPI.
 
 A row whose DOB differs from the physician's never matches by name, and entity rows never match by
 name. The result has one row per (physician, list record): the strongest kind, then the best score.
-Every join is on blocking keys; only candidate pairs are scored, vectorised by
-``rapidfuzz.process.cpdist`` (which needs numpy), and only those a cheap upper bound of their score
-(lengths and letter sets) leaves within reach of the threshold. Row order of either input does not change the
-result: ties are broken by a total order and the output is sorted explicitly.
+Every join is on blocking keys: for the ``name`` kind, the first three letters of the last name and
+the compatible first names themselves (each row's first word, its nicknames, its initial), so that
+the join yields only pairs the rules allow, some ten thousand for a SAM-sized list; those are
+scored, vectorised by ``rapidfuzz.process.cpdist`` (which needs numpy). Row order of either input
+does not change the result: ties are broken by a total order and the output is sorted explicitly.
+
+A run screens one roster against several lists: :class:`PreparedRoster` does the roster's share of the
+work once (names, variants, states, name codes) and :func:`screen_prepared` screens it against one list.
+A list's published record is hashed and serialised only for the rows that become hits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
 from roster.screening.names import first_token, last_name_variant_rows, nickname_pairs, normalized_column
-from roster.sources.records import LIST_SCHEMA
+from roster.sources.records import LIST_SCHEMA, RECORD, record_hash, record_json
 
 #: The matcher's roster input; ``states`` are the physician's license states.
 ROSTER_SCHEMA: dict[str, pl.DataType] = {
@@ -45,13 +57,14 @@ ROSTER_SCHEMA: dict[str, pl.DataType] = {
 HIT_SCHEMA: dict[str, pl.DataType] = {
     "physician_id": pl.String(),
     "record_key": pl.String(),
+    #: SHA-256 of the published row (:func:`roster.sources.records.record_hash`).
     "record_hash": pl.String(),
     #: ``npi`` | ``name_dob`` | ``name``.
     "match_kind": pl.String(),
     "score": pl.Float64(),
     #: Which of npi, last_name, first_name, dob, state agree, in that order.
     "matched_fields": pl.List(pl.String()),
-    #: The list row as published (JSON), copied from the list frame.
+    #: The list row as published (JSON).
     "record": pl.String(),
 }
 
@@ -61,11 +74,6 @@ NAME_DOB_VARIANT_SCORE = 0.95
 
 _NPI_PLACEHOLDER = r"^0*$"
 _PAIR_SCHEMA: dict[str, pl.DataType] = {"p": pl.UInt32(), "r": pl.UInt32(), "kind": pl.UInt8(), "score": pl.Float64()}
-
-
-#: Jaro-Winkler similarity two first names need, for a name-only match, when neither is an initial or a
-#: nickname of the other: JON ~ JOHN (0.93) passes, CARL ~ CHARLES (0.76) does not.
-FIRST_NAME_FLOOR = 0.88
 
 
 def empty_hits() -> pl.DataFrame:
@@ -80,28 +88,43 @@ def screen(
     fuzzy_threshold: float = 0.93,
     kinds: Collection[str] = MATCH_KINDS,
 ) -> pl.DataFrame:
-    """Every physician in ``roster`` (ROSTER_SCHEMA) that matches a row of ``listing`` (LIST_SCHEMA).
+    """Every physician in ``roster`` (ROSTER_SCHEMA) that matches a row of ``listing`` (a list frame:
+    LIST_SCHEMA and the published ``record``).
 
     ``nicknames`` is the ``name``/``nickname`` frame from :func:`roster.screening.names.load_nicknames`.
     ``kinds`` limits the match kinds tried (e.g. ``("npi",)`` for a list keyed by NPI only).
-    Returns HIT_SCHEMA sorted by physician_id, record_key.
+    Returns HIT_SCHEMA sorted by physician_id, record_key. To screen one roster against several
+    lists, prepare it once with :class:`PreparedRoster` and call :func:`screen_prepared`.
     """
+    return screen_prepared(PreparedRoster(roster, nicknames), listing, fuzzy_threshold=fuzzy_threshold, kinds=kinds)
+
+
+def screen_prepared(
+    roster: PreparedRoster,
+    listing: pl.DataFrame,
+    *,
+    fuzzy_threshold: float = 0.93,
+    kinds: Collection[str] = MATCH_KINDS,
+) -> pl.DataFrame:
+    """:func:`screen` with the roster's share of the work already done."""
     unknown = set(kinds) - set(MATCH_KINDS)
     if unknown:
         raise ValueError(f"unknown match kinds {sorted(unknown)}; known: {', '.join(MATCH_KINDS)}")
-    if roster.is_empty() or listing.is_empty() or not kinds:
+    if roster.height == 0 or listing.is_empty() or not kinds:
         return empty_hits()
-    people, rows, pairs = _code_first_names(
-        _prepare_roster(roster), _prepare_listing(listing), nickname_pairs(nicknames)
-    )
+    frame = _indexed_listing(listing)
     candidates = [pl.DataFrame(schema=_PAIR_SCHEMA)]
     if "npi" in kinds:
-        candidates.append(_npi_pairs(people, rows))
+        candidates.append(_npi_pairs(roster.people, frame.select("r", npi=_clean_npi(pl.col("npi")))))
+    if not {"name_dob", "name"} & set(kinds):
+        # Identifiers only: names are prepared just for the rows that matched, to tell which fields agree.
+        frame = frame.filter(pl.col("r").is_in(candidates[-1]["r"].implode()))
+    rows = _prepare_listing(frame, roster.vocabulary)
     if "name_dob" in kinds:
-        candidates.append(_name_dob_pairs(people, rows, pairs))
+        candidates.append(_name_dob_pairs(roster, rows))
     if "name" in kinds:
-        candidates.append(_name_pairs(people, rows, pairs, fuzzy_threshold))
-    return _strongest(pl.concat(candidates), people, rows, pairs)
+        candidates.append(_name_pairs(roster, rows, fuzzy_threshold))
+    return _strongest(pl.concat(candidates), roster, rows)
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -111,12 +134,14 @@ def screen(
 class _Side:
     """One input, keyed by its row number ``id`` ("p" for the roster, "r" for the list)."""
 
-    #: id, first (normalised), tok (its first word), dob, npi, ... one row per input row.
+    #: id, first (normalised), tok (its first word), middle, dob, npi, name codes ... one row per input row.
     main: pl.DataFrame
     #: id, variant, whole: the last-name variants in long form.
     last: pl.DataFrame
     #: id, state: the physician's license states (roster only).
     states: pl.DataFrame | None = None
+    #: r, record_key, record: the published rows (list only), kept apart so that joins do not drag them.
+    published: pl.DataFrame | None = None
 
 
 def _clean_npi(expr: pl.Expr) -> pl.Expr:
@@ -129,97 +154,176 @@ def _clean_state(expr: pl.Expr) -> pl.Expr:
     return pl.when(state != "").then(state)
 
 
-def _first_names(frame: pl.DataFrame) -> pl.DataFrame:
-    named = normalized_column(frame, "first")
-    return named.with_columns(first=pl.when(pl.col("first") != "").then(pl.col("first"))).with_columns(
-        tok=first_token(pl.col("first"))
+def _names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Normalise ``first`` and ``middle`` (empty: null) and add their first words ``tok`` and ``mtok``."""
+    named = normalized_column(normalized_column(frame, "first"), "middle")
+    return named.with_columns(
+        first=pl.when(pl.col("first") != "").then(pl.col("first")),
+        middle=pl.when(pl.col("middle") != "").then(pl.col("middle")),
+    ).with_columns(tok=first_token(pl.col("first")), mtok=first_token(pl.col("middle")))
+
+
+#: Integer codes of the first and middle names (see :class:`PreparedRoster`): ``fid`` the whole first
+#: name, ``tid`` its first word, ``ini`` that word's first letter, ``single`` the word is a lone initial;
+#: ``mid``, ``mini``, ``msingle`` the same for the middle name's first word, ``has_mid`` it has one.
+_FIRST_CODES = ("fid", "tid", "ini", "single")
+_MIDDLE_CODES = ("mid", "mini", "msingle", "has_mid")
+
+
+def _coded(frame: pl.DataFrame, vocabulary: pl.Enum) -> pl.DataFrame:
+    """Adds the name codes to a frame with ``first``, ``tok``, ``middle`` and ``mtok``. A word outside
+    the vocabulary (no physician has it) gets a null code: it can equal nothing on the roster side."""
+
+    def code(expr: pl.Expr) -> pl.Expr:
+        return expr.cast(vocabulary, strict=False).to_physical()
+
+    tok, mtok = pl.col("tok"), pl.col("mtok")
+    return frame.with_columns(
+        fid=code(pl.col("first")),
+        tid=code(tok),
+        ini=code(tok.str.slice(0, 1)),
+        single=tok.str.len_chars() == 1,
+        mid=code(mtok),
+        mini=code(mtok.str.slice(0, 1)),
+        msingle=mtok.str.len_chars() == 1,
+        has_mid=mtok.is_not_null(),
     )
 
 
-def _prepare_roster(roster: pl.DataFrame) -> _Side:
-    frame = roster.select([pl.col(name).cast(dtype) for name, dtype in ROSTER_SCHEMA.items()]).with_row_index("p")
-    main = _first_names(
-        frame.select("p", "physician_id", "dob", pl.col("first_name").alias("first"), npi=_clean_npi(pl.col("npi")))
-    )
-    states = (
-        frame.select("p", state=pl.col("states"))
-        .explode("state")
-        .with_columns(state=_clean_state(pl.col("state")))
-        .filter(pl.col("state").is_not_null())
-        .unique()
-    )
-    return _Side(main, last_name_variant_rows(frame, "p", "last_name", "former_last_names"), states)
+class PreparedRoster:
+    """The roster side of screening, prepared once per run and shared by every list screened.
+
+    First and middle names are compared as integer codes, so that comparing millions of candidate
+    pairs compares numbers. The vocabulary is the roster's own words (first and middle names, their
+    first words and initials) plus the nickname table's: a list word outside it matches no physician.
+    """
+
+    def __init__(self, roster: pl.DataFrame, nicknames: pl.DataFrame) -> None:
+        frame = roster.select([pl.col(name).cast(dtype) for name, dtype in ROSTER_SCHEMA.items()]).with_row_index("p")
+        main = _names(
+            frame.select(
+                "p",
+                "physician_id",
+                "dob",
+                first=pl.col("first_name"),
+                middle=pl.col("middle_name"),
+                npi=_clean_npi(pl.col("npi")),
+            )
+        )
+        pairs = nickname_pairs(nicknames)
+        words = pl.concat(
+            [
+                main.select(word=column)
+                for column in (
+                    pl.col("first"),
+                    pl.col("tok"),
+                    pl.col("tok").str.slice(0, 1),
+                    pl.col("mtok"),
+                    pl.col("mtok").str.slice(0, 1),
+                )
+            ]
+            + [pairs.select(word="a"), pairs.select(word="b")]
+        )
+        self.vocabulary = pl.Enum(words["word"].drop_nulls().unique().sort())
+        states = (
+            frame.select("p", state=pl.col("states"))
+            .explode("state")
+            .with_columns(state=_clean_state(pl.col("state")))
+            .filter(pl.col("state").is_not_null())
+            .unique()
+        )
+        variants = last_name_variant_rows(frame, "p", "last_name", "former_last_names")
+        self.people = _Side(_coded(main, self.vocabulary), variants, states)
+        #: Nickname pairs as (tid_r, tid_p) codes.
+        self.nicknames = pairs.select(
+            tid_r=pl.col("a").cast(self.vocabulary).to_physical(), tid_p=pl.col("b").cast(self.vocabulary).to_physical()
+        )
+
+    @property
+    def height(self) -> int:
+        """How many physicians."""
+        return self.people.main.height
+
+    @cached_property
+    def surnames(self) -> pl.Series:
+        """Every last-name variant on the roster (hyphen parts and former names included)."""
+        return self.people.last.get_column("variant").unique()
+
+    @cached_property
+    def full_names(self) -> pl.DataFrame:
+        """The physicians' "LAST FIRST" names, one per last-name variant, for the ``name`` kind."""
+        physicians = (
+            self.people.main.filter(pl.col("first").is_not_null())
+            .select("p", dob_p="dob", first_p="first", **_codes("p"))
+            .join(self.people.last.select("p", variant_p="variant"), on="p")
+        )
+        return _full_names(physicians, "p", "pi")
+
+    @cached_property
+    def first_name_keys(self) -> pl.DataFrame:
+        """pi, block, against, key: each physician name under its first word (``against`` 0) and its
+        initial (1), for :func:`_first_name_probes` to look up."""
+        names = self.full_names.select("pi", "p", "block", "tid_p", "ini_p", dated_p=pl.col("dob_p").is_not_null())
+        return pl.concat(
+            [
+                names.select(
+                    "pi", "p", "block", "dated_p", against=pl.lit(0, pl.UInt8), key=pl.col("tid_p").cast(pl.UInt32)
+                ),
+                names.select(
+                    "pi", "p", "block", "dated_p", against=pl.lit(1, pl.UInt8), key=pl.col("ini_p").cast(pl.UInt32)
+                ),
+            ]
+        ).filter(pl.col("key").is_not_null())
+
+    @cached_property
+    def first_name_keys_by_state(self) -> pl.DataFrame:
+        """:attr:`first_name_keys` once per license state of the physician, for list rows with a state."""
+        assert self.people.states is not None
+        return self.first_name_keys.join(self.people.states, on="p")
 
 
-def _prepare_listing(listing: pl.DataFrame) -> _Side:
-    frame = listing.select([pl.col(name).cast(dtype) for name, dtype in LIST_SCHEMA.items()]).with_row_index("r")
-    main = _first_names(
+def _indexed_listing(listing: pl.DataFrame) -> pl.DataFrame:
+    """The list frame's columns in order, typed, numbered ``r``. A snapshot parsed before records were
+    kept as structs holds ``record`` as JSON beside a ``record_hash``: both are passed through."""
+    legacy = ["record_hash"] if "record_hash" in listing.columns else []
+    columns = [pl.col(name).cast(dtype) for name, dtype in LIST_SCHEMA.items()]
+    return listing.select(*columns, RECORD, *legacy).with_row_index("r")
+
+
+def _prepare_listing(frame: pl.DataFrame, vocabulary: pl.Enum) -> _Side:
+    main = _names(
         frame.select(
             "r",
-            "record_key",
-            "record_hash",
-            "record",
             "dob",
-            pl.col("first_name").alias("first"),
+            first=pl.col("first_name"),
+            middle=pl.col("middle_name"),
             entity=pl.col("entity").fill_null(False),
             npi=_clean_npi(pl.col("npi")),
             state=_clean_state(pl.col("state")),
         )
     )
-    return _Side(main, last_name_variant_rows(frame, "r", "last_name"))
+    published = frame.select("r", "record_key", pl.exclude(*LIST_SCHEMA, "r"))
+    return _Side(_coded(main, vocabulary), last_name_variant_rows(frame, "r", "last_name"), published=published)
 
 
-# -- first names -------------------------------------------------------------------------------
+# -- first and middle names ----------------------------------------------------------------------
 
 
-_FIRST_CODES = ("fid", "tid", "ini", "single")
+def _codes(side: str, names: tuple[str, ...] = _FIRST_CODES + _MIDDLE_CODES) -> dict[str, pl.Expr]:
+    return {f"{name}_{side}": pl.col(name) for name in names}
 
 
-def _code_first_names(people: _Side, rows: _Side, pairs: pl.DataFrame) -> tuple[_Side, _Side, pl.DataFrame]:
-    """Give both sides integer codes for their first names, so that comparing millions of candidate
-    pairs compares numbers: ``fid`` (the whole first name), ``tid`` (its first word), ``ini`` (that
-    word's first letter) and ``single`` (the first word is a lone initial). The nickname pairs are
-    coded the same way, as (tid_r, tid_p)."""
-    tok = pl.col("tok")
-    words = pl.concat(
-        [
-            side.main.select(word=column)
-            for side in (people, rows)
-            for column in (pl.col("first"), tok, tok.str.slice(0, 1))
-        ]
-        + [pairs.select(word="a"), pairs.select(word="b")]
-    )
-    vocabulary = pl.Enum(words["word"].drop_nulls().unique().sort())
-
-    def code(expr: pl.Expr) -> pl.Expr:
-        return expr.cast(vocabulary).to_physical()
-
-    codes = {
-        "fid": code(pl.col("first")),
-        "tid": code(tok),
-        "ini": code(tok.str.slice(0, 1)),
-        "single": tok.str.len_chars() == 1,
-    }
-    people = _Side(people.main.with_columns(**codes), people.last, people.states)
-    rows = _Side(rows.main.with_columns(**codes), rows.last)
-    return people, rows, pairs.select(tid_r=code(pl.col("a")), tid_p=code(pl.col("b")))
-
-
-def _first_codes(side: str) -> dict[str, pl.Expr]:
-    return {f"{name}_{side}": pl.col(name) for name in _FIRST_CODES}
-
-
-def _with_first_names(candidates: pl.DataFrame, people: _Side, rows: _Side) -> pl.DataFrame:
+def _with_first_names(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
     """Adds the first-name codes of both sides (``fid_p`` ... ``single_r``) to a frame of (p, r) pairs."""
-    return candidates.join(people.main.select("p", **_first_codes("p")), on="p").join(
-        rows.main.select("r", **_first_codes("r")), on="r"
+    return candidates.join(roster.people.main.select("p", **_codes("p", _FIRST_CODES)), on="p").join(
+        rows.main.select("r", **_codes("r", _FIRST_CODES)), on="r"
     )
 
 
-def _first_name_agreement(frame: pl.LazyFrame, pairs: pl.DataFrame) -> pl.LazyFrame:
+def _first_name_agreement(frame: pl.LazyFrame, nicknames: pl.DataFrame) -> pl.LazyFrame:
     """Adds ``first_exact`` and ``first_ok`` (exact, same first word, one first word a lone initial of
     the other, or nickname-equivalent first words) to a frame with both sides' first-name codes."""
-    joined = frame.join(pairs.lazy().with_columns(nickname=pl.lit(True)), on=["tid_r", "tid_p"], how="left")
+    joined = frame.join(nicknames.lazy().with_columns(nickname=pl.lit(True)), on=["tid_r", "tid_p"], how="left")
     initial = (pl.col("single_p") & (pl.col("ini_r") == pl.col("tid_p"))) | (
         pl.col("single_r") & (pl.col("ini_p") == pl.col("tid_r"))
     )
@@ -229,14 +333,26 @@ def _first_name_agreement(frame: pl.LazyFrame, pairs: pl.DataFrame) -> pl.LazyFr
     return joined.with_columns(first_exact=exact, first_ok=ok).drop("nickname")
 
 
+def _middle_names_conflict() -> pl.Expr:
+    """Both sides have a middle name and neither its first word nor an initial of it agrees:
+    ROBERT A SMITH is not ROBERT C SMITH, nor ROBERT ALAN SMITH ROBERT CARL SMITH."""
+    same = (pl.col("mid_p") == pl.col("mid_r")).fill_null(False)
+    initial = (
+        (pl.col("msingle_p") & (pl.col("mini_r") == pl.col("mid_p")))
+        | (pl.col("msingle_r") & (pl.col("mini_p") == pl.col("mid_r")))
+    ).fill_null(False)
+    return pl.col("has_mid_p") & pl.col("has_mid_r") & ~same & ~initial
+
+
 # -- candidate pairs, one function per match kind ------------------------------------------------
 
 
-def _npi_pairs(people: _Side, rows: _Side) -> pl.DataFrame:
+def _npi_pairs(people: _Side, listed: pl.DataFrame) -> pl.DataFrame:
+    """(p, r) pairs with equal NPIs; ``listed`` has the list rows' ``r`` and cleaned ``npi``."""
     return (
         people.main.filter(pl.col("npi").is_not_null())
         .select("p", "npi")
-        .join(rows.main.filter(pl.col("npi").is_not_null()).select("r", "npi"), on="npi")
+        .join(listed.filter(pl.col("npi").is_not_null()).select("r", "npi"), on="npi")
         .select("p", "r", kind=pl.lit(0, pl.UInt8), score=pl.lit(1.0))
         .cast(_PAIR_SCHEMA)
     )
@@ -246,7 +362,8 @@ def _individuals(rows: _Side) -> pl.DataFrame:
     return rows.main.filter(~pl.col("entity"), pl.col("first").is_not_null())
 
 
-def _name_dob_pairs(people: _Side, rows: _Side, pairs: pl.DataFrame) -> pl.DataFrame:
+def _name_dob_pairs(roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
+    people = roster.people
     listed = (
         _individuals(rows)
         .filter(pl.col("dob").is_not_null())
@@ -260,7 +377,7 @@ def _name_dob_pairs(people: _Side, rows: _Side, pairs: pl.DataFrame) -> pl.DataF
     )
     candidates = listed.join(physicians, on=["variant", "dob"]).select("p", "r").unique()
     return (
-        _first_name_agreement(_with_first_names(candidates, people, rows).lazy(), pairs)
+        _first_name_agreement(_with_first_names(candidates, roster, rows).lazy(), roster.nicknames)
         .filter("first_ok")
         .select(
             "p",
@@ -273,127 +390,83 @@ def _name_dob_pairs(people: _Side, rows: _Side, pairs: pl.DataFrame) -> pl.DataF
     )
 
 
-def _blocked(listed: pl.LazyFrame, physicians: pl.LazyFrame, states: pl.LazyFrame) -> pl.LazyFrame:
-    """Join list rows to physicians on the last-name block, and on state when the row has one."""
-    stated = listed.filter(pl.col("state").is_not_null()).join(physicians.join(states, on="p"), on=["block", "state"])
-    stateless = listed.filter(pl.col("state").is_null()).join(physicians, on="block")
-    columns = ["p", "r", "li", "pi", *_SCORE_BOUND_INPUTS, *_first_codes("r"), *_first_codes("p")]
-    return pl.concat([stated.select(columns), stateless.select(columns)])
-
-
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_SPACE_BIT = 1 << len(_LETTERS)
-_SCORE_BOUND_INPUTS = ("len_r", "len_p", "letters_r", "letters_p", "fourth_r", "fourth_p")
-
-
-def _letter_set(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
-    """Adds ``alias``: the set of letters in ``column`` (A-Z after normalisation) as a bit mask,
-    computed once per distinct value."""
-    text = pl.col(column)
-    bits = [text.str.contains(letter, literal=True).cast(pl.UInt32) * (1 << i) for i, letter in enumerate(_LETTERS)]
-    distinct = frame.select(text.unique()).with_columns(pl.sum_horizontal(bits).cast(pl.UInt32).alias(alias))
-    return frame.join(distinct, on=column, how="left")
-
-
 def _full_names(frame: pl.DataFrame, side: str, index: str) -> pl.DataFrame:
-    """Number the (row, last-name variant) pairs ``index``, spell their "LAST FIRST" name and add what
-    :func:`_jaro_winkler_ceiling` needs: its length, its set of letters and its fourth character."""
+    """Number the (row, last-name variant) pairs ``index``, spell their "LAST FIRST" name and add its
+    ``block``: the last name's first three letters."""
     variant, first = f"variant_{side}", f"first_{side}"
-    name = pl.concat_str(variant, first, separator=" ")
-    with_letters = _letter_set(_letter_set(frame, variant, "_last_letters"), first, "_first_letters")
-    return (
-        with_letters.with_columns(
-            block=pl.col(variant).str.slice(0, 3),
-            **{
-                f"name_{side}": name,
-                f"len_{side}": name.str.len_chars(),
-                f"letters_{side}": pl.col("_last_letters") | pl.col("_first_letters") | pl.lit(_SPACE_BIT, pl.UInt32),
-                f"fourth_{side}": name.str.slice(3, 1).replace_strict(
-                    {letter: i for i, letter in enumerate(_LETTERS, start=1)}, default=0, return_dtype=pl.UInt8
-                ),
-            },
-        )
-        .drop("_last_letters", "_first_letters")
-        .with_row_index(index)
-    )
+    return frame.with_columns(
+        block=pl.col(variant).str.slice(0, 3), **{f"name_{side}": pl.concat_str(variant, first, separator=" ")}
+    ).with_row_index(index)
 
 
-def _jaro_winkler_ceiling() -> pl.Expr:
-    """An upper bound of the Jaro-Winkler similarity of name_r and name_p, from their lengths, letter
-    sets and fourth characters alone: pairs under the threshold by this bound need no scoring.
+def _first_name_probes(listed: pl.DataFrame, nicknames: pl.DataFrame) -> pl.DataFrame:
+    """What each list name is looked up by among the physicians' :attr:`PreparedRoster.first_name_keys`,
+    so that the join itself yields only pairs with compatible first names: ``against`` 0 looks up a
+    physician's first word by the row's first word, each of its nicknames and (for a physician written
+    with an initial) its initial; ``against`` 1 looks up a physician's initial by a row's lone initial."""
+    columns = ("li", "block", "state", "dated_r")
+    listed = listed.with_columns(dated_r=pl.col("dob_r").is_not_null())
+    return pl.concat(
+        [
+            listed.select(*columns, against=pl.lit(0, pl.UInt8), key=pl.col("tid_r").cast(pl.UInt32)),
+            listed.join(nicknames, on="tid_r").select(
+                *columns, against=pl.lit(0, pl.UInt8), key=pl.col("tid_p").cast(pl.UInt32)
+            ),
+            listed.filter(~pl.col("single_r")).select(
+                *columns, against=pl.lit(0, pl.UInt8), key=pl.col("ini_r").cast(pl.UInt32)
+            ),
+            listed.filter(pl.col("single_r")).select(
+                *columns, against=pl.lit(1, pl.UInt8), key=pl.col("tid_r").cast(pl.UInt32)
+            ),
+        ]
+    ).filter(pl.col("key").is_not_null())
 
-    Jaro = (m/|a| + m/|b| + (m-t)/m) / 3 with m matching characters; a character of a whose letter is
-    nowhere in b cannot match, so m <= |a| - #(letters of a missing from b), and likewise for b; and
-    (m-t)/m <= 1. Winkler adds prefix * 0.1 * (1 - Jaro) for a common prefix of at most 4, and of at
-    most 3 when the fourth characters differ. Rows of 2.3 million candidate pairs of a SAM-sized list
-    drop to about 0.2 million, with no pair at or above the threshold lost (it is a bound).
-    """
-    len_r, len_p = pl.col("len_r").cast(pl.Float64), pl.col("len_p").cast(pl.Float64)
-    letters_r, letters_p = pl.col("letters_r"), pl.col("letters_p")
-    only_r = (letters_r & ~letters_p).bitwise_count_ones().cast(pl.Float64)
-    only_p = (letters_p & ~letters_r).bitwise_count_ones().cast(pl.Float64)
-    matches = pl.min_horizontal(len_r - only_r, len_p - only_p).clip(lower_bound=0.0)
-    jaro = (matches / len_r + matches / len_p + 1.0) / 3.0
-    prefix = pl.when(pl.col("fourth_r") == pl.col("fourth_p")).then(4).otherwise(3)
-    return jaro + prefix * 0.1 * (1.0 - jaro)
 
-
-def _name_pairs(people: _Side, rows: _Side, pairs: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    assert people.states is not None
+def _name_pairs(roster: PreparedRoster, rows: _Side, threshold: float) -> pl.DataFrame:
     listed = _full_names(
         _individuals(rows)
-        .select("r", "dob", "state", first_r="first", **_first_codes("r"))
+        .select("r", "state", dob_r="dob", first_r="first", **_codes("r"))
         .join(rows.last.filter("whole").select("r", variant_r="variant"), on="r"),
         "r",
         "li",
     )
-    physicians = _full_names(
-        people.main.filter(pl.col("first").is_not_null())
-        .select("p", "dob", first_p="first", **_first_codes("p"))
-        .join(people.last.select("p", variant_p="variant"), on="p"),
-        "p",
-        "pi",
-    )
-    # A DOB on both sides means name_dob or nothing: the fuzzy kind needs one side without a DOB.
-    # Lazy, so that the millions of blocked pairs stream through the filter instead of piling up.
-    no_dob = pl.col("dob").is_null()
-    lazy_listed, lazy_physicians, states = listed.lazy(), physicians.lazy(), people.states.lazy()
-    blocked = pl.concat(
-        [
-            _blocked(lazy_listed.filter(no_dob), lazy_physicians, states),
-            _blocked(lazy_listed.filter(~no_dob), lazy_physicians.filter(no_dob), states),
-        ]
+    physicians = roster.full_names
+    # Joined on the last name's first three letters, compatible first names and, for a row with a
+    # state, that state among the physician's licenses; then the rest of the rules: one side without
+    # a DOB (both: name_dob or nothing) and middle names not in conflict.
+    probes = _first_name_probes(listed, roster.nicknames)
+    keys = ["block", "against", "key"]
+    pairs = (
+        pl.concat(
+            [
+                probes.filter(pl.col("state").is_not_null()).join(roster.first_name_keys_by_state, on=[*keys, "state"]),
+                probes.filter(pl.col("state").is_null()).join(roster.first_name_keys, on=keys),
+            ],
+            how="diagonal",
+        )
+        .filter(~pl.col("dated_r") | ~pl.col("dated_p"))
+        .select("li", "pi")
+        .unique()
+        .join(listed.select("li", "r", *_codes("r")), on="li")
+        .join(physicians.select("pi", "p", *_codes("p")), on="pi")
+        .filter(~_middle_names_conflict())
     )
     candidates = (
-        _first_name_agreement(blocked, pairs)
-        .select(
-            "p",
-            "r",
-            "li",
-            "pi",
-            "first_ok",
-            # "LAST FIRST" is scored where the threshold is within reach at all ...
-            direct=_jaro_winkler_ceiling() >= threshold - 1e-9,
-            # ... and, for a compatible first name (initial, nickname), the list name with the physician's.
-            alternative=pl.col("first_ok") & ~pl.col("first_exact"),
-        )
-        .filter(pl.col("direct") | pl.col("alternative"))
-        .collect()
+        pairs.with_columns(first_exact=(pl.col("fid_p") == pl.col("fid_r")).fill_null(False))
+        .join(listed.select("li", "variant_r"), on="li")
+        .join(physicians.select("pi", "variant_p"), on="pi")
+        # A surname spelled exactly as one the roster carries is taken as spelled: JOHNSTON on the
+        # list is the Johnstons' lead, not a typo for Johnson (record linkage's known-value rule).
+        .filter((pl.col("variant_r") == pl.col("variant_p")) | ~pl.col("variant_r").is_in(roster.surnames.implode()))
+        .select("p", "r", "li", "pi", "first_exact")
     )
-    direct = candidates.filter("direct")
-    # A shared surname alone lifts "LAST FIRST" over the threshold (PETERSON JOSEPH ~ PETERSON RAJESH):
-    # the first names must also be compatible (initial, nickname) or nearly equal (a typo).
-    unsure = direct.filter(~pl.col("first_ok"))
-    first_scores = _jaro_winkler(
-        listed["first_r"].gather(unsure["li"]).fill_null(""), physicians["first_p"].gather(unsure["pi"])
-    )
-    rejected = unsure.filter(first_scores < FIRST_NAME_FLOOR).select("li", "pi")
-    direct = direct.join(rejected, on=["li", "pi"], how="anti")
-    # (gathered into fresh contiguous strings: cpdist runs twice as fast on them as on shared, scattered ones)
+    # Every candidate's "LAST FIRST" is scored; and, for a compatible first name (initial, nickname),
+    # the list name with the physician's first name in its place. (Gathered into fresh contiguous
+    # strings: cpdist runs twice as fast on them as on shared, scattered ones.)
     names_r, names_p = listed["name_r"], physicians["name_p"]
-    direct_scores = _jaro_winkler(names_r.gather(direct["li"]), names_p.gather(direct["pi"]))
+    direct_scores = _jaro_winkler(names_r.gather(candidates["li"]), names_p.gather(candidates["pi"]))
     alternative = (
-        candidates.filter("alternative")
+        candidates.filter(~pl.col("first_exact"))
         .join(listed.select("li", "variant_r"), on="li")
         .join(physicians.select("pi", "first_p"), on="pi")
         .select("p", "r", "pi", name_alt=pl.concat_str("variant_r", "first_p", separator=" "))
@@ -402,7 +475,7 @@ def _name_pairs(people: _Side, rows: _Side, pairs: pl.DataFrame, threshold: floa
     return (
         pl.concat(
             [
-                direct.select("p", "r", score=direct_scores),
+                candidates.select("p", "r", score=direct_scores),
                 alternative.select("p", "r", score=alternative_scores),
             ]
         )
@@ -429,14 +502,23 @@ def _jaro_winkler(left: pl.Series, right: pl.Series) -> pl.Series:
 # -- result ------------------------------------------------------------------------------------
 
 
-def _strongest(candidates: pl.DataFrame, people: _Side, rows: _Side, pairs: pl.DataFrame) -> pl.DataFrame:
+def _published(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (r, record_key, record ...) with ``record_hash`` and ``record`` as JSON: computed here,
+    for the few rows that are hits, from the published struct (or passed through from a legacy frame)."""
+    if rows.schema[RECORD] == pl.String():
+        return rows.select("r", "record_key", "record_hash", RECORD)
+    return rows.select("r", "record_key", record_hash=record_hash(rows[RECORD]), record=record_json(rows[RECORD]))
+
+
+def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
     """One row per (physician, record): strongest kind, best score; then the fields that agree."""
     best = candidates.sort("p", "r", "kind", "score", descending=[False, False, False, True]).unique(
         subset=["p", "r"], keep="first", maintain_order=True
     )
     if best.is_empty():
         return empty_hits()
-    assert people.states is not None
+    people = roster.people
+    assert people.states is not None and rows.published is not None
     same_last = (
         best.select("p", "r")
         .join(rows.last.select("r", "variant"), on="r")
@@ -444,11 +526,13 @@ def _strongest(candidates: pl.DataFrame, people: _Side, rows: _Side, pairs: pl.D
         .select("p", "r", same_last=pl.lit(True))
         .unique()
     )
+    published = _published(rows.published.filter(pl.col("r").is_in(best["r"].implode())))
     described = (
-        _first_name_agreement(_with_first_names(best, people, rows).lazy(), pairs)
+        _first_name_agreement(_with_first_names(best, roster, rows).lazy(), roster.nicknames)
         .collect()
         .join(people.main.select("p", "physician_id", npi_p="npi", dob_p="dob"), on="p")
-        .join(rows.main.select("r", "record_key", "record_hash", "record", "state", npi_r="npi", dob_r="dob"), on="r")
+        .join(rows.main.select("r", "state", npi_r="npi", dob_r="dob"), on="r")
+        .join(published, on="r")
         .join(same_last, on=["p", "r"], how="left")
         .join(people.states.with_columns(same_state=pl.lit(True)), on=["p", "state"], how="left")
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,12 +29,12 @@ from roster.config import SOURCES, Settings
 from roster.db import write_tx
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.screening import repository
-from roster.screening.matching import MATCH_KINDS, ROSTER_SCHEMA, screen
+from roster.screening.matching import MATCH_KINDS, ROSTER_SCHEMA, PreparedRoster, empty_hits, screen_prepared
 from roster.screening.names import load_nicknames
 from roster.screening.schemas import HitDecision, HitRead, ScreeningRunRead, SnapshotRead
 from roster.sources.leie import apply_leie_supplement, read_leie
 from roster.sources.preclusion import PreclusionLayout, layout_with, read_preclusion
-from roster.sources.records import ListFormatError
+from roster.sources.records import RECORD, ListFormatError
 from roster.sources.sam import read_sam
 
 #: The Preclusion List is CMS's list keyed by NPI (reference.md §3.3): its NPI identifies; the LEIE and
@@ -73,6 +73,8 @@ def _parse(source: str, raw: Path, file_name: str, base: pl.DataFrame | None, la
             return frame
         if base is None:
             raise ListFormatError(f"{file_name} is a monthly supplement; load a full UPDATED.csv first")
+        if base.schema[RECORD] != frame.schema[RECORD]:  # a snapshot parsed before records were kept as structs
+            raise ListFormatError(f"{file_name} is a monthly supplement; reload the full UPDATED.csv first")
         return apply_leie_supplement(base, frame, "excl" if supplement.group(1).upper() == "EXCL" else "rein")
     if source == "sam":
         return read_sam(raw)
@@ -153,20 +155,24 @@ async def roster_frame() -> pl.DataFrame:
     )
 
 
-def screen_sources(roster: pl.DataFrame, listings: dict[str, Path], nicknames: Path, threshold: float) -> pl.DataFrame:
-    """Every source's matches in one frame. CPU-bound polars work: run it off the event loop."""
-    names = load_nicknames(nicknames)
+def screen_lists(
+    roster: pl.DataFrame, listings: Mapping[str, pl.DataFrame], nicknames: pl.DataFrame, threshold: float
+) -> pl.DataFrame:
+    """Every source's matches in one frame (HIT_SCHEMA and ``source``); the roster is prepared once."""
+    prepared = PreparedRoster(roster, nicknames)
     frames = [
-        screen(
-            roster,
-            pl.read_parquet(path),
-            nicknames=names,
-            fuzzy_threshold=threshold,
-            kinds=MATCH_KINDS_BY_SOURCE[source],
-        ).with_columns(source=pl.lit(source))
-        for source, path in listings.items()
+        screen_prepared(prepared, listing, fuzzy_threshold=threshold, kinds=MATCH_KINDS_BY_SOURCE[source]).with_columns(
+            source=pl.lit(source)
+        )
+        for source, listing in listings.items()
     ]
-    return pl.concat(frames)
+    return pl.concat(frames) if frames else empty_hits().with_columns(source=pl.lit(None, pl.String()))
+
+
+def screen_sources(roster: pl.DataFrame, listings: dict[str, Path], nicknames: Path, threshold: float) -> pl.DataFrame:
+    """:func:`screen_lists` on the snapshots' Parquet files. CPU-bound polars work: run it off the event loop."""
+    frames = {source: pl.read_parquet(path) for source, path in listings.items()}
+    return screen_lists(roster, frames, load_nicknames(nicknames), threshold)
 
 
 async def run_screening(

@@ -3,11 +3,13 @@ vectorised normalisation, date, hashing and record helpers every reader uses.
 
 A :class:`Table` holds the published cells as text exactly as written (no stripping, empty cells
 as ``""``), one column per header name, plus a row index used to name the physical line of a bad
-row. Everything after that is polars expressions; only SHA-256 goes through Python, in one batch.
+row. Everything after that is polars expressions; only SHA-256 goes through Python, in one batch, and
+only for record keys (the published row itself is kept as a Struct and hashed for hits only).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -19,10 +21,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from roster.sources.records import LIST_SCHEMA, ListFormatError
+from roster.sources.records import LIST_SCHEMA, RECORD, SEP, ListFormatError
 
-#: Joins field values before hashing; never appears in published text.
-SEP = "\x1f"
 UTF8_BOM = b"\xef\xbb\xbf"
 ZIP_MAGIC = b"PK\x03\x04"
 #: Physical row index of a data row (0 = first row after the header); dropped before returning.
@@ -65,20 +65,35 @@ class Table:
         return self.first_line + row + (newlines or 0)
 
 
-def _decode(data: bytes) -> tuple[bytes, str]:
-    """Strict UTF-8 (a leading BOM tolerated and removed): the body bytes and their text."""
-    if data.startswith(UTF8_BOM):
-        data = data[len(UTF8_BOM) :]
+def _strip_bom(data: bytes) -> bytes:
+    return data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+
+
+def _text(body: bytes) -> str:
+    """The whole body as strict UTF-8, else :class:`ListFormatError` naming the first bad byte."""
     try:
-        text = data.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
         raise ListFormatError(
-            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}", line=line
+            f"not UTF-8 text: byte 0x{body[exc.start]:02x} at offset {exc.start}", line=line
         ) from None
-    if not text or text.isspace():
+
+
+def _head(body: bytes) -> str:
+    """The text of the first :data:`_HEADER_SPAN` bytes (strict UTF-8; a character cut in two at the
+    end is left out). Decoding a 60 MB file only to find its header would cost more than parsing
+    it: the rest is checked by polars, which rejects invalid UTF-8 in any cell."""
+    if len(body) <= _HEADER_SPAN:
+        head = _text(body)
+    else:
+        try:
+            head = codecs.getincrementaldecoder("utf-8")().decode(body[:_HEADER_SPAN], final=False)
+        except UnicodeDecodeError:
+            head = _text(body)  # raises, naming the byte
+    if not head or (head.isspace() and _text(body).isspace()):
         raise ListFormatError("empty file")
-    return data, text
+    return head
 
 
 def _shorten(value: str, limit: int = 60) -> str:
@@ -124,10 +139,10 @@ def read_csv_table(data: bytes) -> Table:
     record with the wrong number of fields (including a truncated last line or an unterminated
     quote), naming the line.
     """
-    body, text = _decode(data)
-    # The header is near the top: parsing a prefix spares copying the whole text. Leniently, so
+    body = _strip_bom(data)
+    # The header is near the top: parsing a prefix spares decoding the whole file. Leniently, so
     # that a file in another dialect (``"A";"B"``) reaches the header check and its message.
-    reader = csv.reader(io.StringIO(text[:_HEADER_SPAN]))
+    reader = csv.reader(io.StringIO(_head(body)))
     try:
         header = tuple(next(reader))
     except (csv.Error, StopIteration) as exc:
@@ -148,14 +163,14 @@ def read_csv_table(data: bytes) -> Table:
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError as exc:
-        _locate_bad_record(text, len(header))
+        _locate_bad_record(_text(body), len(header))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ListFormatError(f"unreadable CSV: {first}") from None
     # polars pads a short record with nulls, so its last cell is null. A quoted empty cell is ""
     # but an unquoted one null too: a null last cell outside a blank line needs the exact check.
     padded = pl.col(positional[-1]).is_null() & ~pl.all_horizontal(pl.all().is_null())
     if frame.height and frame.select(padded.any()).item():
-        _locate_bad_record(text, len(header))
+        _locate_bad_record(_text(body), len(header))
     frame = _index_rows(frame).rename(dict(zip(positional, header, strict=True)))
     return Table(frame=frame, header=header, first_line=first_line, multiline=True)
 
@@ -251,14 +266,9 @@ def sha256_hex(expr: pl.Expr) -> pl.Expr:
     return expr.map_batches(_sha256_batch, return_dtype=pl.String)
 
 
-def record_hash(header: Sequence[str]) -> pl.Expr:
-    """SHA-256 of the row's published values, in header order, joined by :data:`SEP`."""
-    return sha256_hex(joined(pl.col(name) for name in header))
-
-
-def record_json(header: Sequence[str]) -> pl.Expr:
-    """Compact JSON object of the row as published, keys in header order."""
-    return pl.struct([pl.col(name) for name in header]).struct.json_encode()
+def published(header: Sequence[str]) -> pl.Expr:
+    """The row as published: a Struct of its cells, fields in header order (see records.RECORD)."""
+    return pl.struct([pl.col(name) for name in header]).alias(RECORD)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,8 +306,11 @@ def dates(
 ) -> pl.Series:
     """Parse ``column`` to dates (null for ``nulls`` and ``also_valid`` values), aligned with
     ``table.frame``; any other value that is not a real date in one of ``formats`` raises
-    :class:`ListFormatError` naming its line and column."""
-    value = pl.col(column).str.strip_chars()
+    :class:`ListFormatError` naming its line and column.
+
+    Each distinct value is checked and parsed once (a list of 150,000 rows holds a few thousand
+    dates), then mapped back onto the rows."""
+    value = pl.col("raw").str.strip_chars()
     parsed = pl.coalesce(
         [
             pl.when(value.str.contains(fmt.pattern))
@@ -307,17 +320,25 @@ def dates(
         ]
     )
     accepted = parsed.is_not_null() | value.is_in(list(nulls) + list(also_valid))
-    out = table.frame.select(parsed.alias(column), accepted.alias("ok"), pl.col(ROW), pl.col(column).alias("raw"))
-    bad = out.filter(~pl.col("ok"))
-    if bad.height:
-        first = bad.row(0, named=True)
-        row, raw = first[ROW], first["raw"]
+    distinct = (
+        table.frame.select(pl.col(column).unique().alias("raw"))
+        .with_columns(parsed.alias("date"), accepted.alias("ok"))
+        .filter(pl.col("raw").is_not_null())
+    )
+    rejected = distinct.filter(~pl.col("ok"))["raw"]
+    if rejected.len():
+        first = table.frame.filter(pl.col(column).is_in(rejected.implode())).row(0, named=True)
+        row, raw = first[ROW], first[column]
         labels = " or ".join(dict.fromkeys(fmt.label for fmt in formats))
         extra = "".join(f" or {token!r}" for token in also_valid)
         raise ListFormatError(
             f"invalid date {_shorten(raw)!r}, expected {labels}{extra}", line=table.line_of(row), column=column
         )
-    return out.get_column(column)
+    return (
+        table.frame.get_column(column)
+        .replace_strict(distinct["raw"], distinct["date"], default=None, return_dtype=pl.Date())
+        .alias(column)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,10 +347,18 @@ def dates(
 
 
 def finish(frame: pl.LazyFrame) -> pl.DataFrame:
-    """LIST_SCHEMA columns in order; identical published rows (same record_hash) kept once."""
-    return (
-        frame.select(list(LIST_SCHEMA))
-        .cast(LIST_SCHEMA)
-        .unique(subset="record_hash", keep="first", maintain_order=True)
-        .collect(engine="in-memory")
-    )
+    """LIST_SCHEMA columns in order, then the published record; identical published rows kept once."""
+    return drop_repeated_rows(frame.select(*LIST_SCHEMA, RECORD).cast(LIST_SCHEMA).collect(engine="in-memory"))
+
+
+def drop_repeated_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` without the rows whose published record repeats an earlier row's, in order.
+
+    Comparing whole records is the costly part, and ``record_key`` is computed from the row's own
+    cells, so identical rows share it: only rows whose key repeats are compared in full."""
+    suspects = frame.get_column("record_key").is_duplicated()
+    if not suspects.any():
+        return frame
+    numbered = frame.with_row_index("__i")
+    repeats = numbered.filter(suspects).filter(~pl.col(RECORD).is_first_distinct())["__i"]
+    return numbered.filter(~pl.col("__i").is_in(repeats.implode())).drop("__i")

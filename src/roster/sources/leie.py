@@ -15,13 +15,13 @@ import polars as pl
 from roster.sources._csv import (
     YYYYMMDD,
     dates,
+    drop_repeated_rows,
     finish,
     joined,
     load,
     npi,
+    published,
     read_csv_table,
-    record_hash,
-    record_json,
     require_header,
     sha256_hex,
     text,
@@ -56,8 +56,8 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
 
     ``record_key`` is the SHA-256 of LASTNAME, FIRSTNAME, MIDNAME, BUSNAME, DOB and NPI after
     normalising (stripped; placeholder NPI and ``00000000`` DOB as empty), so the same party keeps
-    its key from month to month; ``record_hash`` covers all 18 published values. Byte-identical
-    duplicate lines become one row.
+    its key from month to month; ``record`` keeps all 18 published values (what a hit's
+    ``record_hash`` covers). Byte-identical duplicate lines become one row.
     """
     table = read_csv_table(load(source))
     require_header(table.header, LEIE_HEADER)
@@ -72,7 +72,6 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
             sha256_hex(
                 joined([last, first, middle, business, pl.col("__dob").dt.to_string("%Y%m%d"), npi("NPI")])
             ).alias("record_key"),
-            record_hash(LEIE_HEADER).alias("record_hash"),
             (business.is_not_null() & last.is_null() & first.is_null()).alias("entity"),
             last.alias("last_name"),
             first.alias("first_name"),
@@ -82,7 +81,7 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
             pl.col("__dob").alias("dob"),
             text("STATE").alias("state"),
             pl.col("__excluded_on").alias("excluded_on"),
-            record_json(LEIE_HEADER).alias("record"),
+            published(LEIE_HEADER),
         )
     )
     return finish(frame)
@@ -91,14 +90,12 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
 def apply_leie_supplement(base: pl.DataFrame, supplement: pl.DataFrame, kind: Literal["excl", "rein"]) -> pl.DataFrame:
     """Bring a LEIE frame forward by one monthly supplement (both read with :func:`read_leie`).
 
-    ``excl`` appends the supplement's rows not already present (same ``record_hash``); ``rein``
+    ``excl`` appends the supplement's rows not already present (the same published ``record``); ``rein``
     removes every base row of a reinstated party's exclusion: same ``record_key`` and the same
     ``excluded_on``. Row order is kept.
     """
     if kind == "excl":
-        return pl.concat([base, supplement], how="vertical").unique(
-            subset="record_hash", keep="first", maintain_order=True
-        )
+        return drop_repeated_rows(pl.concat([base, supplement], how="vertical"))
     if kind == "rein":
         reinstated = supplement.select("record_key", "excluded_on").unique()
         return base.join(

@@ -25,10 +25,9 @@ from roster.sources._csv import (
     joined,
     load,
     npi,
+    published,
     read_csv_table,
     read_xlsx_table,
-    record_hash,
-    record_json,
     require_columns,
     sha256_hex,
     text,
@@ -115,7 +114,6 @@ def read_preclusion(
         .lazy()
         .select(
             pl.coalesce(listed_npi, sha256_hex(pl.when(listed_npi.is_null()).then(names))).alias("record_key"),
-            record_hash(table.header).alias("record_hash"),
             (business.is_not_null() & last.is_null() & first.is_null()).alias("entity"),
             last.alias("last_name"),
             first.alias("first_name"),
@@ -125,7 +123,7 @@ def read_preclusion(
             pl.lit(None, dtype=pl.Date).alias("dob"),
             field("state").alias("state"),
             pl.col("__effective").alias("excluded_on"),
-            record_json(table.header).alias("record"),
+            published(table.header),
         )
     )
     return finish(frame)

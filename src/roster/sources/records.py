@@ -1,6 +1,9 @@
-"""The one shape every list reader produces, and the error a bad file raises."""
+"""The one shape every list reader produces, the error a bad file raises, and the two derived forms of a
+published row (its SHA-256 and its JSON), computed only for the rows that need them."""
 
 from __future__ import annotations
+
+import hashlib
 
 import polars as pl
 
@@ -20,10 +23,9 @@ class ListFormatError(ValueError):
 #: Columns of a normalized list frame, in order.
 LIST_SCHEMA: dict[str, pl.DataType] = {
     #: Stable identity of the listed party within its source (e.g. SAM Number, or a hash of the
-    #: LEIE name/DOB/NPI fields): a dismissed hit is remembered against it.
+    #: LEIE name/DOB/NPI fields): a dismissed hit is remembered against it. Always computed from
+    #: the row's own cells, so identical rows share it (readers rely on that to drop repeats).
     "record_key": pl.String(),
-    #: SHA-256 of the row exactly as published: a changed row (new exclusion date) re-raises.
-    "record_hash": pl.String(),
     #: A business/firm row: never matched to a physician by name.
     "entity": pl.Boolean(),
     "last_name": pl.String(),
@@ -36,6 +38,30 @@ LIST_SCHEMA: dict[str, pl.DataType] = {
     "state": pl.String(),
     #: LEIE EXCLDATE, SAM Active Date, preclusion effective date.
     "excluded_on": pl.Date(),
-    #: JSON object of the row as published: column name -> text.
-    "record": pl.String(),
 }
+
+#: The last column of a list frame: the row as published, a Struct with one String field per header
+#: name, in header order (so its exact type depends on the file). Hashing and serialising 150,000
+#: rows costs more than parsing them, and only the few rows that become hits need either: see
+#: :func:`record_hash` and :func:`record_json`.
+RECORD = "record"
+#: Joins the published values before hashing; never appears in published text.
+SEP = "\x1f"
+
+
+def record_hash(record: pl.Series) -> pl.Series:
+    """SHA-256 (hex) of each published row: its values in header order joined by :data:`SEP`, UTF-8.
+
+    Stored with a hit, it must never change for the same published row (a dismissed hit is
+    remembered against it; a changed row, say a new exclusion date, re-raises), so it is computed
+    in Python from the values, not with polars' own (version-dependent) hashing.
+    """
+    sha256 = hashlib.sha256
+    values = record.to_frame().unnest(record.name).select(pl.concat_str(pl.all().fill_null(""), separator=SEP))
+    digests = [sha256(text.encode()).hexdigest() for text in values.to_series().to_list()]
+    return pl.Series("record_hash", digests, dtype=pl.String)
+
+
+def record_json(record: pl.Series) -> pl.Series:
+    """Compact JSON object of each published row, keys in header order."""
+    return record.struct.json_encode().alias("record")

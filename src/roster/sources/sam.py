@@ -24,9 +24,8 @@ from roster.sources._csv import (
     joined,
     load,
     npi,
+    published,
     read_csv_table,
-    record_hash,
-    record_json,
     require_header,
     sha256_hex,
     text,
@@ -100,7 +99,7 @@ def read_sam(source: bytes | Path) -> pl.DataFrame:
 
     ``entity`` is every Classification but ``Individual``; ``business_name`` is ``Name`` for those.
     ``record_key`` is the SAM Number, or when that is empty the SHA-256 of the name fields, UEI,
-    CAGE and NPI; ``record_hash`` covers all 31 published values and duplicate rows collapse.
+    CAGE and NPI; ``record`` keeps all 31 published values and duplicate rows collapse.
     """
     data = load(source)
     if data.startswith(ZIP_MAGIC):
@@ -119,7 +118,6 @@ def read_sam(source: bytes | Path) -> pl.DataFrame:
         .lazy()
         .select(
             pl.coalesce(sam_number, sha256_hex(pl.when(sam_number.is_null()).then(identity))).alias("record_key"),
-            record_hash(SAM_HEADER).alias("record_hash"),
             entity.alias("entity"),
             text("Last").alias("last_name"),
             text("First").alias("first_name"),
@@ -129,7 +127,7 @@ def read_sam(source: bytes | Path) -> pl.DataFrame:
             pl.lit(None, dtype=pl.Date).alias("dob"),
             text("State / Province").alias("state"),
             pl.col("__active").alias("excluded_on"),
-            record_json(SAM_HEADER).alias("record"),
+            published(SAM_HEADER),
         )
     )
     return finish(frame)

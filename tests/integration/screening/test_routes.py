@@ -6,10 +6,14 @@ import hashlib
 from collections.abc import Iterator
 
 import httpx
+import polars as pl
 import pytest
 import stamina
 
 from roster.alerts.tables import Alert
+from roster.config import Settings
+from roster.screening.service import parquet_path
+from roster.sources.records import record_hash
 from tests import factories
 from tests.conftest import Api
 
@@ -191,6 +195,28 @@ async def test_broken_files_are_rejected_and_nothing_is_stored(api: Api, content
     assert (await api.post("/api/v1/screening/runs", json={})).status_code == 422, "no snapshot was stored"
     audit = (await api.get("/api/v1/audit", params={"entity": "list_snapshot"})).json()["items"]
     assert audit == []
+
+
+async def test_snapshots_parsed_before_struct_records_still_screen(api: Api, settings: Settings) -> None:
+    """A LEIE snapshot stored with ``record`` as JSON and a ``record_hash`` column (as parsed before
+    records were kept as structs) is still screened as it was; a supplement on top of it asks for the
+    full file again (422, nothing stored) rather than failing."""
+    await physician(api, 5, first_name="Robert", last_name="Quill", date_of_birth="1971-04-02")
+    snap = (await upload(api, leie_file(*FILLER, leie_row("QUILL", "ROBERT", dob="19710402")))).json()
+    path = parquet_path(settings.data_dir, "oig_leie", snap["sha256"])
+    frame = pl.read_parquet(path)
+    legacy = frame.with_columns(
+        record_hash=record_hash(frame["record"]), record=pl.lit('{"LASTNAME":"QUILL","NOTE":"legacy"}')
+    )
+    legacy.write_parquet(path)
+    run = (await api.post("/api/v1/screening/runs", json={})).json()
+    assert run["new_hits"] == 1
+    [hit] = (await api.get("/api/v1/screening/hits")).json()["items"]
+    assert hit["record"] == {"LASTNAME": "QUILL", "NOTE": "legacy"}
+    response = await upload(api, leie_file(*FILLER), name="2611EXCL.csv")
+    assert response.status_code == 422 and "reload the full UPDATED.csv" in response.json()["detail"]
+    rerun = (await api.post("/api/v1/screening/runs", json={})).json()
+    assert rerun["snapshots"] == {"oig_leie": snap["id"]} and rerun["new_hits"] == 0, "nothing new was stored"
 
 
 async def test_supplement_without_a_full_file_is_rejected(api: Api) -> None:

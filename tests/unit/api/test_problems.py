@@ -156,3 +156,9 @@ def test_no_usable_extras_is_body(extra: Any) -> None:
 def test_no_extra_argument_is_body() -> None:
     problem = _validation_problem(ValidationException(detail="Invalid request body"))
     assert fields(problem) == [("body", "Invalid request body")]
+
+
+def test_missing_required_query_parameter_names_it() -> None:
+    detail = "Missing required query parameter 'line_of_business' for path /api/v1/reports/coverage"
+    problem = _validation_problem(ValidationException(detail=detail))
+    assert fields(problem) == [("line_of_business", "is required")]

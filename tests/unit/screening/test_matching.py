@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,13 +15,21 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 from rapidfuzz.distance import JaroWinkler
 
-from roster.screening.matching import HIT_SCHEMA, ROSTER_SCHEMA, _full_names, _jaro_winkler_ceiling, screen
-from roster.screening.names import load_nicknames
+from roster.screening.matching import (
+    HIT_SCHEMA,
+    MATCH_KINDS,
+    ROSTER_SCHEMA,
+    PreparedRoster,
+    screen,
+    screen_prepared,
+)
+from roster.screening.names import last_name_variants, load_nicknames, nickname_pairs, normalize_name
 from roster.sources.records import LIST_SCHEMA
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 NICKNAMES = load_nicknames(FIXTURES / "nicknames.csv")
 DOB = date(1970, 3, 4)
+LISTING_SCHEMA = {**LIST_SCHEMA, "record": pl.Struct({"key": pl.String(), "note": pl.String()})}
 OTHER_DOB = date(1971, 3, 4)
 
 
@@ -37,10 +47,10 @@ def physician(physician_id: str = "p1", **values: Any) -> dict[str, Any]:
     return row | values
 
 
-def listed(record_key: str = "r1", **values: Any) -> dict[str, Any]:
+def listed(record_key: str = "r1", note: str = "", **values: Any) -> dict[str, Any]:
+    """A list row; its published record is ``{"key": record_key, "note": note}``."""
     row: dict[str, Any] = {
         "record_key": record_key,
-        "record_hash": f"hash-{record_key}",
         "entity": False,
         "last_name": None,
         "first_name": None,
@@ -50,9 +60,13 @@ def listed(record_key: str = "r1", **values: Any) -> dict[str, Any]:
         "dob": None,
         "state": None,
         "excluded_on": date(2020, 1, 1),
-        "record": f'{{"key": "{record_key}"}}',
+        "record": {"key": record_key, "note": note},
     }
     return row | values
+
+
+def published_hash(record_key: str, note: str = "") -> str:
+    return hashlib.sha256(f"{record_key}\x1f{note}".encode()).hexdigest()
 
 
 def roster_of(*rows: dict[str, Any]) -> pl.DataFrame:
@@ -60,7 +74,7 @@ def roster_of(*rows: dict[str, Any]) -> pl.DataFrame:
 
 
 def listing_of(*rows: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema=LIST_SCHEMA, orient="row")
+    return pl.DataFrame(list(rows), schema=LISTING_SCHEMA, orient="row")
 
 
 def run(roster: list[dict[str, Any]], listing: list[dict[str, Any]], **options: Any) -> pl.DataFrame:
@@ -86,8 +100,8 @@ def test_npi_hit_names_the_fields_that_also_agree() -> None:
     )
     assert hit["physician_id"] == "p1"
     assert hit["record_key"] == "r1"
-    assert hit["record_hash"] == "hash-r1"
-    assert hit["record"] == '{"key": "r1"}'
+    assert hit["record_hash"] == published_hash("r1")
+    assert hit["record"] == '{"key":"r1","note":""}'
     assert (hit["match_kind"], hit["score"]) == ("npi", 1.0)
     assert hit["matched_fields"] == ["npi", "last_name", "first_name", "dob"]
 
@@ -339,11 +353,11 @@ def test_npi_beats_name() -> None:
 
 def test_repeated_record_key_gives_one_row() -> None:
     listing = [
-        listed("r1", record_hash="b", last_name="SMITH", first_name="ROBERT", state="TX"),
-        listed("r1", record_hash="a", last_name="SMITH", first_name="ROBERT", dob=DOB),
+        listed("r1", note="b", last_name="SMITH", first_name="ROBERT", state="TX"),
+        listed("r1", note="a", last_name="SMITH", first_name="ROBERT", dob=DOB),
     ]
     hit = only(run([physician()], listing))
-    assert (hit["match_kind"], hit["record_hash"]) == ("name_dob", "a")
+    assert (hit["match_kind"], hit["record_hash"]) == ("name_dob", published_hash("r1", "a"))
 
 
 def test_several_physicians_and_records_sorted() -> None:
@@ -395,7 +409,7 @@ def test_kinds_limit_what_is_tried() -> None:
 
 def test_empty_roster_or_listing() -> None:
     empty_roster = pl.DataFrame(schema=ROSTER_SCHEMA)
-    empty_listing = pl.DataFrame(schema=LIST_SCHEMA)
+    empty_listing = pl.DataFrame(schema=LISTING_SCHEMA)
     some_roster = roster_of(physician())
     some_listing = listing_of(listed(last_name="SMITH", first_name="ROBERT", dob=DOB))
     for roster, listing in [(empty_roster, some_listing), (some_roster, empty_listing), (empty_roster, empty_listing)]:
@@ -432,7 +446,7 @@ roster_rows = st.fixed_dictionaries(
 listing_rows = st.fixed_dictionaries(
     {
         "record_key": st.sampled_from(["k1", "k2", "k3", "k4", "k5", "k6"]),
-        "record_hash": st.sampled_from(["h1", "h2"]),
+        "note": st.sampled_from(["h1", "h2"]),
         "entity": st.sampled_from([False, False, False, True]),
         "npi": st.sampled_from(NPIS),
         "first_name": st.sampled_from(FIRSTS),
@@ -463,28 +477,114 @@ def test_result_does_not_depend_on_row_order(
     assert hits.sort("physician_id", "record_key").equals(hits)
 
 
-name_parts = st.text(alphabet="ABEHJKNORSTY", min_size=1, max_size=9)
+NICKNAME_PAIRS = set(nickname_pairs(NICKNAMES).iter_rows())
 
 
-@settings(max_examples=150)
-@given(st.lists(st.tuples(name_parts, name_parts), min_size=1, max_size=6), st.data())
-def test_pruning_bound_never_drops_a_pair_that_could_reach_the_threshold(
-    names: list[tuple[str, str]], data: st.DataObject
-) -> None:
-    # pairs that share a prefix (as blocked pairs do) and pairs that do not
-    others = [
-        (data.draw(st.sampled_from(["", last[:3], last[:4], last])) + data.draw(name_parts), first)
-        for last, first in names
-    ]
+def compatible_first_names(listed_first: str, roster_first: str) -> bool:
+    a, b = listed_first.split(" ")[0], roster_first.split(" ")[0]
+    initial = (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b))
+    return listed_first == roster_first or a == b or initial or (a, b) in NICKNAME_PAIRS
 
-    def side(pairs: list[tuple[str, str]], key: str) -> pl.DataFrame:
-        frame = pl.DataFrame(pairs, schema={f"variant_{key}": pl.String(), f"first_{key}": pl.String()}, orient="row")
-        return _full_names(frame, key, f"{key}i")
 
-    crossed = side(names, "r").join(side(others, "p"), how="cross")
-    bounded = crossed.select("name_r", "name_p", ceiling=_jaro_winkler_ceiling())
-    for name_r, name_p, ceiling in bounded.iter_rows():
-        assert JaroWinkler.normalized_similarity(name_r, name_p) <= ceiling + 1e-9, (name_r, name_p)
+def middle_names_conflict(listed_middle: str | None, roster_middle: str | None) -> bool:
+    a, b = normalize_name(listed_middle).split(" ")[0], normalize_name(roster_middle).split(" ")[0]
+    if not a or not b:
+        return False
+    return not (a == b or (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)))
+
+
+def oracle(people: list[dict[str, Any]], rows: list[dict[str, Any]], threshold: float = 0.93) -> set[tuple]:
+    """rules.md §4 read pair by pair, with no blocking: (physician, record_key, kind) of the strongest kind."""
+    found: dict[tuple[str, str], int] = {}
+    known_surnames = set().union(*(last_name_variants(p["last_name"], p["former_last_names"]) for p in people))
+    for p in people:
+        p_first = normalize_name(p["first_name"])
+        p_variants = last_name_variants(p["last_name"], p["former_last_names"])
+        for r in rows:
+            kinds = []
+            npi = (r["npi"] or "").strip()
+            if npi and npi.strip("0") and npi == (p["npi"] or "").strip():
+                kinds.append(0)
+            r_first = normalize_name(r["first_name"])
+            if not r["entity"] and r_first and p_first and compatible_first_names(r_first, p_first):
+                if r["dob"] is not None and p["dob"] is not None:
+                    if r["dob"] == p["dob"] and last_name_variants(r["last_name"]) & p_variants:
+                        kinds.append(1)
+                elif (r["state"] is None or r["state"] in p["states"]) and not middle_names_conflict(
+                    r["middle_name"], p["middle_name"]
+                ):
+                    blocks = {v[:3] for v in p_variants}
+                    scores = [
+                        JaroWinkler.normalized_similarity(f"{vr} {first}", f"{vp} {p_first}")
+                        for vr in last_name_variants(r["last_name"], parts=False)
+                        if vr[:3] in blocks
+                        for vp in p_variants
+                        if vp[:3] == vr[:3] and (vr == vp or vr not in known_surnames)
+                        for first in {r_first, p_first}
+                    ]
+                    if scores and max(scores) >= threshold:
+                        kinds.append(2)
+            if kinds:
+                key = (p["physician_id"], r["record_key"])
+                found[key] = min(found.get(key, 3), *kinds)
+    return {(pid, key, MATCH_KINDS[kind]) for (pid, key), kind in found.items()}
+
+
+ORACLE_LASTS = ["Smith", "SMITH JR", "Smyth", "Smithe", "García-López", "Lopez", "Kowalski", "Kowalsky"]
+ORACLE_FIRSTS = ["Robert", "Bob", "Rob", "R", "Roberta", "B", "Anna", "Ann Marie", "A", None]
+ORACLE_MIDDLES = [None, "Alan", "A", "C", "Carl"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    people=st.lists(
+        st.fixed_dictionaries(
+            {
+                "npi": st.sampled_from(NPIS),
+                "first_name": st.sampled_from(ORACLE_FIRSTS),
+                "middle_name": st.sampled_from(ORACLE_MIDDLES),
+                "last_name": st.sampled_from(ORACLE_LASTS),
+                "former_last_names": st.lists(st.sampled_from(ORACLE_LASTS), max_size=1),
+                "dob": st.sampled_from(DOBS),
+                "states": st.lists(st.sampled_from(STATES), max_size=2, unique=True),
+            }
+        ),
+        max_size=6,
+    ),
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {
+                "entity": st.sampled_from([False, False, False, True]),
+                "npi": st.sampled_from(NPIS),
+                "first_name": st.sampled_from(ORACLE_FIRSTS),
+                "middle_name": st.sampled_from(ORACLE_MIDDLES),
+                "last_name": st.sampled_from(ORACLE_LASTS),
+                "dob": st.sampled_from(LIST_DOBS),
+                "state": st.sampled_from([None, *STATES]),
+            }
+        ),
+        max_size=8,
+    ),
+)
+def test_the_blocked_engine_finds_what_the_rules_say(people: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """The joins on blocking and first-name keys lose nothing the rules allow, and add nothing."""
+    roster = [physician(f"p{i}", **p) for i, p in enumerate(people)]
+    listing = [listed(f"k{i}", **r) for i, r in enumerate(rows)]
+    hits = run(roster, listing)
+    assert set(hits.select("physician_id", "record_key", "match_kind").iter_rows()) == oracle(roster, listing)
+
+
+def test_a_surname_the_roster_carries_is_taken_as_spelled() -> None:
+    """JOHNSTON on a list without a DOB is the Johnstons' lead; only a spelling no roster physician has
+    is read as a possible typo for a similar surname."""
+    johnson = physician("johnson", first_name="Robert", last_name="Johnson", dob=None)
+    johnston = physician("johnston", first_name="Robert", last_name="Johnston", dob=None)
+    row = listed(last_name="JOHNSTON", first_name="ROBERT", state="TX")
+    assert JaroWinkler.normalized_similarity("JOHNSTON ROBERT", "JOHNSON ROBERT") >= 0.93
+    hits = run([johnson, johnston], [row])
+    assert [(h["physician_id"], h["match_kind"]) for h in hits.iter_rows(named=True)] == [("johnston", "name")]
+    alone = only(run([johnson], [row]))
+    assert (alone["physician_id"], alone["match_kind"]) == ("johnson", "name")
 
 
 @pytest.mark.parametrize(("roster_first", "list_first"), [("Joseph", "RAJESH"), ("Charles", "CARL")])
@@ -496,8 +596,114 @@ def test_a_shared_surname_alone_is_no_name_hit(roster_first: str, list_first: st
     assert run(roster, [listed(last_name="PETERSON", first_name=list_first, state="TX")]).is_empty()
 
 
-def test_a_first_name_typo_still_matches_by_name() -> None:
-    hit = only(
-        run([physician(first_name="John", last_name="Kowalski")], [listed(last_name="KOWALSKI", first_name="JON")])
+@pytest.mark.parametrize(
+    ("roster_first", "list_first"), [("John", "JON"), ("Michael", "MICHELLE"), ("Donald", "RONALD")]
+)
+def test_a_merely_similar_first_name_is_no_lead(roster_first: str, list_first: str) -> None:
+    """Only the last name is matched fuzzily; first names must be equal, an initial or a nickname, as
+    for name_dob. Without a DOB, MICHAEL ~ MICHELLE is far more often two people than a typo."""
+    assert JaroWinkler.normalized_similarity(list_first, roster_first.upper()) >= 0.88
+    for dob in (None, DOB):
+        roster = [physician(first_name=roster_first, last_name="Kowalski")]
+        assert run(roster, [listed(last_name="KOWALSKI", first_name=list_first, state="TX", dob=dob)]).is_empty()
+
+
+@pytest.mark.parametrize(("roster_first", "list_first"), [("R", "ROBERT"), ("Robert", "R"), ("R. J.", "RICHARD")])
+def test_an_initial_on_either_side_is_a_name_lead(roster_first: str, list_first: str) -> None:
+    roster = [physician(first_name=roster_first, dob=None)]
+    hit = only(run(roster, [listed(last_name="SMITH", first_name=list_first, state="TX")]))
+    assert (hit["match_kind"], hit["score"], hit["matched_fields"]) == (
+        "name",
+        1.0,
+        ["last_name", "first_name", "state"],
     )
+
+
+def test_a_last_name_typo_with_a_nickname_is_still_a_lead() -> None:
+    roster = [physician(first_name="William", last_name="Kowalski", dob=None)]
+    hit = only(run(roster, [listed(last_name="KOWALSKY", first_name="BILL", state="TX")]))
     assert hit["match_kind"] == "name"
+    assert hit["score"] == pytest.approx(JaroWinkler.normalized_similarity("KOWALSKY WILLIAM", "KOWALSKI WILLIAM"))
+
+
+@pytest.mark.parametrize(
+    ("roster_middle", "list_middle", "lead"),
+    [
+        ("Alan", "C", False),
+        ("A", "CARL", False),
+        ("Alan", "Carl", False),
+        ("Alan", "A", True),
+        ("A", "ALAN", True),
+        ("Alan James", "ALAN", True),
+        (None, "C", True),
+        ("Alan", None, True),
+    ],
+)
+def test_conflicting_middle_names_rule_out_a_name_lead(
+    roster_middle: str | None, list_middle: str | None, lead: bool
+) -> None:
+    roster = [physician(middle_name=roster_middle)]
+    hits = run(roster, [listed(last_name="SMITH", first_name="ROBERT", middle_name=list_middle, state="TX")])
+    assert hits.height == int(lead)
+
+
+def test_a_middle_name_unknown_to_the_roster_still_conflicts() -> None:
+    roster = [physician(middle_name="Alan")]
+    assert run(roster, [listed(last_name="SMITH", first_name="ROBERT", middle_name="ZEBEDEE", state="TX")]).is_empty()
+
+
+def test_a_conflicting_middle_name_does_not_undo_a_dob_match() -> None:
+    roster = [physician(middle_name="Alan")]
+    hit = only(run(roster, [listed(last_name="SMITH", first_name="ROBERT", middle_name="C", dob=DOB)]))
+    assert hit["match_kind"] == "name_dob"
+
+
+# -- one roster, several lists ---------------------------------------------------------------------
+
+
+def test_a_prepared_roster_screens_several_lists_as_screen_does() -> None:
+    roster = roster_of(
+        physician("p1", npi="1234567893"),
+        physician("p2", first_name="Ann", last_name="Lee", dob=None, middle_name="B"),
+        physician("p3", first_name="Wojciech", last_name="Brzeczyszczykiewicz", states=["IL"]),
+    )
+    lists = [
+        listing_of(listed("r1", npi="1234567893"), listed("r2", last_name="LEE", first_name="ANN", state="TX")),
+        listing_of(
+            listed("s1", last_name="BRZECZYSZCZYKIEWICZ", first_name="WOJCIECH", dob=DOB),
+            listed("s2", last_name="LEE", first_name="ANN", middle_name="BETH"),
+            listed("s3", last_name="LEE", first_name="A", middle_name="C"),
+        ),
+    ]
+    prepared = PreparedRoster(roster, NICKNAMES)
+    for listing in lists:
+        assert_frame_equal(screen_prepared(prepared, listing), screen(roster, listing, nicknames=NICKNAMES))
+    assert screen_prepared(prepared, lists[0])["record_key"].to_list() == ["r1", "r2"]
+    assert screen_prepared(prepared, lists[1]).select("physician_id", "record_key").rows() == [
+        ("p2", "s2"),
+        ("p3", "s1"),
+    ]
+
+
+def test_an_npi_only_list_still_names_the_fields_that_agree() -> None:
+    roster = [physician(npi="1234567893", first_name="Ann", last_name="Lee")]
+    listing = [listed("r1", npi="1234567893", last_name="LEE", first_name="A"), listed("r2", last_name="LEE")]
+    hit = only(run(roster, listing, kinds=("npi",)))
+    assert (hit["record_key"], hit["matched_fields"]) == ("r1", ["npi", "last_name", "first_name"])
+
+
+def test_the_record_is_hashed_and_serialised_as_published() -> None:
+    roster = [physician(npi="1234567893")]
+    hit = only(run(roster, [listed("r1", note='Ü "quoted"', npi="1234567893")]))
+    assert hit["record_hash"] == published_hash("r1", 'Ü "quoted"')
+    assert json.loads(hit["record"]) == {"key": "r1", "note": 'Ü "quoted"'}
+
+
+def test_a_legacy_snapshot_with_json_records_still_screens() -> None:
+    """Snapshots parsed before records were kept as structs hold ``record`` as JSON and a
+    ``record_hash``: both pass through unchanged."""
+    legacy = listing_of(listed("r1", npi="1234567893")).with_columns(
+        record=pl.lit('{"key":"r1"}'), record_hash=pl.lit("old-hash")
+    )
+    hits = screen(roster_of(physician(npi="1234567893")), legacy, nicknames=NICKNAMES)
+    assert only(hits)["record_hash"] == "old-hash" and only(hits)["record"] == '{"key":"r1"}'

@@ -1,0 +1,405 @@
+"""Throughput and latency of ``POST /api/v1/match`` beside ``GET /health`` on a 50k-physician SQLite roster,
+and the in-process cost of evaluating one case over the whole roster.
+
+Run as a script (not a test; figures, not pass/fail)::
+
+    python bench/match.py [--physicians 50000] [--concurrency 200] [--requests 10000] [--workers 1]
+                          [--updates 5] [--skip-load]
+
+It reuses ``bench/api.py``'s generator and bulk loader for physicians and licenses, then adds what
+eligibility also needs, encoded with Piccolo's SQLite adapters: a board certification for ~90% of
+physicians (in one of their specialties; ~5% expired or not meeting MOC), one succeeded screening run
+over a fresh snapshot of each list (so screening is current) and ~5,000 open assignments (so capacity
+counts are real). The app is served by ``uvicorn`` in a subprocess, as in production, and driven over
+loopback by one asyncio/httpx process with random cases (state, line of business, specialty, review
+type, language). ``GET /health`` (one ``SELECT 1``, no auth) is the baseline measured in the same run.
+
+Then, in this process, it builds the same ``RosterIndex`` the server holds and times
+``CaseView`` evaluation (all reasons over every physician, ranking of the eligible) per case, with
+today's date view warm, as a router's repeated requests find it. Last, the cost of a roster write to
+routing: after one license update (through the service, as the API does), the next match's whole time
+with the index patched, against a full rebuild of the same roster (what every write cost before).
+``--skip-load`` skips the HTTP part and prints only the in-process figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from piccolo.engine.sqlite import convert_array_in, convert_date_in, convert_datetime_in, convert_uuid_in
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import api as roster_bench
+from roster.cli import migrate_database
+from roster.config import SOURCES, Settings
+
+REVIEW_TYPES = ("initial", "initial", "appeal", "peer_to_peer")
+PHYSICIAN_SPECIALTIES = 12  # column index of ``specialties`` in bench/api.py's physician rows
+
+
+def _boards(settings: Settings) -> dict[str, str]:
+    import csv
+
+    with open(settings.fixtures_dir / "specialties.csv", newline="") as f:
+        return {r["slug"]: r["boards"].split(";")[0] for r in csv.DictReader(f) if r["physician"] == "true"}
+
+
+def eligibility_rows(physicians: list[tuple], settings: Settings, seed: int) -> dict[str, list[tuple]]:
+    """Certifications, screening and open assignments for the generated physicians."""
+    rng = random.Random(seed + 7)
+    boards = _boards(settings)
+    now = datetime.now(UTC)
+    today = now.date()
+    stamp = convert_datetime_in(now - timedelta(minutes=5))
+    certifications, assignments = [], []
+    for row in physicians:
+        pid = row[0]
+        specialties = json.loads(row[PHYSICIAN_SPECIALTIES])
+        if rng.random() < 0.9:
+            slug = specialties[0]
+            lapsed = rng.random() < 0.05
+            certifications.append(
+                (
+                    convert_uuid_in(uuid.uuid4()),
+                    pid,
+                    boards[slug],
+                    slug,
+                    "certified",
+                    convert_date_in(date(2005, 1, 1) + timedelta(days=rng.randrange(5000))),
+                    convert_date_in(today - timedelta(days=10) if lapsed else today + timedelta(days=900)),
+                    False,
+                    "meeting",
+                    stamp,
+                    stamp,
+                )
+            )
+    for _ in range(5000):
+        row = rng.choice(physicians)
+        assignments.append(
+            (
+                convert_uuid_in(uuid.uuid4()),
+                f"CASE-{rng.randrange(10**9)}",
+                row[0],
+                "AZ",
+                "commercial",
+                json.loads(row[PHYSICIAN_SPECIALTIES])[0],
+                "initial",
+                "[]",
+                "open",
+                "{}",
+                None,
+                "bench",
+                stamp,
+                None,
+            )
+        )
+    loaded = convert_datetime_in(now - timedelta(days=3))
+    snapshots = {source: convert_uuid_in(uuid.uuid4()) for source in SOURCES}
+    snapshot_rows = [
+        (snap, source, f"{i:064d}", 1000, "bench.csv", "bench", None, loaded)
+        for i, (source, snap) in enumerate(snapshots.items())
+    ]
+    run_rows = [
+        (
+            convert_uuid_in(uuid.uuid4()),
+            convert_array_in(list(SOURCES)),
+            json.dumps(snapshots),
+            len(physicians),
+            0,
+            "succeeded",
+            None,
+            convert_datetime_in(now - timedelta(minutes=1)),
+            convert_datetime_in(now - timedelta(seconds=30)),
+        )
+    ]
+    return {
+        "certification": certifications,
+        "assignment": assignments,
+        "list_snapshot": snapshot_rows,
+        "screening_run": run_rows,
+    }
+
+
+COLUMNS = {
+    "certification": (
+        "id physician board specialty status certified_on expires_on time_unlimited moc_status created_at updated_at"
+    ),
+    "assignment": (
+        "id case_id physician state line_of_business specialty review_type prior_reviewer_ids status evidence "
+        "due_at created_by created_at closed_at"
+    ),
+    "list_snapshot": "id source sha256 rows file_name origin published_on loaded_at",
+    "screening_run": "id sources snapshots screened hits status error started_at finished_at",
+}
+
+
+def bulk_load_eligibility(db_path: Path, tables: dict[str, list[tuple]]) -> None:
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for table, rows in tables.items():
+            columns = COLUMNS[table].split()
+            marks = ", ".join("?" * len(columns))
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def random_case(rng: random.Random, specialties: list[str], states: list[str]) -> dict:
+    body = {
+        "state": rng.choice(states),
+        "line_of_business": rng.choice(roster_bench.LINES_OF_BUSINESS),
+        "specialty": rng.choice(specialties),
+        "review_type": rng.choice(REVIEW_TYPES),
+    }
+    if rng.random() < 0.3:
+        body["language"] = rng.choice(("es", "vi", "zh"))
+    return body
+
+
+async def drive(client: httpx.AsyncClient, name: str, request_for, total: int, concurrency: int, cap: float):
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    issued = 0
+    start = time.perf_counter()
+    deadline = start + cap
+    capped = False
+
+    async def worker() -> None:
+        nonlocal issued, capped
+        while issued < total:
+            if time.perf_counter() >= deadline:
+                capped = True
+                return
+            issued += 1
+            method, path, body = request_for()
+            t0 = time.perf_counter()
+            try:
+                resp = await client.request(method, path, json=body)
+                await resp.aread()
+            except httpx.HTTPError as exc:
+                errors[f"{type(exc).__name__}: {exc or exc.__cause__!r}"[:120]] += 1
+                continue
+            if resp.status_code == 200:
+                latencies.append(time.perf_counter() - t0)
+            else:
+                errors[f"HTTP {resp.status_code}: {resp.text[:100]}"] += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return roster_bench.Result(name, latencies, errors, time.perf_counter() - start, capped)
+
+
+async def run_load(base: str, key: str, specialties: list[str], states: list[str], args: argparse.Namespace):
+    rng = random.Random(args.seed + 1)
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=60.0, headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        t0 = time.perf_counter()
+        probe = await client.post("/api/v1/match", json=random_case(rng, specialties, states))
+        first = time.perf_counter() - t0
+        if probe.status_code != 200:
+            raise RuntimeError(f"probe match -> {probe.status_code}: {probe.text[:300]}")
+        body = probe.json()
+        print(f"first match (builds the index): {first:.2f}s; evaluated {body['evaluated']}")
+        endpoints = [
+            ("GET /health", lambda: ("GET", "/health", None)),
+            ("POST /api/v1/match", lambda: ("POST", "/api/v1/match", random_case(rng, specialties, states))),
+        ]
+        results = []
+        for name, request_for in endpoints:
+            if args.warmup:
+                await drive(client, name, request_for, args.warmup, args.concurrency, args.time_cap)
+            results.append(await drive(client, name, request_for, args.requests, args.concurrency, args.time_cap))
+        return results
+
+
+def in_process(settings: Settings, specialties: list[str], states: list[str], args: argparse.Namespace) -> None:
+    """Time the fast path and the plain rules on the same roster, in this process."""
+    from roster import clock
+    from roster.db import close_engine, open_engine
+    from roster.matching import repository
+    from roster.matching.facts_loader import current_reviewers
+    from roster.matching.index import CaseView
+    from roster.matching.rules import evaluate
+    from roster.matching.service import RosterCache, case_of
+
+    async def load():
+        engine = await open_engine(settings, pool=False)
+        try:
+            from roster.compliance.facts import CompliancePolicy
+
+            cache = RosterCache(settings, CompliancePolicy())
+            t0 = time.perf_counter()
+            roster = await cache.current()
+            built = time.perf_counter() - t0
+            counts = await repository.open_assignment_counts()
+            refresh = await after_license_updates(cache, args.updates)
+            return roster, built, counts, await current_reviewers(clock.now(), open_cases=counts), refresh
+        finally:
+            await close_engine(engine)
+
+    async def after_license_updates(cache, updates: int) -> tuple[list[float], list[float]]:
+        """The next match after one license update: the index patched (now) vs rebuilt in full (before).
+
+        Each update restricts one license through the service (one write transaction, as the API does);
+        then the next match's whole cost is timed: the refresh, today's date view and the case itself.
+        The full rebuild is timed on the same roster right after, as every write used to cost."""
+        from roster.licenses import service as licenses
+        from roster.licenses.schemas import LicenseUpdate
+        from roster.licenses.tables import License
+
+        rng = random.Random(args.seed + 3)
+        body = random_case(rng, specialties, states)
+        ids = [row["id"] for row in await License.select(License.id).limit(updates * 50).run()]
+
+        def evaluate_case(state, open_cases) -> None:
+            case = case_of(state, prior_reviewer_ids=[], **body)
+            view = CaseView(state.index, state.index.day(date.today()), case, open_cases)
+            view.reason_counts()
+            view.ranked_rows(5)
+
+        patched, rebuilt = [], []
+        for license_id in rng.sample(ids, updates):
+            await licenses.update(license_id, LicenseUpdate(restricted=True), actor="bench")
+            t0 = time.perf_counter()
+            evaluate_case(*await cache.snapshot())
+            patched.append(time.perf_counter() - t0)
+            # Before: every write rebuilt the index, and open cases were re-read for the new index.
+            t0 = time.perf_counter()
+            state = await cache._build(cache._state.version)
+            evaluate_case(state, state.index.open_case_counts(await repository.open_assignment_counts()))
+            rebuilt.append(time.perf_counter() - t0)
+        return patched, rebuilt
+
+    roster, built, counts, reviewers, (patched, rebuilt) = asyncio.run(load())
+    index = roster.index
+    open_cases = index.open_case_counts(counts)
+    rng = random.Random(args.seed + 2)
+    today = date.today()
+    index.day(today)
+    cases = []
+    for _ in range(args.cases):
+        body = random_case(rng, specialties, states)
+        cases.append(case_of(roster, prior_reviewer_ids=[], **body))
+    per_case = []
+    eligible = 0
+    for case in cases:
+        t0 = time.perf_counter()
+        view = CaseView(index, index.day(today), case, open_cases)
+        view.reason_counts()
+        ranked = view.ranked_rows(5)
+        per_case.append(time.perf_counter() - t0)
+        eligible += int((view.bits == 0).sum())
+        del ranked
+    sample = cases[: args.plain_cases]
+    t0 = time.perf_counter()
+    for case in sample:
+        for r in reviewers:
+            evaluate(r, case, today, index.rules)
+    plain = (time.perf_counter() - t0) / max(1, len(sample))
+    ms = sorted(x * 1000 for x in per_case)
+    print()
+    print(f"in-process: index of {index.size} physicians built from the database in {built:.2f}s")
+    print(
+        f"  fast path (all reasons over every physician + top 5): mean {statistics.mean(ms):.3f} ms, "
+        f"p50 {ms[len(ms) // 2]:.3f} ms, p99 {ms[int(len(ms) * 0.99) - 1]:.3f} ms per case "
+        f"over {len(ms)} cases (mean {eligible / len(ms):.0f} eligible)"
+    )
+    print(f"  plain rules.evaluate over every physician: {plain * 1000:.1f} ms per case ({len(sample)} cases)")
+    print(f"  target <= 1 ms per case: {'PASS' if statistics.mean(ms) <= 1 else 'MISS'} (mean)")
+    if patched:
+        now_ms, before_ms = statistics.median(patched) * 1000, statistics.median(rebuilt) * 1000
+        print(
+            f"next match after one license update (median of {len(patched)}): {now_ms:.1f} ms patching the index "
+            f"vs {before_ms:.0f} ms rebuilding it (before); ratio rebuild/patch {before_ms / now_ms:.0f}x"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--physicians", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=10_000, help="measured requests per endpoint")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--warmup", type=int, default=1000, help="unmeasured requests per endpoint first")
+    parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per endpoint run, at most")
+    parser.add_argument("--cases", type=int, default=2000, help="in-process cases for the fast path")
+    parser.add_argument("--plain-cases", type=int, default=3, help="in-process cases for the plain rules")
+    parser.add_argument("--updates", type=int, default=5, help="license updates timed for the next match after")
+    parser.add_argument("--skip-load", action="store_true", help="skip the HTTP load test (in-process figures only)")
+    parser.add_argument("--seed", type=int, default=20261123)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="roster-bench-match-"))
+    proc: subprocess.Popen | None = None
+    try:
+        db_path = tmp / "roster.db"
+        settings = dataclasses.replace(Settings(), database_url=f"sqlite:///{db_path}")
+        migrate_database(settings)
+        t0 = time.perf_counter()
+        physicians, licenses, _ids = roster_bench.synthetic_rows(args.physicians, settings, args.seed)
+        roster_bench.bulk_load(db_path, physicians, licenses)
+        bulk_load_eligibility(db_path, eligibility_rows(physicians, settings, args.seed))
+        n_licenses = len(licenses)
+        del physicians, licenses
+        setup = time.perf_counter() - t0
+        key = roster_bench.create_admin_key(settings)
+        specialties, states = roster_bench._reference(settings)
+
+        results = []
+        if args.skip_load:
+            print(f"database: {args.physicians} physicians, {n_licenses} licenses; setup {setup:.1f}s")
+        else:
+            port = roster_bench.free_port()
+            base = f"http://127.0.0.1:{port}"
+            log_path = tmp / "server.log"
+            proc = roster_bench.start_server(db_path, port, args.workers, log_path)
+            ready = roster_bench.wait_healthy(base, proc, log_path)
+            print(
+                f"roster bench/match.py  python {sys.version.split()[0]}  uvicorn workers {args.workers}  "
+                f"concurrency {args.concurrency}"
+            )
+            print(
+                f"database: {args.physicians} physicians, {n_licenses} licenses, certifications, 5000 open "
+                f"assignments; setup {setup:.1f}s, server ready {ready:.1f}s"
+            )
+            results = asyncio.run(run_load(base, key, specialties, states, args))
+            roster_bench.report(results, args)  # its ratio line reads "physicians/health": here, match/health
+            health, matched = results
+            print(f"throughput ratio match/health: {matched.rps / health.rps if health.rps else float('nan'):.3f}")
+            print(
+                f"targets: match/health >= 0.5: {'PASS' if matched.rps >= 0.5 * health.rps else 'MISS'}; "
+                f"match p99 <= 25 ms at {args.concurrency} concurrent: {'PASS' if matched.pct(99) <= 25 else 'MISS'}"
+            )
+            roster_bench.stop_server(proc)
+            proc = None
+        in_process(settings, specialties, states, args)
+        return 0 if all(not r.errors for r in results) else 1
+    finally:
+        if proc is not None:
+            roster_bench.stop_server(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

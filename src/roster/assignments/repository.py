@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from roster.assignments.tables import Assignment
+
+_COLUMNS = (
+    Assignment.id,
+    Assignment.case_id,
+    Assignment.physician.as_alias("physician_id"),
+    Assignment.state,
+    Assignment.line_of_business,
+    Assignment.specialty,
+    Assignment.review_type,
+    Assignment.prior_reviewer_ids,
+    Assignment.status,
+    Assignment.evidence,
+    Assignment.due_at,
+    Assignment.created_by,
+    Assignment.created_at,
+    Assignment.closed_at,
+)
+
+
+async def insert(values: dict[str, Any]) -> None:
+    await Assignment.insert(Assignment(**values)).run()
+
+
+async def get(assignment_id: UUID) -> dict[str, Any] | None:
+    return await Assignment.select(*_COLUMNS).where(Assignment.id == assignment_id).output(load_json=True).first().run()
+
+
+async def open_for_case(case_id: str, physician_id: UUID) -> bool:
+    return (
+        await Assignment.exists()
+        .where((Assignment.case_id == case_id) & (Assignment.physician == physician_id) & (Assignment.status == "open"))
+        .run()
+    )
+
+
+async def close(assignment_id: UUID, values: dict[str, Any]) -> None:
+    await (
+        Assignment.update({getattr(Assignment, k): v for k, v in values.items()})
+        .where(Assignment.id == assignment_id)
+        .run()
+    )

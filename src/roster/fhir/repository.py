@@ -1,0 +1,101 @@
+"""Every FHIR-export query lives here; each reads a whole page of physicians at once (no N+1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from roster.nppes.tables import NpiVerification
+from roster.physicians.tables import Physician
+from roster.reference.tables import StateRule
+from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
+
+
+def _narrowed(query: Any, ids: list[UUID] | None, npis: list[str] | None) -> Any:
+    """``_id`` and ``identifier`` narrow the search (callers never pass an empty list)."""
+    if ids is not None:
+        query = query.where(Physician.id.is_in(ids))
+    if npis is not None:
+        query = query.where(Physician.npi.is_in(npis))
+    return query
+
+
+async def physicians_page(
+    *, ids: list[UUID] | None, npis: list[str] | None, after: UUID | None, limit: int
+) -> list[dict[str, Any]]:
+    """Ordered by id and keyset-paginated on it."""
+    query = _narrowed(Physician.select(), ids, npis)
+    if after is not None:
+        query = query.where(Physician.id > after)
+    return await query.order_by(Physician.id).limit(limit).run()
+
+
+async def physician(physician_id: UUID) -> dict[str, Any] | None:
+    return await Physician.select().where(Physician.id == physician_id).first().run()
+
+
+async def succeeded_runs(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Succeeded runs that started at/after ``since`` and finished by ``until``, newest first."""
+    return (
+        await ScreeningRun.select(
+            ScreeningRun.sources, ScreeningRun.snapshots, ScreeningRun.started_at, ScreeningRun.finished_at
+        )
+        .where(
+            (ScreeningRun.status == "succeeded")
+            & (ScreeningRun.started_at >= since)
+            & (ScreeningRun.finished_at <= until)
+        )
+        .order_by(ScreeningRun.finished_at, ascending=False)
+        .output(load_json=True)
+        .run()
+    )
+
+
+async def snapshots_loaded_at(snapshot_ids: list[UUID]) -> dict[UUID, datetime]:
+    if not snapshot_ids:
+        return {}
+    rows = (
+        await ListSnapshot.select(ListSnapshot.id, ListSnapshot.loaded_at)
+        .where(ListSnapshot.id.is_in(snapshot_ids))
+        .run()
+    )
+    return {UUID(str(row["id"])): row["loaded_at"] for row in rows}
+
+
+async def hits_of(physician_ids: list[UUID]) -> list[dict[str, Any]]:
+    return (
+        await ScreeningHit.select(
+            ScreeningHit.physician.as_alias("physician_id"),
+            ScreeningHit.source,
+            ScreeningHit.status,
+            ScreeningHit.decided_at,
+            ScreeningHit.created_at,
+        )
+        .where(ScreeningHit.physician.is_in(physician_ids))
+        .run()
+    )
+
+
+async def clear_npi_checks(physician_ids: list[UUID]) -> list[dict[str, Any]]:
+    """NPPES checks that gave an answer (an ``error`` check has no ``npi_status``), newest first."""
+    return (
+        await NpiVerification.select(
+            NpiVerification.physician.as_alias("physician_id"),
+            NpiVerification.npi,
+            NpiVerification.npi_status,
+            NpiVerification.method,
+            NpiVerification.checked_at,
+        )
+        .where(NpiVerification.physician.is_in(physician_ids) & NpiVerification.npi_status.is_not_null())
+        .order_by(NpiVerification.checked_at, ascending=False)
+        .run()
+    )
+
+
+async def state_names() -> dict[str, str]:
+    return {row["state"]: row["name"] for row in await StateRule.select(StateRule.state, StateRule.name).run()}
+
+
+async def count_physicians(ids: list[UUID] | None, npis: list[str] | None) -> int:
+    return await _narrowed(Physician.count(), ids, npis).run()

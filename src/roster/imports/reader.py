@@ -1,0 +1,226 @@
+"""Read an uploaded roster file (CSV or XLSX) into one all-text frame per record kind.
+
+Every cell is read as text (``infer_schema=False``; an NPI or license number keeps its leading
+zeros), stripped, and null when empty. Each frame carries ``ROW``, the spreadsheet row a person
+sees (header = row 1; blank rows still count). Problems with the file as a whole (not UTF-8, wrong
+delimiter, a missing or unknown column, a missing or extra sheet) are :class:`FileRejected`, each
+reported once instead of once per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import fastexcel
+import polars as pl
+
+from roster.imports.layout import COLUMNS, CSV_COLUMNS, KINDS, RECORD, SHEETS, RecordKind
+from roster.imports.schemas import RowError, row_error
+
+#: Spreadsheet row of each record (header = 1).
+ROW = "__row__"
+UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_HEADER_SPAN = 1 << 16
+_OTHER_DELIMITERS = (";", "\t", "|")
+
+
+class FileRejected(Exception):
+    """The file cannot be read as a roster; ``errors`` says why, by sheet, row and column."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class RosterFile:
+    #: Per record kind: one String column per layout column (null when empty) plus ``ROW``.
+    frames: dict[RecordKind, pl.DataFrame]
+    #: Whether the records came from XLSX sheets (errors then name the sheet).
+    workbook: bool
+
+    def sheet(self, kind: RecordKind) -> str | None:
+        return SHEETS[kind] if self.workbook else None
+
+
+def is_workbook(data: bytes, file_name: str | None = None) -> bool:
+    if data.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+        return True
+    return bool(file_name) and str(file_name).lower().endswith((".xlsx", ".xlsm", ".xls"))
+
+
+def read_roster(data: bytes, file_name: str | None = None) -> RosterFile:
+    """CSV or XLSX, told apart by content (ZIP/OLE magic) and then by file name."""
+    if not data or not data.strip():
+        raise FileRejected([row_error(None, None, "the file is empty")])
+    return read_workbook(data) if is_workbook(data, file_name) else read_csv(data)
+
+
+def _cleaned(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """Strip every cell, empty -> null, drop rows with nothing in them."""
+    stripped = frame.with_columns([pl.col(c).str.strip_chars().replace("", None).alias(c) for c in columns])
+    return stripped.filter(~pl.all_horizontal([pl.col(c).is_null() for c in columns]))
+
+
+def _header_errors(
+    found: Sequence[str], expected: Sequence[str], sheet: str | None, *, workbook: bool
+) -> list[RowError]:
+    errors = []
+    seen: set[str] = set()
+    for name in found:
+        if name in seen:
+            errors.append(row_error(1, name, "the column appears twice in the header", sheet))
+        seen.add(name)
+    if len(found) == 1 and not workbook:
+        for sep in _OTHER_DELIMITERS:
+            if sep in found[0]:
+                shown = "tab" if sep == "\t" else repr(sep)
+                return [row_error(1, None, f"the file is not comma-separated (the header is split by {shown})")]
+    for name in expected:
+        if name not in seen:
+            errors.append(row_error(1, name, "missing column", sheet))
+    for name in dict.fromkeys(found):
+        if name not in expected:
+            shown = name if name else "(blank)"
+            errors.append(row_error(1, shown, "unknown column; expected only: " + ", ".join(expected), sheet))
+    return errors
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def _utf8_body(data: bytes) -> bytes:
+    if data.startswith(_UTF16_BOMS):
+        raise FileRejected([row_error(None, None, "the file is UTF-16; save it as CSV UTF-8")])
+    body = data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        row = body.count(b"\n", 0, exc.start) + 1
+        raise FileRejected(
+            [row_error(row, None, f"not UTF-8 text (byte 0x{body[exc.start]:02x}); save it as CSV UTF-8")]
+        ) from None
+    return body
+
+
+def _bad_record(body: bytes, width: int) -> RowError:
+    """The first record with the wrong number of fields, found with the stdlib reader (slow, exact)."""
+    reader = csv.reader(io.StringIO(body.decode("utf-8")), strict=True)
+    try:
+        for index, record in enumerate(reader):
+            if index and record and len(record) > width:
+                return row_error(index + 1, None, f"{len(record)} fields, the header has {width}")
+    except csv.Error as exc:
+        return row_error(reader.line_num, None, f"malformed CSV ({exc}; an unclosed quote?)")
+    return row_error(None, None, "malformed CSV")
+
+
+def read_csv(data: bytes) -> RosterFile:
+    body = _utf8_body(data)
+    head = body[:_HEADER_SPAN].decode("utf-8", errors="ignore")
+    try:
+        header = [name.strip() for name in next(csv.reader(io.StringIO(head)))]
+    except (csv.Error, StopIteration):
+        raise FileRejected([row_error(1, None, "unreadable header line")]) from None
+    problems = _header_errors(header, CSV_COLUMNS, None, workbook=False)
+    if problems:
+        raise FileRejected(problems)
+    positional = [f"c{i}" for i in range(len(header))]
+    try:
+        frame = pl.read_csv(
+            body, has_header=True, new_columns=positional, infer_schema=False, quote_char='"', raise_if_empty=False
+        )
+    except pl.exceptions.PolarsError:
+        raise FileRejected([_bad_record(body, len(header))]) from None
+    frame = frame.rename(dict(zip(positional, header, strict=True))).with_row_index(ROW, offset=2)
+    frame = _cleaned(frame.with_columns(pl.col(ROW).cast(pl.Int64)), CSV_COLUMNS)
+    return RosterFile(frames=_split_records(frame), workbook=False)
+
+
+def _split_records(frame: pl.DataFrame) -> dict[RecordKind, pl.DataFrame]:
+    """One frame per ``record`` value; a cell outside its record's columns, or a bad ``record``, is an error."""
+    kind = pl.col(RECORD).str.to_lowercase()
+    errors: list[RowError] = []
+    unknown = frame.filter(kind.is_null() | ~kind.is_in(list(KINDS)))
+    for row, value in unknown.select(ROW, RECORD).iter_rows():
+        message = "is empty" if value is None else f"{value!r} is not a record kind"
+        errors.append(row_error(row, RECORD, message + "; use physician, license or certification"))
+    frames: dict[RecordKind, pl.DataFrame] = {}
+    for name in KINDS:
+        rows = frame.filter(kind == name)
+        own = COLUMNS[name]
+        for column in CSV_COLUMNS:
+            if column == RECORD or column in own:
+                continue
+            for (row,) in rows.filter(pl.col(column).is_not_null()).select(ROW).iter_rows():
+                errors.append(row_error(row, column, f"is not a {name} column; leave it empty on {name} rows"))
+        frames[name] = rows.select(*own, ROW)
+    if errors:
+        raise FileRejected(sorted(errors, key=lambda e: (e.row or 0, CSV_COLUMNS.index(e.column or RECORD))))
+    return frames
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+
+def read_workbook(data: bytes) -> RosterFile:
+    try:
+        reader = fastexcel.read_excel(data)
+    except (fastexcel.FastExcelError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FileRejected([row_error(None, None, f"not a readable XLSX workbook ({first})")]) from None
+    wanted = {SHEETS[kind]: kind for kind in KINDS}
+    problems = [
+        row_error(None, None, "unexpected sheet; a roster workbook has only: " + ", ".join(wanted), sheet)
+        for sheet in reader.sheet_names
+        if sheet not in wanted
+    ]
+    problems += [
+        row_error(None, None, "missing sheet (it may have only its header row)", sheet)
+        for sheet in wanted
+        if sheet not in reader.sheet_names
+    ]
+    if problems:
+        raise FileRejected(problems)
+    frames: dict[RecordKind, pl.DataFrame] = {}
+    for sheet, kind in wanted.items():
+        frame, header_problems = _sheet(reader, sheet, COLUMNS[kind])
+        problems += header_problems
+        frames[kind] = frame
+    if problems:
+        raise FileRejected(problems)
+    return RosterFile(frames=frames, workbook=True)
+
+
+def _sheet(reader: fastexcel.ExcelReader, sheet: str, columns: Sequence[str]) -> tuple[pl.DataFrame, list[RowError]]:
+    """A sheet's cells as text; its first row is the header. Rows keep their sheet row number."""
+    try:
+        raw = reader.load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0).to_polars()
+    except fastexcel.FastExcelError as exc:
+        return pl.DataFrame(), [row_error(None, None, f"unreadable sheet ({exc})", sheet)]
+    if raw.height == 0:
+        return pl.DataFrame(), [row_error(1, None, "the header row is missing", sheet)]
+    header_cells = [None if cell is None else str(cell).strip() for cell in raw.row(0)]
+    # Columns with neither a header nor a value are formatting residue, not columns.
+    keep = [
+        (name, header)
+        for name, header in zip(raw.columns, header_cells, strict=True)
+        if header or raw.get_column(name).slice(1).drop_nulls().len()
+    ]
+    header = [header or "" for _, header in keep]
+    problems = _header_errors(header, columns, sheet, workbook=True)
+    if problems:
+        return pl.DataFrame(), problems
+    frame = (
+        raw.select([pl.col(name).cast(pl.String).alias(title) for name, title in keep])
+        .with_row_index(ROW, offset=1)
+        .slice(1)
+        .with_columns(pl.col(ROW).cast(pl.Int64))
+    )
+    return _cleaned(frame, columns).select(*columns, ROW), []

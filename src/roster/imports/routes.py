@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, post
+from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import MultipartBody, QueryParameter
+
+from roster.api.auth import WRITE_ROSTER
+from roster.api.problems import PROBLEM_JSON, problems
+from roster.imports import service
+from roster.imports.schemas import ImportProblem, ImportResult
+from roster.keys.schemas import Principal
+
+AuthedRequest = Request[Principal, Any, Any]
+#: A 50,000-physician roster CSV is about 25 MB.
+MAX_ROSTER_FILE = 128 * 1024 * 1024
+
+
+@dataclass
+class RosterUpload:
+    file: UploadFile
+
+
+def rejected(exc: service.ImportRejected) -> Response[ImportProblem]:
+    shown = "; ".join(f"{e.field}: {e.message}" for e in exc.errors[:5])
+    more = f" (and {len(exc.errors) - 5} more)" if len(exc.errors) > 5 else ""
+    return Response(
+        ImportProblem(
+            type="https://roster.dev/problems/invalid-roster-file",
+            title="Invalid roster file",
+            status=422,
+            detail=f"nothing was imported: {shown}{more}",
+            errors=exc.errors,
+            physicians=exc.counts["physician"],
+            licenses=exc.counts["license"],
+            certifications=exc.counts["certification"],
+        ),
+        status_code=422,
+        media_type=PROBLEM_JSON,
+    )
+
+
+class ImportController(Controller):
+    path = "/imports"
+    tags = ["imports"]
+
+    @post(
+        "/roster",
+        guards=[WRITE_ROSTER],
+        status_code=200,
+        request_max_body_size=MAX_ROSTER_FILE,
+        responses={
+            **problems(401, 403, 413),
+            422: ResponseSpec(
+                data_container=ImportProblem,
+                media_type=PROBLEM_JSON,
+                description="The file has errors (each by sheet, row and column); nothing was written",
+                generate_examples=False,
+            ),
+        },
+        summary="Bulk import physicians, licenses and certifications from a CSV or XLSX roster file",
+    )
+    async def import_roster(
+        self,
+        request: AuthedRequest,
+        data: MultipartBody[RosterUpload],
+        dry_run: Annotated[bool, QueryParameter(description="validate and count, write nothing")] = False,
+    ) -> Response[ImportResult]:
+        upload = data.file
+        content = await upload.read()
+        name = PurePosixPath(upload.filename).name if upload.filename else None
+        try:
+            result = await service.import_roster(content, file_name=name, dry_run=dry_run, actor=request.user.name)
+        except service.ImportRejected as exc:
+            return rejected(exc)  # type: ignore[return-value]
+        return Response(result)

@@ -1,0 +1,119 @@
+"""What matching knows: a reviewer's facts, a case, and the reference rules, all plain data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts
+
+#: Every reason a physician can be ineligible for a case, in the contract's order (api.md).
+REASONS = (
+    "inactive",
+    "no_license_in_state",
+    "license_expired",
+    "license_restricted",
+    "no_board_certification",
+    "certification_lapsed",
+    "excluded_oig",
+    "excluded_sam",
+    "precluded_cms",
+    "screening_pending",
+    "screening_stale",
+    "recredentialing_overdue",
+    "irr_overdue",
+    "insufficient_experience",
+    "npi_deactivated",
+    "line_of_business",
+    "specialty_mismatch",
+    "prior_reviewer",
+    "at_capacity",
+)
+
+
+class SnapshotRef(msgspec.Struct, frozen=True):
+    """The list snapshot a physician was last screened against: the evidence an assignment keeps."""
+
+    source: str
+    snapshot_id: UUID
+    sha256: str
+    loaded_at: datetime
+    run_id: UUID
+
+
+class ReviewerFacts(msgspec.Struct, frozen=True):
+    """A physician as matching sees them: compliance facts plus what routing needs."""
+
+    compliance: PhysicianFacts
+    name: str
+    lines_of_business: tuple[str, ...]
+    #: Specialties attested by credentialing staff (slugs).
+    specialties: tuple[str, ...]
+    languages: tuple[str, ...]
+    max_open_cases: int
+    open_cases: int = 0
+    snapshots: tuple[SnapshotRef, ...] = ()
+
+    @property
+    def id(self) -> UUID:
+        return self.compliance.id
+
+    @property
+    def npi(self) -> str:
+        return self.compliance.npi
+
+
+class Case(msgspec.Struct, frozen=True):
+    state: str
+    line_of_business: str
+    #: A resolved specialty slug.
+    specialty: str
+    review_type: str
+    prior_reviewer_ids: frozenset[UUID] = frozenset()
+    language: str | None = None
+
+
+class MatchRules(msgspec.Struct, frozen=True):
+    """Reference data and configuration the rules read: specialty groups, state rules, policy."""
+
+    #: slug -> similarity group, for physician specialties only (non-physicians are never same-or-similar).
+    specialty_groups: dict[str, str]
+    #: state -> review types for which that state requires an in-state license (empty: every type).
+    in_state_rules: dict[str, tuple[str, ...]]
+    default_in_state_license: bool = True
+    policy: CompliancePolicy = CompliancePolicy()
+
+    def required_license_state(self, case: Case) -> str | None:
+        """The state a license must be in for this case, or None when any US license will do.
+
+        Medicare Advantage accepts any US license (42 CFR 422.566(d)); a state that requires its own
+        license for the review type gets it; elsewhere the organization default decides.
+        """
+        if case.line_of_business == "medicare_advantage":
+            return None
+        review_types = self.in_state_rules.get(case.state)
+        if review_types is not None and (not review_types or case.review_type in review_types):
+            return case.state
+        return case.state if self.default_in_state_license else None
+
+
+class Decision(msgspec.Struct, frozen=True):
+    """Whether one physician may decide one case on a date, with every failing reason and the evidence."""
+
+    physician_id: UUID
+    reasons: tuple[str, ...]
+    specialty_match: str | None = None
+    #: ``certification`` or ``attestation``: what made the specialty match.
+    specialty_source: str | None = None
+    license: LicenseFact | None = None
+    certifications: tuple[CertificationFact, ...] = ()
+    prior_reviewer_first: bool = False
+    speaks_language: bool = False
+    open_cases: int = 0
+    max_open_cases: int = 0
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons

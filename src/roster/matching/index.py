@@ -1,0 +1,494 @@
+"""The fast path: the whole roster as column arrays, evaluated for one case in one vectorised pass.
+
+Built from the same ``ReviewerFacts`` the plain rules read, and checked against ``rules.evaluate`` by
+property tests. What depends only on the date (recredentialing, IRR, experience, certifications,
+screening freshness, licenses per state) is computed once per ``as_of`` into a :class:`DayView`;
+a case then only combines a handful of boolean arrays, so reason counts over the whole roster cost
+one ``count_nonzero`` per reason.
+"""
+
+from __future__ import annotations
+
+import bisect
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from uuid import UUID
+
+import numpy as np
+
+from roster.compliance.dates import add_years
+from roster.compliance.rules import EXPERIENCE_YEARS, SOURCE_CHECKS, check_npi, irr_last_day, recredentialing_due
+from roster.matching.facts import REASONS, Case, MatchRules, ReviewerFacts
+
+BIT = {reason: np.int32(1 << i) for i, reason in enumerate(REASONS)}
+#: Far past / far future as date ordinals, for "never" and "no end".
+NEVER = -(10**9)
+FOREVER = 10**9
+_RESTRICTIVE = frozenset({"suspended", "revoked", "probation"})
+#: License miss code per (state, physician): 0 none on file, 1 restricted, 2 expired (nearest miss wins).
+_MISS_BITS = np.array([BIT["no_license_in_state"], BIT["license_restricted"], BIT["license_expired"]], dtype=np.int32)
+
+
+class DayView:
+    """Everything about the roster that depends on the date but not on the case."""
+
+    def __init__(self, index: RosterIndex, as_of: date, screening_as_of: date | None = None) -> None:
+        d = as_of.toordinal()
+        s = (screening_as_of or as_of).toordinal()
+        n = index.size
+        bits = index.static_bits.copy()
+        bits |= np.where(d >= index.recredentialing_due, BIT["recredentialing_overdue"], 0).astype(np.int32)
+        bits |= np.where(d > index.irr_last_day, BIT["irr_overdue"], 0).astype(np.int32)
+        bits |= np.where(d < index.qualified_on, BIT["insufficient_experience"], 0).astype(np.int32)
+        for fresh_until, stale_possible in index.screening_fresh_until:
+            bits |= np.where(stale_possible & (s > fresh_until), BIT["screening_stale"], 0).astype(np.int32)
+        # Certifications: which are current on the date, and the specialties they prove.
+        current = index.cert_eligible & (index.cert_start <= d) & (d <= index.cert_end)
+        has_current = np.zeros(n, dtype=bool)
+        has_current[index.cert_owner[current]] = True
+        bits |= np.where(
+            ~has_current, np.where(index.has_cert, BIT["certification_lapsed"], BIT["no_board_certification"]), 0
+        ).astype(np.int32)
+        self.bits = bits
+        known = current & (index.cert_specialty >= 0)
+        self.cert_group = np.zeros((len(index.group_names), n), dtype=bool)
+        self.cert_group[index.cert_group[known], index.cert_owner[known]] = True
+        self.cert_specialty = np.zeros((len(index.specialty_names), n), dtype=bool)
+        self.cert_specialty[index.cert_specialty[known], index.cert_owner[known]] = True
+        # Licenses: valid per state and in any state, else the nearest miss.
+        valid = index.lic_unrestricted & (index.lic_issued <= d) & (d <= index.lic_expires)
+        miss = np.where(valid, 0, np.where(index.lic_restrictive, 1, 2)).astype(np.int8)
+        states = len(index.state_names)
+        self.valid_in = np.zeros((states, n), dtype=bool)
+        self.valid_in[index.lic_state[valid], index.lic_owner[valid]] = True
+        self.miss_in = np.zeros((states, n), dtype=np.int8)
+        np.maximum.at(self.miss_in, (index.lic_state, index.lic_owner), miss)
+        self.valid_any = self.valid_in.any(axis=0)
+        self.miss_any = self.miss_in.max(axis=0) if states else np.zeros(n, dtype=np.int8)
+        self.ok = bits == 0
+        #: Physicians per case-independent reason: each reason bit has exactly one source, so a case's
+        #: counts are these plus the counts of its own checks.
+        self.counts = {reason: int(np.count_nonzero(bits & bit)) for reason, bit in BIT.items()}
+        self._licenses: dict[str | None, tuple[np.ndarray, np.ndarray, dict[str, int]]] = {}
+        self._size = n
+        self._state_row = index.state_row
+
+    def licenses_for(self, required: str | None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        """Valid-license mask, nearest-miss bits and miss counts where a case requires ``required``."""
+        cached = self._licenses.get(required)
+        if cached is None:
+            row = self._state_row.get(required) if required is not None else None
+            if required is None:
+                valid, miss = self.valid_any, self.miss_any
+            elif row is None:
+                valid, miss = np.zeros(self._size, dtype=bool), np.zeros(self._size, dtype=np.int8)
+            else:
+                valid, miss = self.valid_in[row], self.miss_in[row]
+            miss_bits = np.where(valid, 0, _MISS_BITS[miss]).astype(np.int32)
+            tally = np.bincount(miss[~valid], minlength=3)
+            counts = {
+                "no_license_in_state": int(tally[0]),
+                "license_restricted": int(tally[1]),
+                "license_expired": int(tally[2]),
+            }
+            cached = self._licenses[required] = (valid, miss_bits, counts)
+        return cached
+
+
+class CaseView:
+    """One case evaluated over the whole roster.
+
+    Eligibility is a handful of boolean array operations; reason counts add the case's own checks to
+    the date's precomputed counts; full per-physician reason masks are only built for ``explain``.
+    """
+
+    def __init__(self, index: RosterIndex, day: DayView, case: Case, open_cases: np.ndarray) -> None:
+        self.index = index
+        self.day = day
+        self.case = case
+        self.open_cases = open_cases
+        n = index.size
+        lob = index.lob.get(case.line_of_business)
+        self.lob_ok = lob if lob is not None else np.zeros(n, dtype=bool)
+        self.license_ok, self.license_bits, self.license_counts = day.licenses_for(
+            index.rules.required_license_state(case)
+        )
+        same_cert = same_att = similar_cert = similar_att = np.zeros(n, dtype=bool)
+        group = index.rules.specialty_groups.get(case.specialty)
+        if group is not None:
+            s, g = index.specialty_row[case.specialty], index.group_row[group]
+            same_cert, same_att = day.cert_specialty[s], index.attested_specialty[s]
+            similar_cert, similar_att = day.cert_group[g], index.attested_group[g]
+        self.same = same_cert | same_att
+        self.specialty_ok = self.same | similar_cert | similar_att
+        involved = np.zeros(n, dtype=bool)
+        for pid in case.prior_reviewer_ids:
+            i = index.row_of.get(pid)
+            if i is not None:
+                involved[i] = True
+        self.excluded_prior = involved if case.review_type == "appeal" else np.zeros(n, dtype=bool)
+        self.prior_first = involved if case.review_type == "peer_to_peer" else np.zeros(n, dtype=bool)
+        self.at_capacity = open_cases >= index.max_open_cases
+        self.eligible = day.ok & self.lob_ok & self.license_ok & self.specialty_ok & ~self.excluded_prior
+        self.eligible &= ~self.at_capacity
+        lang = index.language.get(case.language) if case.language is not None else None
+        self.speaks = lang if lang is not None else np.zeros(n, dtype=bool)
+        self._bits: np.ndarray | None = None
+
+    @property
+    def bits(self) -> np.ndarray:
+        """Every physician's reasons as a bit mask (``BIT``)."""
+        if self._bits is None:
+            bits = self.day.bits | self.license_bits
+            bits |= np.where(self.lob_ok, 0, BIT["line_of_business"]).astype(np.int32)
+            bits |= np.where(self.specialty_ok, 0, BIT["specialty_mismatch"]).astype(np.int32)
+            bits |= np.where(self.excluded_prior, BIT["prior_reviewer"], 0).astype(np.int32)
+            bits |= np.where(self.at_capacity, BIT["at_capacity"], 0).astype(np.int32)
+            self._bits = bits
+        return self._bits
+
+    def reason_counts(self) -> dict[str, int]:
+        counts = {
+            **self.day.counts,
+            **self.license_counts,
+            "line_of_business": self.index.size - int(np.count_nonzero(self.lob_ok)),
+            "specialty_mismatch": self.index.size - int(np.count_nonzero(self.specialty_ok)),
+            "prior_reviewer": int(np.count_nonzero(self.excluded_prior)),
+            "at_capacity": int(np.count_nonzero(self.at_capacity)),
+        }
+        return {reason: counts[reason] for reason in BIT if counts.get(reason)}
+
+    def reasons_of(self, row: int) -> list[str]:
+        value = int(self.bits[row])
+        return [reason for reason, bit in BIT.items() if value & int(bit)]
+
+    def ineligible_rows(self) -> np.ndarray:
+        """Ineligible rows in NPI order: the same list whatever order the rows were loaded or patched in."""
+        rows = np.flatnonzero(~self.eligible)
+        return rows[np.argsort(self.index.npi_rank[rows], kind="stable")]
+
+    def ranked_rows(self, limit: int | None = None) -> list[int]:
+        """Eligible rows in rules.md ranking order (see ``rules.rank_key``)."""
+        rows = np.flatnonzero(self.eligible)
+        if rows.size == 0:
+            return []
+        max_open = self.index.max_open_cases[rows]
+        load = np.where(max_open > 0, self.open_cases[rows] / np.maximum(max_open, 1), 1.0)
+        order = np.lexsort(
+            (self.index.npi_rank[rows], load, ~self.speaks[rows], ~self.same[rows], ~self.prior_first[rows])
+        )
+        ranked = rows[order]
+        return [int(r) for r in (ranked if limit is None else ranked[:limit])]
+
+
+class RosterIndex:
+    """Column arrays over a list of reviewers; immutable once built. A new roster version either builds a
+    new one or derives it with :meth:`patched`, which rebuilds only the changed physicians' rows."""
+
+    def __init__(self, reviewers: Sequence[ReviewerFacts], rules: MatchRules, *, day_cache: int = 4) -> None:
+        self.rules = rules
+        self.reviewers = list(reviewers)
+        self.size = len(self.reviewers)
+        self.row_of = {r.id: i for i, r in enumerate(self.reviewers)}
+        self.specialty_names = sorted(rules.specialty_groups)
+        self.specialty_row = {s: i for i, s in enumerate(self.specialty_names)}
+        self.group_names = sorted(set(rules.specialty_groups.values()))
+        self.group_row = {g: i for i, g in enumerate(self.group_names)}
+        licensed = {lic.state for r in self.reviewers for lic in r.compliance.licenses}
+        states = sorted(licensed | set(rules.in_state_rules))
+        self.state_names = states
+        self.state_row = {s: i for i, s in enumerate(states)}
+        self._by_rank = np.array(
+            sorted(range(self.size), key=lambda i: (self.reviewers[i].npi, self.reviewers[i].id)), dtype=np.int64
+        )
+        self.npi_rank = _ranks(self._by_rank)
+        self.max_open_cases = np.array([r.max_open_cases for r in self.reviewers], dtype=np.int64)
+        self._physician_columns(rules)
+        self._certification_columns(rules)
+        self._license_columns()
+        self._days: OrderedDict[tuple[date, date], DayView] = OrderedDict()
+        self._day_cache = day_cache
+        #: Set on a patched index: the index it was patched from, and each row's row there (-1: new).
+        self._patched_from: weakref.ref[RosterIndex] | None = None
+        self._rows_before: np.ndarray | None = None
+
+    def _physician_columns(self, rules: MatchRules) -> None:
+        n = self.size
+        static = np.zeros(n, dtype=np.int32)
+        recred = np.full(n, NEVER, dtype=np.int64)
+        irr = np.full(n, NEVER, dtype=np.int64)
+        qualified = np.zeros(n, dtype=np.int64)
+        required = [source for source in SOURCE_CHECKS if source in rules.policy.required_sources]
+        fresh = {source: np.full(n, NEVER, dtype=np.int64) for source in required}
+        # A hit (confirmed or pending) on a list decides that list's check; staleness applies otherwise.
+        undecided = {source: np.ones(n, dtype=bool) for source in required}
+        self.lob: dict[str, np.ndarray] = {}
+        self.language: dict[str, np.ndarray] = {}
+        self.attested_specialty = np.zeros((len(self.specialty_names), n), dtype=bool)
+        self.attested_group = np.zeros((len(self.group_names), n), dtype=bool)
+        max_age = rules.policy.screening_max_age_days
+        for i, r in enumerate(self.reviewers):
+            c = r.compliance
+            if c.status != "active":
+                static[i] |= BIT["inactive"]
+            if not check_npi(c.npi, c.npi_status).ok:
+                static[i] |= BIT["npi_deactivated"]
+            if c.credentialed_on is not None:
+                recred[i] = recredentialing_due(c.credentialed_on).toordinal()
+            if c.irr_passed_on is not None:
+                irr[i] = irr_last_day(c.irr_passed_on).toordinal()
+            qualified[i] = add_years(c.clinical_practice_start, EXPERIENCE_YEARS).toordinal()
+            for s in c.screening:
+                if s.source not in fresh:
+                    continue
+                if s.confirmed_hits:
+                    static[i] |= BIT[SOURCE_CHECKS[s.source][1]]
+                    undecided[s.source][i] = False
+                elif s.pending_hits:
+                    static[i] |= BIT["screening_pending"]
+                    undecided[s.source][i] = False
+                elif s.snapshot_loaded_on is not None:
+                    fresh[s.source][i] = s.snapshot_loaded_on.toordinal() + max_age
+            for lob in r.lines_of_business:
+                self.lob.setdefault(lob, np.zeros(n, dtype=bool))[i] = True
+            for lang in r.languages:
+                self.language.setdefault(lang, np.zeros(n, dtype=bool))[i] = True
+            for slug in r.specialties:
+                row = self.specialty_row.get(slug)
+                if row is not None:
+                    self.attested_specialty[row, i] = True
+                    self.attested_group[self.group_row[rules.specialty_groups[slug]], i] = True
+        self.static_bits = static
+        self.recredentialing_due = recred
+        self.irr_last_day = irr
+        self.qualified_on = qualified
+        self.screening_fresh_until = [(fresh[source], undecided[source]) for source in required]
+
+    def _certification_columns(self, rules: MatchRules) -> None:
+        owner, spec, group, current_kind, start, end = [], [], [], [], [], []
+        has_cert = np.zeros(self.size, dtype=bool)
+        for i, r in enumerate(self.reviewers):
+            for cert in r.compliance.certifications:
+                has_cert[i] = True
+                row = self.specialty_row.get(cert.specialty)
+                owner.append(i)
+                # A certification outside the specialty table still counts as certification, not as a specialty.
+                spec.append(-1 if row is None else row)
+                group.append(-1 if row is None else self.group_row[rules.specialty_groups[cert.specialty]])
+                moc_ok = cert.time_unlimited or cert.moc_status == "meeting"
+                current_kind.append(cert.status == "certified" and moc_ok)
+                start.append(cert.certified_on.toordinal())
+                no_end = cert.time_unlimited or cert.expires_on is None
+                end.append(FOREVER if no_end or cert.expires_on is None else cert.expires_on.toordinal())
+        self.has_cert = has_cert
+        self.cert_owner = np.array(owner, dtype=np.int64)
+        self.cert_specialty = np.array(spec, dtype=np.int64)
+        self.cert_group = np.array(group, dtype=np.int64)
+        self.cert_eligible = np.array(current_kind, dtype=bool)
+        self.cert_start = np.array(start, dtype=np.int64)
+        self.cert_end = np.array(end, dtype=np.int64)
+
+    def _license_columns(self) -> None:
+        owner, state, unrestricted, restrictive, issued, expires = [], [], [], [], [], []
+        for i, r in enumerate(self.reviewers):
+            for lic in r.compliance.licenses:
+                owner.append(i)
+                state.append(self.state_row[lic.state])
+                unrestricted.append(lic.status == "active" and not lic.restricted)
+                restrictive.append(lic.status in _RESTRICTIVE or lic.restricted)
+                issued.append(lic.issued_on.toordinal())
+                expires.append(lic.expires_on.toordinal())
+        self.lic_owner = np.array(owner, dtype=np.int64)
+        self.lic_state = np.array(state, dtype=np.int64)
+        self.lic_unrestricted = np.array(unrestricted, dtype=bool)
+        self.lic_restrictive = np.array(restrictive, dtype=bool)
+        self.lic_issued = np.array(issued, dtype=np.int64)
+        self.lic_expires = np.array(expires, dtype=np.int64)
+
+    def patched(self, changes: Mapping[UUID, ReviewerFacts | None]) -> RosterIndex:
+        """A new index with these physicians' rows replaced (``None``: no longer on the roster).
+
+        Costs the changed physicians' Python work plus array copies, instead of the whole roster's
+        Python loop: the changed reviewers are indexed on their own with the same code as a full build,
+        then spliced in. Updated physicians keep their row, new ones are appended, removed ones are
+        compacted away. ``self`` is left untouched (requests may still be reading it).
+        """
+        fresh = [r for r in changes.values() if r is not None]
+        part = RosterIndex(fresh, self.rules, day_cache=1)
+        n_old, added = self.size, [r for r in fresh if r.id not in self.row_of]
+        n = n_old + len(added)
+        target = np.array([self.row_of.get(r.id, -1) for r in fresh], dtype=np.int64)  # the row each part row lands on
+        target[target < 0] = np.arange(n_old, n)
+        touched = np.array([self.row_of[pid] for pid in changes if pid in self.row_of], dtype=np.int64)
+        out = object.__new__(RosterIndex)
+        out.rules = self.rules
+        out.specialty_names, out.specialty_row = self.specialty_names, self.specialty_row
+        out.group_names, out.group_row = self.group_names, self.group_row
+        out.state_names = self.state_names + [s for s in part.state_names if s not in self.state_row]
+        out.state_row = {s: i for i, s in enumerate(out.state_names)}
+        out.reviewers = self.reviewers + added
+        for row, r in zip(target.tolist(), fresh, strict=True):
+            out.reviewers[row] = r
+        out.size = n
+
+        def rows(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+            merged = np.zeros((*old.shape[:-1], n), dtype=old.dtype)
+            merged[..., :n_old] = old
+            merged[..., target] = new
+            return merged
+
+        for name in _ROW_COLUMNS:
+            setattr(out, name, rows(getattr(self, name), getattr(part, name)))
+        out.screening_fresh_until = [
+            (rows(fresh_old, fresh_new), rows(open_old, open_new))
+            for (fresh_old, open_old), (fresh_new, open_new) in zip(
+                self.screening_fresh_until, part.screening_fresh_until, strict=True
+            )
+        ]
+        for name in ("lob", "language"):
+            old_sets, new_sets = getattr(self, name), getattr(part, name)
+            none_old, none_new = np.zeros(n_old, dtype=bool), np.zeros(part.size, dtype=bool)
+            setattr(
+                out,
+                name,
+                {
+                    key: rows(old_sets.get(key, none_old), new_sets.get(key, none_new))
+                    for key in old_sets.keys() | new_sets.keys()
+                },
+            )
+        # Licenses and certifications: drop the touched physicians' entries, append their new ones.
+        state_map = np.array([out.state_row[s] for s in part.state_names], dtype=np.int64)
+        for prefix, columns in (("lic", _LICENSE_COLUMNS), ("cert", _CERTIFICATION_COLUMNS)):
+            owner = getattr(self, f"{prefix}_owner")
+            kept = ~np.isin(owner, touched)
+            setattr(out, f"{prefix}_owner", np.concatenate([owner[kept], target[getattr(part, f"{prefix}_owner")]]))
+            for name in columns:
+                new = getattr(part, name)
+                if name == "lic_state":
+                    new = state_map[new]
+                setattr(out, name, np.concatenate([getattr(self, name)[kept], new.astype(getattr(self, name).dtype)]))
+        gone = [self.row_of[pid] for pid, r in changes.items() if r is None and pid in self.row_of]
+        out._rows_before = np.concatenate([np.arange(n_old), np.full(len(added), -1)]).astype(np.int64)
+        renumber = out._drop_rows(np.array(gone, dtype=np.int64)) if gone else np.arange(n)
+        out._patched_from = weakref.ref(self)
+        out.row_of = {r.id: i for i, r in enumerate(out.reviewers)} if gone or added else dict(self.row_of)
+        if gone or added or any(r.npi != self.reviewers[self.row_of[r.id]].npi for r in fresh if r.id in self.row_of):
+            # Re-place only the changed physicians in the (NPI, id) order; everyone else keeps theirs.
+            order = renumber[self._by_rank[~np.isin(self._by_rank, touched)]].tolist()
+            reviewers = out.reviewers
+
+            def key(row: int) -> tuple[str, UUID]:
+                return reviewers[row].npi, reviewers[row].id
+
+            for row in renumber[target].tolist():
+                bisect.insort(order, row, key=key)
+            out._by_rank = np.array(order, dtype=np.int64)
+            out.npi_rank = _ranks(out._by_rank)
+        else:
+            out._by_rank, out.npi_rank = self._by_rank, self.npi_rank
+        out._days = OrderedDict()
+        out._day_cache = self._day_cache
+        return out
+
+    def _drop_rows(self, gone: np.ndarray) -> np.ndarray:
+        """Compact the rows away (their license and certification entries are already gone); returns
+        each former row's new number."""
+        keep = np.ones(self.size, dtype=bool)
+        keep[gone] = False
+        renumber = np.cumsum(keep) - 1
+        self.reviewers = [r for r, k in zip(self.reviewers, keep.tolist(), strict=True) if k]
+        self.size = len(self.reviewers)
+        for name in _ROW_COLUMNS:
+            setattr(self, name, getattr(self, name)[..., keep])
+        self.screening_fresh_until = [(f[keep], u[keep]) for f, u in self.screening_fresh_until]
+        self.lob = {k: v[keep] for k, v in self.lob.items()}
+        self.language = {k: v[keep] for k, v in self.language.items()}
+        self.lic_owner = renumber[self.lic_owner]
+        self.cert_owner = renumber[self.cert_owner]
+        if self._rows_before is not None:
+            self._rows_before = self._rows_before[keep]
+        return renumber
+
+    def carried_over(self, previous: RosterIndex, per_row: np.ndarray) -> np.ndarray | None:
+        """``previous``'s per-row values (open cases) on this index's rows, 0 for physicians new to it;
+        None unless this index was patched from ``previous``. Saves re-reading them for every patch."""
+        if self._patched_from is None or self._patched_from() is not previous or self._rows_before is None:
+            return None
+        rows = self._rows_before
+        return np.where(rows >= 0, per_row[np.maximum(rows, 0)], 0).astype(per_row.dtype)
+
+    def day(self, as_of: date, screening_as_of: date | None = None) -> DayView:
+        """The date's view, cached (a router asks about today over and over)."""
+        key = (as_of, screening_as_of or as_of)
+        view = self._days.get(key)
+        if view is None:
+            view = DayView(self, as_of, screening_as_of)
+            self._days[key] = view
+            while len(self._days) > self._day_cache:
+                self._days.popitem(last=False)
+        else:
+            self._days.move_to_end(key)
+        return view
+
+    def open_case_counts(self, counts: Mapping[UUID, int]) -> np.ndarray:
+        out = np.zeros(self.size, dtype=np.int64)
+        for pid, count in counts.items():
+            row = self.row_of.get(pid)
+            if row is not None:
+                out[row] = count
+        return out
+
+    def evaluate(self, case: Case, as_of: date, open_cases: Mapping[UUID, int]) -> CaseView:
+        return CaseView(self, self.day(as_of), case, self.open_case_counts(open_cases))
+
+    def coverage(
+        self, day: DayView, line_of_business: str, review_type: str, states: Iterable[str]
+    ) -> dict[str, dict[str, int]]:
+        """Reviewers eligible per state and specialty on ``day``, ignoring capacity and case history.
+
+        A specialty counts its same-or-similar reviewers (its whole similarity group).
+        """
+        lob = self.lob.get(line_of_business)
+        base = (day.bits == 0) & (lob if lob is not None else np.zeros(self.size, dtype=bool))
+        out: dict[str, dict[str, int]] = {}
+        for state in sorted(states):
+            case = Case(state=state, line_of_business=line_of_business, specialty="", review_type=review_type)
+            required = self.rules.required_license_state(case)
+            if required is None:
+                valid = day.valid_any
+            else:
+                row = self.state_row.get(required)
+                valid = day.valid_in[row] if row is not None else np.zeros(self.size, dtype=bool)
+            eligible = base & valid
+            per_group = {
+                group: int(np.count_nonzero(eligible & (day.cert_group[g] | self.attested_group[g])))
+                for group, g in self.group_row.items()
+            }
+            out[state] = {slug: per_group[group] for slug, group in self.rules.specialty_groups.items()}
+        return out
+
+
+#: Per-physician columns (the last axis is the row), as :meth:`RosterIndex.patched` splices them.
+_ROW_COLUMNS = (
+    "max_open_cases",
+    "static_bits",
+    "recredentialing_due",
+    "irr_last_day",
+    "qualified_on",
+    "has_cert",
+    "attested_specialty",
+    "attested_group",
+)
+#: Per-entry columns besides the owner row.
+_LICENSE_COLUMNS = ("lic_state", "lic_unrestricted", "lic_restrictive", "lic_issued", "lic_expires")
+_CERTIFICATION_COLUMNS = ("cert_specialty", "cert_group", "cert_eligible", "cert_start", "cert_end")
+
+
+def _ranks(by_rank: np.ndarray) -> np.ndarray:
+    """Each row's place in (NPI, id) order, given the rows in that order: the last ranking key, and the
+    order ``explain`` lists in."""
+    rank = np.empty(len(by_rank), dtype=np.int64)
+    rank[by_rank] = np.arange(len(by_rank))
+    return rank

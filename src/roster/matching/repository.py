@@ -1,0 +1,203 @@
+"""Every query matching needs: the roster in bulk (now or as recorded at a past instant), the version
+counter, and open-assignment counts."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from piccolo.query.functions.aggregate import Count
+
+from roster.assignments.tables import Assignment
+from roster.certifications.tables import Certification
+from roster.history.tables import RecordVersion, RosterVersion
+from roster.licenses.tables import License
+from roster.physicians.tables import Physician
+from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
+
+PHYSICIAN_COLUMNS = (
+    Physician.id,
+    Physician.npi,
+    Physician.first_name,
+    Physician.last_name,
+    Physician.status,
+    Physician.npi_status,
+    Physician.clinical_practice_start,
+    Physician.credentialed_on,
+    Physician.irr_passed_on,
+    Physician.lines_of_business,
+    Physician.specialties,
+    Physician.languages,
+    Physician.max_open_cases,
+    Physician.created_at,
+)
+LICENSE_COLUMNS = (
+    License.id,
+    License.physician.as_alias("physician_id"),
+    License.state,
+    License.number,
+    License.status,
+    License.restricted,
+    License.issued_on,
+    License.expires_on,
+)
+CERTIFICATION_COLUMNS = (
+    Certification.id,
+    Certification.physician.as_alias("physician_id"),
+    Certification.board,
+    Certification.specialty,
+    Certification.status,
+    Certification.certified_on,
+    Certification.expires_on,
+    Certification.time_unlimited,
+    Certification.moc_status,
+)
+
+
+async def freshness() -> tuple[int | None, tuple[int, int]]:
+    """One round trip per match: the roster version, and a fingerprint of the assignments.
+
+    ``(open, total)`` changes with every assignment write: a new one raises ``total`` (rows are never
+    deleted), closing one lowers ``open``; so cached open-case counts are reused only while it holds.
+    """
+    rows = await RosterVersion.raw(
+        "SELECT (SELECT version FROM roster_version WHERE id = 1) AS version, "
+        "(SELECT count(*) FROM assignment WHERE status = 'open') AS open_count, "
+        "(SELECT count(*) FROM assignment) AS total_count"
+    ).run()
+    row = rows[0]
+    version = None if row["version"] is None else int(row["version"])
+    return version, (int(row["open_count"]), int(row["total_count"]))
+
+
+async def physician_changes_since(version: int, limit: int) -> tuple[set[int], set[UUID]] | None:
+    """The roster versions after ``version`` that recorded a physician, license or certification write,
+    and the physicians they touched; None when there are more than ``limit`` (version, physician) pairs."""
+    rows = (
+        await RecordVersion.select(RecordVersion.roster_version, RecordVersion.physician_id)
+        .where(RecordVersion.roster_version > version)
+        .distinct()
+        .limit(limit + 1)
+        .run()
+    )
+    if len(rows) > limit:
+        return None
+    return {int(r["roster_version"]) for r in rows}, {_uuid(r["physician_id"]) for r in rows}
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+async def physicians(ids: Collection[UUID] | None = None) -> list[dict[str, Any]]:
+    query = Physician.select(*PHYSICIAN_COLUMNS)
+    if ids is not None:
+        query = query.where(Physician.id.is_in(list(ids)))
+    return await query.run()
+
+
+async def lock_physician(physician_id: UUID) -> bool:
+    """Hold the physician's row until the transaction ends (PostgreSQL ``FOR UPDATE``), so two
+    assignments to the same reviewer are decided one after the other. SQLite's IMMEDIATE write
+    transaction already serialises writers."""
+    from roster.db.engine import current_engine
+
+    query = Physician.select(Physician.id).where(Physician.id == physician_id)
+    if current_engine().engine_type == "postgres":
+        query = query.lock_rows("UPDATE")
+    return bool(await query.run())
+
+
+async def licenses(physician_ids: Collection[UUID] | None = None) -> list[dict[str, Any]]:
+    query = License.select(*LICENSE_COLUMNS)
+    if physician_ids is not None:
+        query = query.where(License.physician.is_in(list(physician_ids)))
+    return await query.run()
+
+
+async def certifications(physician_ids: Collection[UUID] | None = None) -> list[dict[str, Any]]:
+    query = Certification.select(*CERTIFICATION_COLUMNS)
+    if physician_ids is not None:
+        query = query.where(Certification.physician.is_in(list(physician_ids)))
+    return await query.run()
+
+
+async def versions_at(at: datetime, physician_id: UUID | None = None) -> list[dict[str, Any]]:
+    """Every record version in force at ``at`` (all physicians, or one), deletions excluded."""
+    where = (
+        (RecordVersion.recorded_from <= at)
+        & (RecordVersion.recorded_to.is_null() | (RecordVersion.recorded_to > at))
+        & (RecordVersion.deleted == False)  # noqa: E712 - a SQL comparison, not a Python one
+    )
+    if physician_id is not None:
+        where &= RecordVersion.physician_id == physician_id
+    return (
+        await RecordVersion.select(RecordVersion.entity, RecordVersion.physician_id, RecordVersion.data)
+        .where(where)
+        .output(load_json=True)
+        .run()
+    )
+
+
+async def screening_runs_by(at: datetime) -> list[dict[str, Any]]:
+    """Succeeded runs finished by ``at``, newest first."""
+    return (
+        await ScreeningRun.select(
+            ScreeningRun.id, ScreeningRun.sources, ScreeningRun.snapshots, ScreeningRun.started_at
+        )
+        .where((ScreeningRun.status == "succeeded") & (ScreeningRun.finished_at <= at))
+        .order_by(ScreeningRun.finished_at, ascending=False)
+        .output(load_json=True)
+        .run()
+    )
+
+
+async def snapshots(ids: list[UUID]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    return (
+        await ListSnapshot.select(ListSnapshot.id, ListSnapshot.source, ListSnapshot.sha256, ListSnapshot.loaded_at)
+        .where(ListSnapshot.id.is_in(ids))
+        .run()
+    )
+
+
+async def open_hits_at(at: datetime, physician_ids: Collection[UUID] | None = None) -> list[dict[str, Any]]:
+    """Hits raised by ``at`` that were undecided then, or confirmed by then (dismissed ones never matter)."""
+    where = (ScreeningHit.created_at <= at) & (
+        ScreeningHit.decided_at.is_null() | (ScreeningHit.decided_at > at) | (ScreeningHit.status == "confirmed")
+    )
+    if physician_ids is not None:
+        where &= ScreeningHit.physician.is_in(list(physician_ids))
+    return (
+        await ScreeningHit.select(
+            ScreeningHit.physician.as_alias("physician_id"),
+            ScreeningHit.source,
+            ScreeningHit.status,
+            ScreeningHit.decided_at,
+        )
+        .where(where)
+        .run()
+    )
+
+
+async def open_assignment_counts(physician_id: UUID | None = None) -> dict[UUID, int]:
+    """Open assignments per physician, read live (capacity is never cached)."""
+    where = Assignment.status == "open"
+    if physician_id is not None:
+        where &= Assignment.physician == physician_id
+    rows = await Assignment.select(Assignment.physician, Count()).where(where).group_by(Assignment.physician).run()
+    return {UUID(str(row["physician"])): int(row["count"]) for row in rows}
+
+
+async def open_assignment_counts_at(at: datetime) -> dict[UUID, int]:
+    """Assignments open at a past instant: created by then and not yet closed then."""
+    rows = (
+        await Assignment.select(Assignment.physician, Count())
+        .where((Assignment.created_at <= at) & (Assignment.closed_at.is_null() | (Assignment.closed_at > at)))
+        .group_by(Assignment.physician)
+        .run()
+    )
+    return {UUID(str(row["physician"])): int(row["count"]) for row in rows}

@@ -1,0 +1,257 @@
+"""``POST /match``: validate the case, evaluate it over the cached roster index (or the recorded past)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import numpy as np
+
+from roster import clock
+from roster.compliance.facts import CompliancePolicy
+from roster.compliance.service import checked_as_of, end_of_day
+from roster.config import Settings
+from roster.errors import InvalidInput
+from roster.matching import repository
+from roster.matching.facts import Case, Decision, MatchRules, ReviewerFacts
+from roster.matching.facts_loader import current_reviewers, reviewers_as_recorded
+from roster.matching.index import CaseView, RosterIndex
+from roster.matching.rules import evaluate, score
+from roster.matching.schemas import EligibleReviewer, IneligibleReviewer, MatchLicense, MatchRequest, MatchResult
+from roster.reference import repository as reference
+from roster.reference.schemas import SpecialtyRead
+from roster.reference.service import SpecialtyIndex
+
+#: Above this many physicians changed since the index was built, a full rebuild replaces patching
+#: (a bulk import is one such change; patching costs grow with the change, a rebuild's do not).
+MAX_PATCHED_PHYSICIANS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RosterState:
+    """One roster version: the evaluated index plus the reference data requests are validated against."""
+
+    version: int | None
+    index: RosterIndex
+    specialties: SpecialtyIndex
+    states: frozenset[str]
+    #: The screening runs the index's screening facts were read from (ids, newest first).
+    screening_runs: tuple[str, ...] = ()
+
+    @property
+    def rules(self) -> MatchRules:
+        return self.index.rules
+
+
+class RosterCache:
+    """The in-memory roster index of one process, refreshed when the shared ``roster_version`` counter moves.
+
+    Every request reads the counter (one single-row query, which also fingerprints the assignments),
+    so a write committed through any replica is seen by the next match on every replica; no shared
+    memory is needed. Open-case counts are cached the same way, keyed by the assignment fingerprint.
+
+    A refresh reloads only the physicians whose records were written since the index's version (each
+    record version carries the roster version it committed as) and patches the index; it falls back to
+    a full rebuild when a version in between recorded no physician (screening runs and decisions,
+    snapshots, reference data), when the reference data or screening runs differ, or when too many
+    physicians changed.
+    """
+
+    def __init__(self, settings: Settings, policy: CompliancePolicy) -> None:
+        self.settings = settings
+        self.policy = policy
+        self._state: RosterState | None = None
+        self._lock = asyncio.Lock()
+        self._open: tuple[int | None, tuple[int, int], RosterIndex, np.ndarray] | None = None
+
+    async def current(self) -> RosterState:
+        return (await self.snapshot())[0]
+
+    async def snapshot(self) -> tuple[RosterState, np.ndarray]:
+        """The roster index and the open cases per index row, both as of this request."""
+        version, assignments = await repository.freshness()
+        state = self._state
+        if not _fresh(state, version):
+            state = await self._rebuild(version)
+        cached = self._open
+        if (
+            cached is not None
+            and version is not None
+            and cached[:2] == (version, assignments)
+            and cached[2] is state.index
+        ):
+            return state, cached[3]
+        counts = None
+        if cached is not None and version is not None and cached[1] == assignments:
+            # Same assignments, index patched since: the counts move with their physicians' rows.
+            counts = state.index.carried_over(cached[2], cached[3])
+        if counts is None:
+            counts = state.index.open_case_counts(await repository.open_assignment_counts())
+        self._open = (version, assignments, state.index, counts)
+        return state, counts
+
+    async def _rebuild(self, version: int | None) -> RosterState:
+        async with self._lock:
+            # Another request may have rebuilt it meanwhile. The data is read after the counter, so
+            # it is at least as new as the version it is filed under.
+            state = self._state
+            if state is not None and _fresh(state, version):
+                return state
+            patched = await self._patch(state, version) if state is not None else None
+            state = patched if patched is not None else await self._build(version)
+            self._state = state
+            return state
+
+    async def _reference(self) -> tuple[MatchRules, SpecialtyIndex, frozenset[str]]:
+        specialties = [SpecialtyRead(**row) for row in await reference.all_specialties()]
+        state_rules = await reference.all_state_rules()
+        rules = MatchRules(
+            specialty_groups={s.slug: s.similarity_group for s in specialties if s.physician},
+            in_state_rules={
+                r["state"]: tuple(r["review_types"] or ()) for r in state_rules if r["requires_in_state_license"]
+            },
+            default_in_state_license=self.settings.default_in_state_license,
+            policy=self.policy,
+        )
+        return rules, SpecialtyIndex(specialties), frozenset(r["state"] for r in state_rules)
+
+    async def _build(self, version: int | None) -> RosterState:
+        rules, specialties, states = await self._reference()
+        now = clock.now()
+        runs = await _screening_runs(now)
+        reviewers = await current_reviewers(now)
+        # Building the arrays for a big roster takes a while: off the event loop, so /health and
+        # requests that need no rebuild keep being served meanwhile.
+        index = await asyncio.to_thread(RosterIndex, reviewers, rules)
+        return RosterState(version=version, index=index, specialties=specialties, states=states, screening_runs=runs)
+
+    async def _patch(self, state: RosterState, version: int | None) -> RosterState | None:
+        """``state`` brought to ``version`` by reloading only the physicians written since; None when the
+        change set is unknown or large (see the class docstring): the caller then rebuilds everything."""
+        if state.version is None or version is None or version < state.version:
+            return None
+        changes = await repository.physician_changes_since(state.version, MAX_PATCHED_PHYSICIANS)
+        if changes is None:
+            return None
+        versions, physician_ids = changes
+        if not versions.issuperset(range(state.version + 1, version + 1)):
+            return None
+        rules, specialties, states = await self._reference()
+        if rules != state.rules or states != state.states or specialties.by_slug != state.specialties.by_slug:
+            return None
+        now = clock.now()
+        if await _screening_runs(now) != state.screening_runs:
+            return None
+        # Read after the change log, so at least as new as it; physicians no longer found were deleted.
+        reviewers = await current_reviewers(now, physician_ids=physician_ids)
+        changed: dict[UUID, ReviewerFacts | None] = dict.fromkeys(physician_ids)
+        changed.update((r.id, r) for r in reviewers)
+        index = await asyncio.to_thread(state.index.patched, changed)
+        return RosterState(
+            version=version,
+            index=index,
+            specialties=state.specialties,
+            states=state.states,
+            screening_runs=state.screening_runs,
+        )
+
+
+async def _screening_runs(now: datetime) -> tuple[str, ...]:
+    """The screening runs that screening facts read at ``now``: a new one changes everyone's freshness."""
+    return tuple(str(run["id"]) for run in await repository.screening_runs_by(now))
+
+
+def _fresh(state: RosterState | None, version: int | None) -> bool:
+    """Whether ``state`` may answer a request that read ``version`` (a newer index may: the request
+    began before that write committed). Without a counter row nothing counts as fresh."""
+    return state is not None and version is not None and state.version is not None and state.version >= version
+
+
+def roster_cache(app_state: Any) -> RosterCache:
+    """The app's cache, created on first use (one per app, so per process and per database)."""
+    cache = app_state.get("roster_cache")
+    if cache is None:
+        cache = app_state["roster_cache"] = RosterCache(app_state["settings"], app_state["policy"])
+    return cache
+
+
+def case_of(
+    roster: RosterState,
+    *,
+    state: str,
+    line_of_business: str,
+    specialty: str,
+    review_type: str,
+    prior_reviewer_ids: list[UUID],
+    language: str | None = None,
+) -> Case:
+    """The case with its specialty resolved (slug or NUCC code); unknown state or specialty is a 422."""
+    if state not in roster.states:
+        raise InvalidInput.on("state", f"{state!r} is not a USPS code of a state, DC or territory")
+    resolved = roster.specialties.resolve_physician_specialty(specialty, "specialty")
+    return Case(
+        state=state,
+        line_of_business=line_of_business,
+        specialty=resolved.slug,
+        review_type=review_type,
+        prior_reviewer_ids=frozenset(prior_reviewer_ids),
+        language=language,
+    )
+
+
+def is_past(as_of: date) -> bool:
+    """A date whose end has passed is replayed from history; today and later use the live roster."""
+    return end_of_day(as_of) < clock.now()
+
+
+async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
+    roster, open_cases = await cache.snapshot()
+    case = case_of(
+        roster,
+        state=data.state,
+        line_of_business=data.line_of_business,
+        specialty=data.specialty,
+        review_type=data.review_type,
+        prior_reviewer_ids=data.prior_reviewer_ids,
+        language=data.language,
+    )
+    as_of = checked_as_of(data.as_of)
+    if is_past(as_of):
+        reviewers = await reviewers_as_recorded(end_of_day(as_of))
+        index = RosterIndex(reviewers, roster.rules, day_cache=1)
+        open_cases = index.open_case_counts({r.id: r.open_cases for r in reviewers})
+    else:
+        index = roster.index
+    view = CaseView(index, index.day(as_of), case, open_cases)
+    eligible = []
+    for row in view.ranked_rows(data.limit):
+        reviewer = msgspec.structs.replace(index.reviewers[row], open_cases=int(view.open_cases[row]))
+        eligible.append(_eligible(reviewer, evaluate(reviewer, case, as_of, index.rules)))
+    ineligible: dict[str, int] | list[IneligibleReviewer]
+    if data.explain:
+        ineligible = [
+            IneligibleReviewer(
+                physician_id=index.reviewers[row].id, name=index.reviewers[row].name, reasons=view.reasons_of(row)
+            )
+            for row in view.ineligible_rows()
+        ]
+    else:
+        ineligible = view.reason_counts()
+    return MatchResult(eligible=eligible, ineligible=ineligible, evaluated=index.size, as_of=as_of)
+
+
+def _eligible(reviewer: ReviewerFacts, decision: Decision) -> EligibleReviewer:
+    lic = decision.license
+    return EligibleReviewer(
+        physician_id=reviewer.id,
+        npi=reviewer.npi,
+        name=reviewer.name,
+        score=score(decision),
+        specialty_match=decision.specialty_match,
+        open_cases=decision.open_cases,
+        license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
+    )

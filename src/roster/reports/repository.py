@@ -1,0 +1,103 @@
+"""Every expirations-report query lives here: each one pre-filters by date in the database."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from roster.certifications.tables import Certification
+from roster.history.tables import RosterVersion
+from roster.licenses.tables import License
+from roster.physicians.tables import Physician
+
+_NOT_RENEWED = ["revoked", "inactive"]
+
+
+def _holder(fk: Any) -> tuple[Any, ...]:
+    return (
+        fk.id.as_alias("physician_id"),
+        fk.npi.as_alias("npi"),
+        fk.first_name.as_alias("first_name"),
+        fk.middle_name.as_alias("middle_name"),
+        fk.last_name.as_alias("last_name"),
+        fk.suffix.as_alias("suffix"),
+    )
+
+
+async def licenses_lapsing_by(through: date) -> list[dict[str, Any]]:
+    """Licenses of active physicians that end on or before ``through`` (overdue ones included)."""
+    return (
+        await License.select(
+            License.id,
+            License.state,
+            License.number,
+            License.status,
+            License.restricted,
+            License.issued_on,
+            License.expires_on,
+            *_holder(License.physician),
+        )
+        .where(
+            (License.physician.status == "active")
+            & (License.expires_on <= through)
+            & License.status.not_in(_NOT_RENEWED)
+        )
+        .run()
+    )
+
+
+async def certifications_lapsing_by(through: date) -> list[dict[str, Any]]:
+    """Time-limited certificates of active physicians ending on or before ``through``."""
+    return (
+        await Certification.select(
+            Certification.id,
+            Certification.board,
+            Certification.specialty,
+            Certification.status,
+            Certification.certified_on,
+            Certification.expires_on,
+            Certification.time_unlimited,
+            Certification.moc_status,
+            *_holder(Certification.physician),
+        )
+        .where(
+            (Certification.physician.status == "active")
+            & (Certification.time_unlimited == False)  # noqa: E712 - a Piccolo expression, not a comparison
+            & Certification.expires_on.is_not_null()
+            & (Certification.expires_on <= through)
+            & Certification.status.not_in(_NOT_RENEWED)
+        )
+        .run()
+    )
+
+
+async def cycles_due_by(credentialed_by: date, irr_by: date) -> list[dict[str, Any]]:
+    """Active physicians whose recredentialing or IRR may fall due in the window, or was never done."""
+    return (
+        await Physician.select(
+            Physician.id.as_alias("physician_id"),
+            Physician.npi,
+            Physician.first_name,
+            Physician.middle_name,
+            Physician.last_name,
+            Physician.suffix,
+            Physician.credentialed_on,
+            Physician.irr_passed_on,
+        )
+        .where(
+            (Physician.status == "active")
+            & (
+                Physician.credentialed_on.is_null()
+                | (Physician.credentialed_on <= credentialed_by)
+                | Physician.irr_passed_on.is_null()
+                | (Physician.irr_passed_on <= irr_by)
+            )
+        )
+        .run()
+    )
+
+
+async def roster_version() -> int | None:
+    """The counter every roster write bumps (``write_tx``): unchanged means the report's inputs are too."""
+    row = await RosterVersion.select(RosterVersion.version).where(RosterVersion.id == 1).first().run()
+    return None if row is None else int(row["version"])

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+#: What lapses: a state license, a board certification, the 36-month recredentialing cycle, the annual IRR test.
+ItemKind = Literal["license", "certification", "recredentialing", "irr"]
+#: ``overdue``: lapsed as of today (or never done); ``upcoming``: still in force, lapses within the window.
+ExpirationStatus = Literal["upcoming", "overdue"]
+
+
+class ExpirationRow(msgspec.Struct, frozen=True):
+    physician_id: UUID
+    npi: str
+    name: str
+    kind: ItemKind
+    #: The license or certification; null for recredentialing and IRR (they belong to the physician).
+    item_id: UUID | None
+    #: ``AZ MD12345``, ``ABIM medical_oncology``, ``credentialed 2023-05-01``...
+    detail: str
+    #: Last day the item is in force; null when it was never done (never credentialed, no IRR test).
+    expires_on: date | None
+    #: ``expires_on - today``: negative once lapsed; null with ``expires_on``.
+    days_left: int | None
+    status: ExpirationStatus
+
+
+class ExpirationReport(msgspec.Struct):
+    as_of: date
+    within_days: int
+    #: ``as_of + within_days``: the report holds everything lapsing on or before this day.
+    through: date
+    items: list[ExpirationRow]
+    next_cursor: str | None

@@ -1,0 +1,225 @@
+"""Running jobs: every run is recorded in ``job_run``, and no job's failure escapes its run.
+
+The worker (``jobs/``) decides *when*; this module decides *how*: one run of a job at a time
+across every process (409 for a second), the body's exception recorded as the run's error, and
+catch-up of runs missed while no worker was up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import msgspec
+from piccolo.engine.postgres import PostgresEngine
+
+from roster import clock
+from roster.audit import service as audit
+from roster.config import Settings
+from roster.db import current_engine, write_tx
+from roster.errors import Conflict, FieldError, NotFound
+from roster.scheduling import repository
+from roster.scheduling.schedule import (
+    JOBS,
+    JobFailed,
+    JobSpec,
+    load_body,
+    next_fire_time,
+    previous_fire_time,
+    schedule_of,
+    triggers,
+)
+from roster.scheduling.schemas import JobRead, JobRunRead, RunTrigger
+
+log = logging.getLogger(__name__)
+
+#: A run still marked ``running`` after this long is presumed dead (its worker was killed) and no
+#: longer blocks new runs; longer than any job takes.
+STALE_AFTER = timedelta(hours=6)
+_MAX_ERROR = 4000
+
+
+def spec_of(name: str) -> JobSpec:
+    spec = JOBS.get(name)
+    if spec is None:
+        raise NotFound(f"no job named {name!r}; jobs are {', '.join(JOBS)}", errors=[FieldError("name", "unknown job")])
+    return spec
+
+
+def run_read(row: dict[str, Any]) -> JobRunRead:
+    return msgspec.convert(row, JobRunRead, strict=False)
+
+
+async def start_run(name: str, trigger: RunTrigger, *, actor: str | None = None) -> dict[str, Any]:
+    """Record a run as started; :class:`Conflict` when the job is already running anywhere.
+
+    A run someone asked for (``actor``) is audited with the run it started.
+    """
+    now = clock.now()
+    async with write_tx(roster_change=False):
+        if isinstance(current_engine(), PostgresEngine):
+            await repository.serialize_job(name)
+        running = await repository.running_since(name, now - STALE_AFTER)
+        if running is not None:
+            raise Conflict(
+                f"job {name!r} is already running (run {running['id']}, started {running['started_at'].isoformat()})",
+                errors=[FieldError("name", "already running")],
+            )
+        row = {
+            "id": uuid.uuid4(),
+            "job": name,
+            "trigger": trigger,
+            "started_at": now,
+            "finished_at": None,
+            "outcome": "running",
+            "counts": {},
+            "error": None,
+        }
+        await repository.insert_run(row)
+        if actor is not None:
+            await audit.record(
+                actor=actor,
+                action="run",
+                entity="job_run",
+                entity_id=row["id"],
+                after={"job": name, "trigger": trigger},
+            )
+    return row
+
+
+def _counts(result: object) -> dict[str, int]:
+    if not isinstance(result, dict) or not all(isinstance(v, int) for v in result.values()):
+        raise TypeError(f"a job body must return dict[str, int] counts, not {result!r:.200}")
+    return {str(k): int(v) for k, v in result.items()}
+
+
+async def run_job(
+    name: str, settings: Settings, http: httpx.AsyncClient, *, trigger: RunTrigger, actor: str | None = None
+) -> JobRunRead:
+    """Run one job now and record it. The body's exceptions become the run's error, never the caller's.
+
+    Raises only :class:`NotFound` (unknown job) and :class:`Conflict` (already running), both
+    before anything runs. A cancelled run (worker shutting down) is recorded as ``cancelled``.
+    """
+    spec = spec_of(name)
+    row = await start_run(name, trigger, actor=actor)
+    return await _execute(spec, row, settings, http)
+
+
+async def start_job(
+    name: str,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    tasks: set[asyncio.Task[JobRunRead]],
+    *,
+    actor: str | None = None,
+) -> JobRunRead:
+    """Record a manual run and carry it out in the background; the caller gets the run as started.
+
+    A re-verification of 50k NPIs at the registry's rate takes hours: no HTTP request should hold
+    on that long. ``tasks`` keeps a reference to each run so the app can cancel it on shutdown
+    (recorded as ``cancelled``).
+    """
+    spec = spec_of(name)
+    row = await start_run(name, "manual", actor=actor)
+    task = asyncio.create_task(_execute(spec, row, settings, http), name=f"job:{name}:{row['id']}")
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return run_read(row)
+
+
+async def _execute(spec: JobSpec, row: dict[str, Any], settings: Settings, http: httpx.AsyncClient) -> JobRunRead:
+    name = spec.name
+    outcome, counts, error = "failed", {}, None
+    try:
+        counts = _counts(await load_body(spec)(settings, http))
+        outcome = "succeeded"
+    except JobFailed as exc:
+        log.warning("job %s failed: %s", name, exc)
+        counts, error = _counts(exc.counts), str(exc)[:_MAX_ERROR]
+    except Exception as exc:
+        log.exception("job %s failed", name)
+        error = "".join(traceback.format_exception_only(exc)).strip()[:_MAX_ERROR]
+    except BaseException:
+        outcome, error = "cancelled", "cancelled before it finished (worker stopped)"
+        await _finish(row, outcome, counts, error)
+        raise
+    return await _finish(row, outcome, counts, error)
+
+
+async def _finish(row: dict[str, Any], outcome: str, counts: dict[str, int], error: str | None) -> JobRunRead:
+    values = {"finished_at": clock.now(), "outcome": outcome, "counts": counts, "error": error}
+    async with write_tx(roster_change=False):
+        await repository.finish_run(row["id"], values)
+    return run_read({**row, **values})
+
+
+async def abandon_orphaned_runs() -> int:
+    """Close the scheduled runs a dead leader left ``running``, so they stop blocking their jobs.
+
+    Called by a worker that has just taken the leader lock: the previous holder is gone, so its
+    runs will never finish. Manual runs belong to API processes and are left alone.
+    """
+    async with write_tx(roster_change=False):
+        return await repository.abandon_running(
+            ("schedule", "catch_up"),
+            {"outcome": "failed", "finished_at": clock.now(), "error": "abandoned: the worker running it stopped"},
+        )
+
+
+async def missed_jobs(settings: Settings, now: datetime) -> list[str]:
+    """Catch-up jobs whose latest scheduled time has no successful run since: missed while no worker
+    was up, or failed. A job that never ran at all counts as missed."""
+    missed = []
+    for name, trigger in triggers(settings).items():
+        if trigger is None or not JOBS[name].catch_up:
+            continue
+        scheduled = previous_fire_time(trigger, now)
+        if scheduled is None:
+            continue
+        last = await repository.latest_success(name)
+        if last is None or last["started_at"] < scheduled:
+            missed.append(name)
+    return missed
+
+
+async def catch_up(settings: Settings, http: httpx.AsyncClient) -> list[JobRunRead]:
+    """Run each missed job once (called by the worker when it becomes leader)."""
+    made = []
+    for name in await missed_jobs(settings, clock.now()):
+        try:
+            made.append(await run_job(name, settings, http, trigger="catch_up"))
+        except Conflict:
+            log.info("catch-up of %s skipped: it is already running", name)
+    return made
+
+
+async def list_jobs(settings: Settings) -> list[JobRead]:
+    now = clock.now()
+    jobs = []
+    for name, trigger in triggers(settings).items():
+        spec = JOBS[name]
+        last = await repository.latest_run(name)
+        last_run = run_read(last) if last is not None else None
+        jobs.append(
+            JobRead(
+                name=name,
+                description=spec.description,
+                schedule=schedule_of(spec, settings),
+                catch_up=spec.catch_up,
+                last_run=last_run,
+                outcome=last_run.outcome if last_run else None,
+                next_run=next_fire_time(trigger, now) if trigger is not None else None,
+            )
+        )
+    return jobs
+
+
+async def job_runs(name: str | None = None) -> list[JobRunRead]:
+    """Every recorded run, oldest first (operators' and tests' view of the log)."""
+    return [run_read(row) for row in await repository.runs(name)]

@@ -1,0 +1,157 @@
+"""The roster index follows writes by patching in only the physicians they touched, and rebuilds when
+what changed cannot be told from the record history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from roster import clock
+from roster.db import write_tx
+from roster.history import service as history
+from roster.history.tables import RecordVersion, RosterVersion
+from roster.matching import service
+from roster.matching.index import RosterIndex
+from tests.conftest import Api
+from tests.integration.matching.roster import PHYSICIANS, case, match, ok, reviewer
+
+
+@pytest.fixture
+def refreshes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+    """Records every full build (its version) and every patch (the physicians it reloaded)."""
+    seen: dict[str, list[Any]] = {"builds": [], "patches": []}
+    real_build, real_patched = service.RosterCache._build, RosterIndex.patched
+
+    async def build(self: service.RosterCache, version: int | None) -> service.RosterState:
+        seen["builds"].append(version)
+        return await real_build(self, version)
+
+    def patched(self: RosterIndex, changes: dict) -> RosterIndex:
+        seen["patches"].append(set(changes))
+        return real_patched(self, changes)
+
+    monkeypatch.setattr(service.RosterCache, "_build", build)
+    monkeypatch.setattr(RosterIndex, "patched", patched)
+    return seen
+
+
+async def counter() -> int:
+    return int((await RosterVersion.select(RosterVersion.version).first().run())["version"])
+
+
+async def test_a_license_write_reloads_only_its_physician(api: Api, refreshes: dict[str, list[Any]]) -> None:
+    first, second = await reviewer(api, 1), await reviewer(api, 2)
+    assert len((await match(api))["eligible"]) == 2
+    assert len(refreshes["builds"]) == 1 and not refreshes["patches"]
+
+    license_id = first["licenses"][0]["id"]
+    await ok(await api.patch(f"/api/v1/licenses/{license_id}", json={"restricted": True}))
+    result = await match(api)
+    assert [e["physician_id"] for e in result["eligible"]] == [second["id"]]
+    assert result["ineligible"] == {"license_restricted": 1}
+    assert len(refreshes["builds"]) == 1, "no full rebuild for one write"
+    assert [{str(pid) for pid in p} for p in refreshes["patches"]] == [{first["id"]}]
+    # The write's record version carries the roster version it committed as.
+    stamps = await RecordVersion.select(RecordVersion.roster_version).where(RecordVersion.entity_id == license_id).run()
+    assert sorted(s["roster_version"] for s in stamps)[-1] == await counter()
+
+    third = await reviewer(api, 3)
+    await ok(await api.patch(f"{PHYSICIANS}/{second['id']}", json={"lines_of_business": ["medicaid"]}))
+    result = await match(api)
+    assert [e["physician_id"] for e in result["eligible"]] == [third["id"]]
+    assert result["ineligible"] == {"license_restricted": 1, "line_of_business": 1}
+    assert result["evaluated"] == 3
+    assert len(refreshes["builds"]) == 1
+    assert {str(pid) for pid in refreshes["patches"][-1]} == {second["id"], third["id"]}
+
+
+async def test_a_version_that_recorded_no_physician_rebuilds(api: Api, refreshes: dict[str, list[Any]]) -> None:
+    """Screening runs and decisions, snapshots and reference data record no physician: all may have changed."""
+    await reviewer(api, 1)
+    await match(api)
+    async with write_tx():
+        pass  # a roster change that left no record version
+    version = await counter()
+    await match(api)
+    assert refreshes["builds"][-1] == version and not refreshes["patches"]
+
+
+async def test_many_changed_physicians_rebuild(
+    api: Api, refreshes: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "MAX_PATCHED_PHYSICIANS", 1)
+    await reviewer(api, 1)
+    await match(api)
+    await reviewer(api, 2)
+    await reviewer(api, 3)
+    assert (await match(api))["evaluated"] == 3
+    assert len(refreshes["builds"]) == 2 and not refreshes["patches"]
+
+
+async def test_a_write_that_is_no_roster_change_is_stamped_zero(api: Api, refreshes: dict[str, list[Any]]) -> None:
+    physician = await reviewer(api, 1)
+    await match(api)
+    before = await counter()
+    snapshot = {k: v for k, v in physician.items() if k not in ("licenses", "certifications")}
+    async with write_tx(roster_change=False):
+        await history.record(
+            entity="physician",
+            entity_id=physician["id"],
+            physician_id=physician["id"],
+            data=snapshot,
+            at=clock.now(),
+        )
+    assert await counter() == before
+    rows = await RecordVersion.select(RecordVersion.roster_version).where(RecordVersion.roster_version.is_null()).run()
+    assert rows == [], "every committed version is stamped"
+    newest = (
+        await RecordVersion.select(RecordVersion.roster_version)
+        .where(RecordVersion.entity_id == physician["id"])
+        .order_by(RecordVersion.recorded_from, ascending=False)
+        .first()
+        .run()
+    )
+    assert newest["roster_version"] == 0
+    await match(api)
+    assert len(refreshes["builds"]) == 1 and not refreshes["patches"], "nothing to refresh"
+
+
+async def test_a_failed_write_stamps_nothing(api: Api, refreshes: dict[str, list[Any]]) -> None:
+    physician = await reviewer(api, 1)
+    await match(api)
+    before = await counter()
+    with pytest.raises(RuntimeError):
+        async with write_tx():
+            await history.record(
+                entity="physician",
+                entity_id=physician["id"],
+                physician_id=physician["id"],
+                data={},
+                at=clock.now(),
+            )
+            raise RuntimeError("rolled back")
+    assert await counter() == before
+    await match(api)
+    assert len(refreshes["builds"]) == 1 and not refreshes["patches"]
+
+
+async def test_open_cases_stay_with_their_physicians_across_patches(api: Api) -> None:
+    busy, other = await reviewer(api, 1, max_open_cases=1), await reviewer(api, 2, max_open_cases=1)
+    await match(api)
+    await ok(
+        await api.post(
+            "/api/v1/assignments", role="router", json={**case(), "case_id": "C-1", "physician_id": busy["id"]}
+        ),
+        201,
+    )
+    assert (await match(api))["ineligible"] == {"at_capacity": 1}
+    # Writes to either physician patch the index; the open case stays counted against ``busy``.
+    await ok(await api.patch(f"{PHYSICIANS}/{other['id']}", json={"languages": ["en", "es"]}))
+    result = await match(api)
+    assert result["ineligible"] == {"at_capacity": 1}
+    assert [e["physician_id"] for e in result["eligible"]] == [other["id"]]
+    await ok(await api.patch(f"{PHYSICIANS}/{busy['id']}", json={"max_open_cases": 2}))
+    result = await match(api)
+    assert result["ineligible"] == {}
+    assert {e["physician_id"]: e["open_cases"] for e in result["eligible"]} == {busy["id"]: 1, other["id"]: 0}
