@@ -7,6 +7,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
@@ -27,8 +28,17 @@ def _writer_lock() -> asyncio.Lock:
     return lock
 
 
-#: Set while a write transaction is open: whether it changes what the roster index is built from.
-_roster_change: ContextVar[list[bool] | None] = ContextVar("roster_change", default=None)
+@dataclass(slots=True)
+class _Unit:
+    """The open write transaction's bookkeeping."""
+
+    #: Whether it changes what the roster index is built from.
+    roster_change: bool
+    #: The roster version it commits as, once claimed (see :func:`claim_roster_version`).
+    stamp: int | None = None
+
+
+_unit: ContextVar[_Unit | None] = ContextVar("write_unit", default=None)
 
 
 @asynccontextmanager
@@ -40,32 +50,59 @@ async def write_tx(*, roster_change: bool = True) -> AsyncIterator[None]:
     commits, so every replica's in-memory roster index sees the write on its next request.
     Forgetting the flag costs an index rebuild, never a stale answer.
     """
-    outer = _roster_change.get()
+    outer = _unit.get()
     if outer is not None:
-        outer[0] = outer[0] or roster_change
+        outer.roster_change = outer.roster_change or roster_change
         yield
         return
-    flag = [roster_change]
-    token = _roster_change.set(flag)
+    unit = _Unit(roster_change)
+    token = _unit.set(unit)
     try:
         engine = current_engine()
         if isinstance(engine, SQLiteEngine):
             async with _writer_lock(), engine.transaction(transaction_type=TransactionType.immediate):
                 yield
-                await _bump(flag)
+                await _bump(unit)
         else:
             async with engine.transaction():
                 yield
-                await _bump(flag)
+                await _bump(unit)
     finally:
-        _roster_change.reset(token)
+        _unit.reset(token)
 
 
 #: The stamp of record versions written by a transaction that changed nothing eligibility is computed from.
 NOT_A_ROSTER_CHANGE = 0
 
 
-async def _bump(flag: list[bool]) -> None:
+async def claim_roster_version() -> int | None:
+    """The roster version the open transaction will commit as, bumped now instead of at commit.
+
+    For bulk writes: their record versions are inserted already stamped, where stamping them at
+    commit rewrote every one (on PostgreSQL, 200,000 versions took a fifth of a large import). The
+    counter stays locked from here to the commit, so other roster writers queue behind this one a
+    little longer; versions are still handed out in commit order. None when the transaction is not
+    (yet) a roster change: its versions are then stamped at commit as usual.
+    """
+    unit = _unit.get()
+    if unit is None:
+        raise RuntimeError("claim_roster_version must run inside write_tx()")
+    if unit.roster_change and unit.stamp is None:
+        unit.stamp = await _next_version()
+    return unit.stamp
+
+
+async def _next_version() -> int:
+    rows = (
+        await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
+        .where(RosterVersion.id == 1)
+        .returning(RosterVersion.version)
+        .run()
+    )
+    return int(rows[0]["version"]) if rows else NOT_A_ROSTER_CHANGE
+
+
+async def _bump(unit: _Unit) -> None:
     """Bump the counter (if this is a roster change) and stamp this transaction's record versions with it.
 
     The counter's row lock (PostgreSQL) or the single writer (SQLite) is held from the bump to the
@@ -74,15 +111,8 @@ async def _bump(flag: list[bool]) -> None:
     this transaction's own rows are still unstamped (others' uncommitted rows are invisible to it).
     """
     stamp = NOT_A_ROSTER_CHANGE
-    if flag[0]:
-        rows = (
-            await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
-            .where(RosterVersion.id == 1)
-            .returning(RosterVersion.version)
-            .run()
-        )
-        if rows:
-            stamp = int(rows[0]["version"])
+    if unit.roster_change:
+        stamp = unit.stamp if unit.stamp is not None else await _next_version()
     await (
         RecordVersion.update({RecordVersion.roster_version: stamp}).where(RecordVersion.roster_version.is_null()).run()
     )

@@ -11,6 +11,7 @@ import msgspec
 
 from roster.audit import service as audit
 from roster.db.bulk import new_id_texts
+from roster.db.tx import claim_roster_version
 from roster.history import repository
 
 
@@ -128,6 +129,7 @@ async def record_changes(changes: list[Change], *, actor: str, at: datetime) -> 
             reopened.setdefault(c.entity, []).append(c.entity_id)
     for entity, ids in reopened.items():
         await repository.close_open_many(entity=entity, entity_ids=ids, at=at)
+    stamp = await claim_roster_version()  # stamped as inserted: no rewrite of them all at commit
     await repository.insert_many(
         [
             {
@@ -139,7 +141,7 @@ async def record_changes(changes: list[Change], *, actor: str, at: datetime) -> 
                 "recorded_to": None,
                 "deleted": c.after is None,
                 "data": after if after is not None else (before or "{}"),
-                "roster_version": None,  # stamped by write_tx when the transaction commits
+                "roster_version": stamp,
             }
             for c, (before, after), version_id in zip(changes, encoded, new_id_texts(len(changes)), strict=True)
         ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -57,7 +57,7 @@ async def test_explain_lists_every_reason_of_every_ineligible_physician(api: Api
         specialties=["cardiology"],
         certifications=(factories.certification(board="ABIM", specialty="cardiology", moc_status="not_meeting"),),
         licenses=(factories.license(status="probation"),),
-        clinical_practice_start=factories.TODAY.replace(year=factories.TODAY.year - 2).isoformat(),
+        clinical_practice_start=(factories.TODAY - timedelta(days=2 * 365)).isoformat(),
     )
     result = await match(api, explain=True)
     assert result["ineligible"] == [
@@ -160,6 +160,7 @@ async def test_a_write_is_seen_by_the_next_match_on_every_replica(api: Api, sett
 
 JAN_10 = datetime(2025, 1, 10, 15, tzinfo=UTC)
 JUN_01 = datetime(2025, 6, 1, 9, tzinfo=UTC)
+NEXT_YEAR = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
 async def test_past_as_of_replays_history_after_later_edits(api: Api) -> None:
@@ -184,7 +185,9 @@ async def test_past_as_of_replays_history_after_later_edits(api: Api) -> None:
     july = await match(api, as_of="2025-07-01")
     assert july["ineligible"] == {"license_restricted": 1, "line_of_business": 1}
     assert (await match(api, as_of="2025-01-09"))["evaluated"] == 0, "not on the roster yet"
-    today = await match(api)
+    with time_machine.travel(NEXT_YEAR, tick=False):  # a fixed "today": the live roster, not history
+        today = await match(api)
+    assert today["as_of"] == "2026-03-02"
     assert today["ineligible"] == {"license_restricted": 1, "irr_overdue": 1, "line_of_business": 1}, "IRR lapsed since"
 
 

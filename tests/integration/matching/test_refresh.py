@@ -9,6 +9,7 @@ import pytest
 
 from roster import clock
 from roster.db import write_tx
+from roster.db.tx import claim_roster_version
 from roster.history import service as history
 from roster.history.tables import RecordVersion, RosterVersion
 from roster.matching import service
@@ -155,3 +156,38 @@ async def test_open_cases_stay_with_their_physicians_across_patches(api: Api) ->
     result = await match(api)
     assert result["ineligible"] == {}
     assert {e["physician_id"]: e["open_cases"] for e in result["eligible"]} == {busy["id"]: 1, other["id"]: 0}
+
+
+async def test_bulk_history_is_stamped_as_inserted_with_the_version_it_commits_as(
+    api: Api, refreshes: dict[str, list[Any]]
+) -> None:
+    """``record_changes`` (imports) claims the version up front; it is the one the commit publishes."""
+    physician = await reviewer(api, 1)
+    await match(api)
+    before = await counter()
+    snapshot = {k: v for k, v in physician.items() if k not in ("licenses", "certifications")}
+    change = history.Change("update", "physician", physician["id"], physician["id"], snapshot, snapshot)
+    async with write_tx():
+        await history.record_changes([change], actor="test", at=clock.now())
+        pending = await RecordVersion.select(RecordVersion.roster_version).where(RecordVersion.roster_version.is_null())
+        assert pending == [], "inserted stamped, not left for the commit"
+        assert await history.record_changes([change], actor="test", at=clock.now()) is None
+    assert await counter() == before + 1, "claimed once per transaction"
+    stamps = await RecordVersion.select(RecordVersion.roster_version).where(RecordVersion.entity_id == physician["id"])
+    assert sorted(s["roster_version"] for s in stamps)[-2:] == [before + 1, before + 1]
+    await match(api)
+    assert len(refreshes["builds"]) == 1 and [{str(p) for p in ids} for ids in refreshes["patches"]] == [
+        {physician["id"]}
+    ]
+
+
+async def test_a_claimed_version_of_a_rolled_back_write_is_not_published(api: Api) -> None:
+    await reviewer(api, 1)
+    before = await counter()
+    with pytest.raises(RuntimeError):
+        async with write_tx():
+            await claim_roster_version()
+            raise RuntimeError("rolled back")
+    assert await counter() == before
+    async with write_tx(roster_change=False):
+        assert await claim_roster_version() is None, "not a roster change: stamped 0 at commit"

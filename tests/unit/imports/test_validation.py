@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -19,7 +19,7 @@ from tests import factories
 from tests.integration.imports import roster_files as files
 
 FIXTURES = PROJECT_ROOT / "fixtures"
-TODAY = date(2026, 11, 23)
+TODAY = factories.TODAY  # the rows below are dated relative to it
 
 
 def reference(roster_npis: tuple[str, ...] = ()) -> Reference:
@@ -66,9 +66,10 @@ def test_booleans(written: str, value: bool) -> None:
 
 
 def test_the_date_rules_use_the_date_given_not_the_clock() -> None:
-    rows = [files.physician(1, credentialed_on="2026-11-24")]
-    assert errors(rows, today=date(2026, 11, 23)) == [(2, "credentialed_on", "is in the future")]
-    assert errors(rows, today=date(2026, 11, 24)) == []
+    tomorrow = TODAY + timedelta(days=1)
+    rows = [files.physician(1, credentialed_on=tomorrow.isoformat())]
+    assert errors(rows, today=TODAY) == [(2, "credentialed_on", "is in the future")]
+    assert errors(rows, today=tomorrow) == []
 
 
 def test_empty_cells_take_the_api_defaults() -> None:
