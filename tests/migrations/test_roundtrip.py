@@ -57,6 +57,19 @@ def test_upgrade_check_downgrade_upgrade(temp_database: TempDatabase) -> None:
     check(settings)
 
 
+async def test_the_change_counters_are_seeded(temp_database: TempDatabase) -> None:
+    from roster.history.tables import ASSIGNMENTS, ROSTER, RosterVersion
+
+    settings = temp_database.settings()
+    upgrade(settings)
+    engine = await open_engine(settings)
+    try:
+        rows = await RosterVersion.select().order_by(RosterVersion.id).run()
+    finally:
+        await close_engine(engine)
+    assert rows == [{"id": ROSTER, "version": 0}, {"id": ASSIGNMENTS, "version": 0}]
+
+
 async def test_check_detects_drift(temp_database: TempDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = temp_database.settings()
     upgrade(settings)
@@ -75,7 +88,7 @@ async def test_piccolo_reads_back_what_it_writes_in_every_table(temp_database: T
         parents: dict[type[Table], Any] = {}
         for table in ALL_TABLES:
             row = {c._meta.name: _sample(c, parents) for c in table._meta.columns}
-            await table.delete(force=True).run()  # roster_version comes seeded with its one row
+            await table.delete(force=True).run()  # roster_version comes seeded with its counters
             await table.insert(table(**row)).run()
             parents[table] = row[table._meta.primary_key._meta.name]
             [stored] = await table.select().output(load_json=True).run()

@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from roster.assignments.tables import Assignment
+from roster.history.tables import ASSIGNMENTS, RosterVersion
 
 _COLUMNS = (
     Assignment.id,
@@ -25,6 +26,17 @@ _COLUMNS = (
 
 async def insert(values: dict[str, Any]) -> None:
     await Assignment.insert(Assignment(**values)).run()
+    await _changed()
+
+
+async def _changed() -> None:
+    """Bump the assignments' counter: every replica recounts open cases on its next match. Inside the
+    writing transaction, so the count and the counter commit together."""
+    await (
+        RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
+        .where(RosterVersion.id == ASSIGNMENTS)
+        .run()
+    )
 
 
 async def get(assignment_id: UUID) -> dict[str, Any] | None:
@@ -45,3 +57,4 @@ async def close(assignment_id: UUID, values: dict[str, Any]) -> None:
         .where(Assignment.id == assignment_id)
         .run()
     )
+    await _changed()

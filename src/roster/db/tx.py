@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from roster.db.engine import current_engine
-from roster.history.tables import RecordVersion, RosterVersion
+from roster.history.tables import ROSTER, RecordVersion, RosterVersion
 
 # SQLite has one writer at a time. Queuing writers of this process on a lock (instead of on
 # SQLite's busy handler) keeps them fair and avoids Piccolo leaking a connection when
@@ -95,7 +95,7 @@ async def claim_roster_version() -> int | None:
 async def _next_version() -> int:
     rows = (
         await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
-        .where(RosterVersion.id == 1)
+        .where(RosterVersion.id == ROSTER)
         .returning(RosterVersion.version)
         .run()
     )

@@ -25,9 +25,16 @@ class RecordVersion(Table, tablename="record_version"):
     roster_version = BigInt(null=True, default=None, index=True)
 
 
+#: Rows of ``roster_version``: the roster's counter, and the assignments' (kept apart so that
+#: assignments never queue behind a roster write's lock on the first).
+ROSTER = 1
+ASSIGNMENTS = 2
+
+
 class RosterVersion(Table, tablename="roster_version"):
-    """A single counter bumped by every roster write, so each API replica can tell cheaply
-    whether its in-memory index of the roster is stale."""
+    """Change counters, so each API replica can tell with one cheap query whether what it holds in
+    memory is stale: ``ROSTER`` is bumped by every roster write (the index), ``ASSIGNMENTS`` by every
+    assignment opened or closed (the open-case counts)."""
 
     id = Integer(primary_key=True)
     version = BigInt(default=0)

@@ -12,7 +12,7 @@ from piccolo.query.functions.aggregate import Count
 
 from roster.assignments.tables import Assignment
 from roster.certifications.tables import Certification
-from roster.history.tables import RecordVersion, RosterVersion
+from roster.history.tables import ASSIGNMENTS, ROSTER, RecordVersion, RosterVersion
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
@@ -56,20 +56,19 @@ CERTIFICATION_COLUMNS = (
 )
 
 
-async def freshness() -> tuple[int | None, tuple[int, int]]:
-    """One round trip per match: the roster version, and a fingerprint of the assignments.
-
-    ``(open, total)`` changes with every assignment write: a new one raises ``total`` (rows are never
-    deleted), closing one lowers ``open``; so cached open-case counts are reused only while it holds.
-    """
+async def freshness() -> tuple[int | None, int | None]:
+    """One round trip per match, by primary key whatever the roster's size and history: the roster
+    version, and the assignments' (cached open-case counts are reused only while it holds)."""
     rows = await RosterVersion.raw(
-        "SELECT (SELECT version FROM roster_version WHERE id = 1) AS version, "
-        "(SELECT count(*) FROM assignment WHERE status = 'open') AS open_count, "
-        "(SELECT count(*) FROM assignment) AS total_count"
+        f"SELECT (SELECT version FROM roster_version WHERE id = {ROSTER}) AS roster, "
+        f"(SELECT version FROM roster_version WHERE id = {ASSIGNMENTS}) AS assignments"
     ).run()
     row = rows[0]
-    version = None if row["version"] is None else int(row["version"])
-    return version, (int(row["open_count"]), int(row["total_count"]))
+    return _int(row["roster"]), _int(row["assignments"])
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 async def physician_changes_since(version: int, limit: int) -> tuple[set[int], set[UUID]] | None:

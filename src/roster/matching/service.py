@@ -50,9 +50,9 @@ class RosterState:
 class RosterCache:
     """The in-memory roster index of one process, refreshed when the shared ``roster_version`` counter moves.
 
-    Every request reads the counter (one single-row query, which also fingerprints the assignments),
+    Every request reads the counters (one query by primary key: the roster's and the assignments'),
     so a write committed through any replica is seen by the next match on every replica; no shared
-    memory is needed. Open-case counts are cached the same way, keyed by the assignment fingerprint.
+    memory is needed. Open-case counts are cached the same way, keyed by the assignments' counter.
 
     A refresh reloads only the physicians whose records were written since the index's version (each
     record version carries the roster version it committed as) and patches the index; it falls back to
@@ -66,7 +66,7 @@ class RosterCache:
         self.policy = policy
         self._state: RosterState | None = None
         self._lock = asyncio.Lock()
-        self._open: tuple[int | None, tuple[int, int], RosterIndex, np.ndarray] | None = None
+        self._open: tuple[int | None, int | None, RosterIndex, np.ndarray] | None = None
 
     async def current(self) -> RosterState:
         return (await self.snapshot())[0]
@@ -78,15 +78,11 @@ class RosterCache:
         if not _fresh(state, version):
             state = await self._rebuild(version)
         cached = self._open
-        if (
-            cached is not None
-            and version is not None
-            and cached[:2] == (version, assignments)
-            and cached[2] is state.index
-        ):
+        known = version is not None and assignments is not None  # without the counters, count every time
+        if known and cached is not None and cached[:2] == (version, assignments) and cached[2] is state.index:
             return state, cached[3]
         counts = None
-        if cached is not None and version is not None and cached[1] == assignments:
+        if known and cached is not None and cached[1] == assignments:
             # Same assignments, index patched since: the counts move with their physicians' rows.
             counts = state.index.carried_over(cached[2], cached[3])
         if counts is None:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from roster.certifications.tables import Certification
-from roster.history.tables import RosterVersion
+from roster.history.tables import ROSTER, RosterVersion
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 
@@ -99,5 +99,5 @@ async def cycles_due_by(credentialed_by: date, irr_by: date) -> list[dict[str, A
 
 async def roster_version() -> int | None:
     """The counter every roster write bumps (``write_tx``): unchanged means the report's inputs are too."""
-    row = await RosterVersion.select(RosterVersion.version).where(RosterVersion.id == 1).first().run()
+    row = await RosterVersion.select(RosterVersion.version).where(RosterVersion.id == ROSTER).first().run()
     return None if row is None else int(row["version"])

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from roster.app import create_app
+from roster.history.tables import RosterVersion
 from tests import factories
 from tests.conftest import Api, serving
 from tests.integration.matching.roster import PHYSICIANS, case, match, ok, reviewer
@@ -156,6 +157,36 @@ async def test_a_write_is_seen_by_the_next_match_on_every_replica(api: Api, sett
             assert (await match(api))["ineligible"] == {"license_restricted": 1}
             second = await reviewer(api, 2)
             assert await eligible_on_replica() == [second["id"]]
+
+
+async def test_an_assignment_through_one_replica_fills_capacity_on_every_replica(api: Api, settings: object) -> None:
+    physician = await reviewer(api, 1, max_open_cases=1)
+    replica = create_app(settings)  # type: ignore[arg-type]
+    async with serving(replica):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=replica), base_url="http://r") as other:
+
+            async def on_replica() -> dict:
+                response = await other.post("/api/v1/match", json=case(), headers=api.auth("router"))
+                assert response.status_code == 200, response.text
+                return response.json()
+
+            assert [e["open_cases"] for e in (await on_replica())["eligible"]] == [0]
+            assert len((await match(api))["eligible"]) == 1  # both replicas hold their counts now
+            before = await counters()
+            body = {**case(), "case_id": "C-9", "physician_id": physician["id"]}
+            assigned = await ok(await api.post("/api/v1/assignments", role="router", json=body), 201)
+            assert await counters() == (before[0], before[1] + 1), "assignments bump their own counter only"
+            assert (await on_replica())["ineligible"] == {"at_capacity": 1}
+            await ok(
+                await api.patch(f"/api/v1/assignments/{assigned['id']}", role="router", json={"status": "cancelled"})
+            )
+            assert [e["open_cases"] for e in (await on_replica())["eligible"]] == [0]
+            assert await counters() == (before[0], before[1] + 2)
+
+
+async def counters() -> tuple[int, int]:
+    rows = await RosterVersion.select().order_by(RosterVersion.id).run()
+    return tuple(int(r["version"]) for r in rows)  # type: ignore[return-value]
 
 
 JAN_10 = datetime(2025, 1, 10, 15, tzinfo=UTC)

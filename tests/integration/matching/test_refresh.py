@@ -11,7 +11,7 @@ from roster import clock
 from roster.db import write_tx
 from roster.db.tx import claim_roster_version
 from roster.history import service as history
-from roster.history.tables import RecordVersion, RosterVersion
+from roster.history.tables import ROSTER, RecordVersion, RosterVersion
 from roster.matching import service
 from roster.matching.index import RosterIndex
 from tests.conftest import Api
@@ -38,7 +38,8 @@ def refreshes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
 
 
 async def counter() -> int:
-    return int((await RosterVersion.select(RosterVersion.version).first().run())["version"])
+    row = await RosterVersion.select(RosterVersion.version).where(RosterVersion.id == ROSTER).first().run()
+    return int(row["version"])
 
 
 async def test_a_license_write_reloads_only_its_physician(api: Api, refreshes: dict[str, list[Any]]) -> None:
