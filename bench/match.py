@@ -14,7 +14,8 @@ counts are real). The app is served by ``uvicorn`` in a subprocess, as in produc
 loopback by one asyncio/httpx process with random cases (state, line of business, specialty, review
 type, language). ``GET /health`` (one ``SELECT 1``, no auth) is the baseline measured in the same run,
 first in a closed loop (``--concurrency`` requests always in flight: throughput), then in an open loop
-(Poisson arrivals at ``--load`` x the /health throughput just measured, or ``--rate``: latency).
+(Poisson arrivals at ``--load`` x the match throughput just measured, or ``--rate``: latency). The
+load comes from ``bench/loadgen.py``, a keep-alive client cheap enough not to be what is measured.
 
 Then, in this process, it builds the same ``RosterIndex`` the server holds and times
 ``CaseView`` evaluation (all reasons over every physician, ranking of the eligible) per case, with
@@ -49,6 +50,7 @@ from piccolo.engine.sqlite import convert_array_in, convert_date_in, convert_dat
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import api as roster_bench
+import loadgen
 from roster.cli import migrate_database
 from roster.config import SOURCES, Settings
 
@@ -178,106 +180,105 @@ def random_case(rng: random.Random, specialties: list[str], states: list[str]) -
     return body
 
 
-async def drive(client: httpx.AsyncClient, name: str, request_for, total: int, concurrency: int, cap: float):
+async def drive(pool: loadgen.Pool, name: str, requests: list[bytes], concurrency: int, cap: float):
+    """Closed loop: ``concurrency`` requests always in flight until ``requests`` are sent (or ``cap`` s)."""
     latencies: list[float] = []
     errors: Counter = Counter()
-    issued = 0
+    pending = iter(requests)
     start = time.perf_counter()
     deadline = start + cap
     capped = False
 
     async def worker() -> None:
-        nonlocal issued, capped
-        while issued < total:
+        nonlocal capped
+        for raw in pending:
             if time.perf_counter() >= deadline:
                 capped = True
                 return
-            issued += 1
-            method, path, body = request_for()
-            t0 = time.perf_counter()
-            try:
-                resp = await client.request(method, path, json=body)
-                await resp.aread()
-            except httpx.HTTPError as exc:
-                errors[f"{type(exc).__name__}: {exc or exc.__cause__!r}"[:120]] += 1
-                continue
-            if resp.status_code == 200:
-                latencies.append(time.perf_counter() - t0)
-            else:
-                errors[f"HTTP {resp.status_code}: {resp.text[:100]}"] += 1
+            await send(pool, raw, time.perf_counter(), latencies, errors)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return roster_bench.Result(name, latencies, errors, time.perf_counter() - start, capped)
 
 
-async def drive_open(client: httpx.AsyncClient, name: str, request_for, rate: float, total: int, concurrency: int):
+async def send(pool: loadgen.Pool, raw: bytes, since: float, latencies: list[float], errors: Counter) -> None:
+    try:
+        status, body = await pool.request(raw)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
+        return
+    if status == 200:
+        latencies.append(time.perf_counter() - since)
+    else:
+        errors[f"HTTP {status}: {body[:100]!r}"] += 1
+
+
+async def drive_open(pool: loadgen.Pool, name: str, requests: list[bytes], rate: float):
     """Open loop: requests arrive at ``rate`` per second (Poisson), whether or not earlier ones finished,
-    over at most ``concurrency`` connections at once (200 routers, each with its own connection).
+    over the pool's connections (200 routers, each with its own).
 
     A closed loop keeps ``concurrency`` requests in flight, so by Little's law its latency is at
-    least ``concurrency / throughput`` whatever the server does (200 / 400 req/s = 500 ms here); the
+    least ``concurrency / throughput`` whatever the server does (200 / 800 req/s = 250 ms here); the
     open loop asks what a router waits at a given traffic. Latency runs from the request's scheduled
     time, so time spent queued for a connection counts (no coordinated omission).
     """
     rng = random.Random(7)
-    slots = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
     errors: Counter = Counter()
 
-    async def one(at: float) -> None:
+    async def one(at: float, raw: bytes) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        method, path, body = request_for()
-        async with slots:
-            try:
-                resp = await client.request(method, path, json=body)
-                await resp.aread()
-            except httpx.HTTPError as exc:
-                errors[f"{type(exc).__name__}: {exc or exc.__cause__!r}"[:120]] += 1
-                return
-        if resp.status_code == 200:
-            latencies.append(time.perf_counter() - at)
-        else:
-            errors[f"HTTP {resp.status_code}: {resp.text[:100]}"] += 1
+        await send(pool, raw, at, latencies, errors)
 
     start = time.perf_counter()
     at, tasks = start, []
-    for _ in range(total):
+    for raw in requests:
         at += rng.expovariate(rate)
-        tasks.append(asyncio.create_task(one(at)))
+        tasks.append(asyncio.create_task(one(at, raw)))
     await asyncio.gather(*tasks)
     return roster_bench.Result(name, latencies, errors, time.perf_counter() - start, False)
 
 
-async def run_load(base: str, key: str, specialties: list[str], states: list[str], args: argparse.Namespace):
+async def run_load(port: int, key: str, specialties: list[str], states: list[str], args: argparse.Namespace):
     rng = random.Random(args.seed + 1)
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(
-        base_url=base, limits=limits, timeout=60.0, headers={"Authorization": f"Bearer {key}"}
-    ) as client:
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, timeout=60.0, headers={"Authorization": f"Bearer {key}"}) as client:
         t0 = time.perf_counter()
         probe = await client.post("/api/v1/match", json=random_case(rng, specialties, states))
         first = time.perf_counter() - t0
         if probe.status_code != 200:
             raise RuntimeError(f"probe match -> {probe.status_code}: {probe.text[:300]}")
-        body = probe.json()
-        print(f"first match (builds the index): {first:.2f}s; evaluated {body['evaluated']}")
-        endpoints = [
-            ("GET /health", lambda: ("GET", "/health", None)),
-            ("POST /api/v1/match", lambda: ("POST", "/api/v1/match", random_case(rng, specialties, states))),
+        print(f"first match (builds the index): {first:.2f}s; evaluated {probe.json()['evaluated']}")
+    host = f"127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {key}"}
+
+    def health(n: int) -> list[bytes]:
+        return [loadgen.encode("GET", "/health", host=host, headers={})] * n
+
+    def matches(n: int) -> list[bytes]:
+        return [
+            loadgen.encode("POST", "/api/v1/match", host=host, headers=auth, body=random_case(rng, specialties, states))
+            for _ in range(n)
         ]
+
+    endpoints = [("GET /health", health), ("POST /api/v1/match", matches)]
+    pool = loadgen.Pool("127.0.0.1", port, args.concurrency)
+    try:
         results = []
-        for name, request_for in endpoints:
+        for name, requests in endpoints:
             if args.warmup:
-                await drive(client, name, request_for, args.warmup, args.concurrency, args.time_cap)
-            results.append(await drive(client, name, request_for, args.requests, args.concurrency, args.time_cap))
-        # The open loop's traffic: a fraction of what /health sustained in this run (a server is run
-        # below saturation), or a fixed rate.
-        rate = args.rate or args.load * results[0].rps
-        opened = []
-        for name, request_for in endpoints:
-            total = max(1, int(rate * args.open_seconds))
-            opened.append(await drive_open(client, name, request_for, rate, total, args.concurrency))
+                await drive(pool, name, requests(args.warmup), args.concurrency, args.time_cap)
+            results.append(await drive(pool, name, requests(args.requests), args.concurrency, args.time_cap))
+        # The open loop's traffic: a fraction of what match sustained in this run (a server is run below
+        # saturation, and /health could take any rate match can), or a fixed rate.
+        rate = args.rate or args.load * min(r.rps for r in results)
+        opened = [
+            await drive_open(pool, name, requests(max(1, int(rate * args.open_seconds))), rate)
+            for name, requests in endpoints
+        ]
         return results, rate, opened
+    finally:
+        await pool.close()
 
 
 def report_table(results: list) -> None:
@@ -348,6 +349,7 @@ def in_process(settings: Settings, specialties: list[str], states: list[str], ar
             state = await cache._build(cache._state.version)
             evaluate_case(state, state.index.open_case_counts(await repository.open_assignment_counts()))
             rebuilt.append(time.perf_counter() - t0)
+            del state  # a second whole index, alive, would be walked by the next patch's collection
         return patched, rebuilt
 
     roster, built, counts, reviewers, (patched, rebuilt) = asyncio.run(load())
@@ -406,7 +408,7 @@ def main() -> int:
     parser.add_argument("--plain-cases", type=int, default=3, help="in-process cases for the plain rules")
     parser.add_argument("--updates", type=int, default=5, help="license updates timed for the next match after")
     parser.add_argument("--skip-load", action="store_true", help="skip the HTTP load test (in-process figures only)")
-    parser.add_argument("--load", type=float, default=0.5, help="open-loop rate as a fraction of /health's req/s")
+    parser.add_argument("--load", type=float, default=0.5, help="open-loop rate as a fraction of match's req/s")
     parser.add_argument("--rate", type=float, default=0.0, help="open-loop rate in req/s (overrides --load)")
     parser.add_argument("--open-seconds", type=float, default=20.0, help="open-loop duration per endpoint")
     parser.add_argument("--seed", type=int, default=20261123)
@@ -445,7 +447,7 @@ def main() -> int:
                 f"database: {args.physicians} physicians, {n_licenses} licenses, certifications, 5000 open "
                 f"assignments; setup {setup:.1f}s, server ready {ready:.1f}s"
             )
-            results, rate, opened = asyncio.run(run_load(base, key, specialties, states, args))
+            results, rate, opened = asyncio.run(run_load(port, key, specialties, states, args))
             print(f"\nclosed loop: {args.concurrency} requests always in flight (saturation)")
             report_table(results)
             health, matched = results

@@ -85,6 +85,15 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    @asynccontextmanager
+    async def roster_index(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            cache = app.state.get("roster_cache")
+            if cache is not None:
+                cache.close()
+
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -109,7 +118,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
     )
     app = Litestar(
         route_handlers=[health, api, fhir_router()],
-        lifespan=[database, http_client, background_jobs],
+        lifespan=[database, http_client, background_jobs, roster_index],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[options_allow_middleware],
         state=State(

@@ -36,7 +36,8 @@ def allow(*roles: Role) -> Guard:
     """Guard admitting the given roles; ``admin`` may do everything."""
     allowed = frozenset(roles) | {Role.admin}
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # A coroutine: Litestar hands a plain function guard to a worker thread on every request.
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         principal: Principal = connection.user
         if principal.role not in allowed:
             raise PermissionDeniedException(

@@ -83,8 +83,8 @@ class PooledSQLiteEngine(SQLiteEngine):
             return await super()._run_in_new_connection(query, args, query_type, table)
         connection = await self._acquire(pool)
         try:
-            async with connection.execute(query, args or []) as cursor:
-                rows = await cursor.fetchall()
+            # One hop to the connection's thread (execute, fetch, close there), not three.
+            rows = list(await connection.execute_fetchall(query, args or []))
         except Exception:
             pool.idle.put_nowait(connection)
             raise

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from uuid import UUID
 
@@ -75,7 +76,21 @@ def compliance_reasons(facts: ReviewerFacts, as_of: date, rules: MatchRules) -> 
 
 def evaluate(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -> Decision:
     """Every failing reason for this physician on this case as of ``as_of`` (empty: eligible)."""
-    reasons = set(compliance_reasons(facts, as_of, rules))
+    return _decide(facts, case, as_of, rules, compliance_reasons(facts, as_of, rules))
+
+
+def placement(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -> Decision:
+    """``evaluate`` without the §1 checks again, for a physician the roster index already found eligible:
+    what ranks the reviewer and is shown for the case (the license relied on, the specialty match).
+
+    The index and ``evaluate`` are held to the same verdicts by a property test, and an assignment
+    always runs ``evaluate`` in full.
+    """
+    return _decide(facts, case, as_of, rules, ())
+
+
+def _decide(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules, compliance: Iterable[str]) -> Decision:
+    reasons = set(compliance)
     license, miss = _license(facts, case, as_of, rules)
     if miss is not None:
         reasons.add(miss)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from roster.matching import repository
 from roster.matching.facts import Case, Decision, MatchRules, ReviewerFacts
 from roster.matching.facts_loader import current_reviewers, reviewers_as_recorded
 from roster.matching.index import CaseView, RosterIndex
-from roster.matching.rules import evaluate, score
+from roster.matching.rules import placement, score
 from roster.matching.schemas import EligibleReviewer, IneligibleReviewer, MatchLicense, MatchRequest, MatchResult
 from roster.reference import repository as reference
 from roster.reference.schemas import SpecialtyRead
@@ -100,7 +101,13 @@ class RosterCache:
             patched = await self._patch(state, version) if state is not None else None
             state = patched if patched is not None else await self._build(version)
             self._state = state
+            _settle()
             return state
+
+    def close(self) -> None:
+        """Drop the index and hand what was frozen back to the collector (the app is shutting down)."""
+        self._state = self._open = None
+        gc.unfreeze()
 
     async def _reference(self) -> tuple[MatchRules, SpecialtyIndex, frozenset[str]]:
         specialties = [SpecialtyRead(**row) for row in await reference.all_specialties()]
@@ -154,6 +161,19 @@ class RosterCache:
             states=state.states,
             screening_runs=state.screening_runs,
         )
+
+
+def _settle() -> None:
+    """Move what is alive now, the roster index above all, out of the cyclic garbage collector's way.
+
+    The index is hundreds of thousands of long-lived objects (facts, ids, tuples). Every full
+    collection walked them all, 0.4 s at 50,000 physicians with every request waiting: that stall was
+    the p99 of a match. Frozen objects are still freed by reference counting when the index is
+    replaced (it holds no reference cycles; a unit test checks). Collecting first keeps garbage cycles
+    out of the permanent generation, and costs little once the big index is frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _screening_runs(now: datetime) -> tuple[str, ...]:
@@ -226,7 +246,7 @@ async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
     eligible = []
     for row in view.ranked_rows(data.limit):
         reviewer = msgspec.structs.replace(index.reviewers[row], open_cases=int(view.open_cases[row]))
-        eligible.append(_eligible(reviewer, evaluate(reviewer, case, as_of, index.rules)))
+        eligible.append(_eligible(reviewer, placement(reviewer, case, as_of, index.rules)))
     ineligible: dict[str, int] | list[IneligibleReviewer]
     if data.explain:
         ineligible = [

@@ -13,7 +13,7 @@ from roster.compliance.facts import CertificationFact, CompliancePolicy, License
 from roster.config import SOURCES
 from roster.matching.facts import Case, MatchRules, ReviewerFacts
 from roster.matching.index import RosterIndex
-from roster.matching.rules import evaluate, rank
+from roster.matching.rules import evaluate, placement, rank
 from tests.unit.matching.roster import RULES, reviewer
 
 STATES = ("AZ", "AR", "CA", "TX")
@@ -126,3 +126,6 @@ def test_index_and_rules_agree(
         expected = [d.physician_id for d in rank([(d, r.npi) for d, r in zip(decisions, roster, strict=True)])]
         assert [roster[i].id for i in view.ranked_rows()] == expected
         assert [roster[i].id for i in view.ranked_rows(2)] == expected[:2]
+        # What the match shows for an eligible reviewer is what the full rules would say.
+        for i in view.ranked_rows():
+            assert placement(roster[i], case, as_of, rules) == decisions[i]
