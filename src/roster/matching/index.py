@@ -130,7 +130,7 @@ class CaseView:
                 involved[i] = True
         self.excluded_prior = involved if case.review_type == "appeal" else np.zeros(n, dtype=bool)
         self.prior_first = involved if case.review_type == "peer_to_peer" else np.zeros(n, dtype=bool)
-        self.at_capacity = open_cases >= index.max_open_cases
+        self.at_capacity = index.at_capacity(open_cases)
         self.eligible = day.ok & self.lob_ok & self.license_ok & self.specialty_ok & ~self.excluded_prior
         self.eligible &= ~self.at_capacity
         lang = index.language.get(case.language) if case.language is not None else None
@@ -210,6 +210,7 @@ class RosterIndex:
         self._license_columns()
         self._days: OrderedDict[tuple[date, date], DayView] = OrderedDict()
         self._day_cache = day_cache
+        self._capacity: tuple[np.ndarray, np.ndarray] | None = None
         #: Set on a patched index: the index it was patched from, and each row's row there (-1: new).
         self._patched_from: weakref.ref[RosterIndex] | None = None
         self._rows_before: np.ndarray | None = None
@@ -390,6 +391,7 @@ class RosterIndex:
             out._by_rank, out.npi_rank = self._by_rank, self.npi_rank
         out._days = OrderedDict()
         out._day_cache = self._day_cache
+        out._capacity = None
         return out
 
     def _drop_rows(self, gone: np.ndarray) -> np.ndarray:
@@ -431,6 +433,16 @@ class RosterIndex:
         else:
             self._days.move_to_end(key)
         return view
+
+    def at_capacity(self, open_cases: np.ndarray) -> np.ndarray:
+        """Rows whose open cases reach their maximum, kept for the open-case array last asked about: a
+        router's requests share one until an assignment changes it."""
+        cached = self._capacity
+        if cached is not None and cached[0] is open_cases:
+            return cached[1]
+        full = open_cases >= self.max_open_cases
+        self._capacity = (open_cases, full)
+        return full
 
     def open_case_counts(self, counts: Mapping[UUID, int]) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.int64)

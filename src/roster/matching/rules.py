@@ -34,7 +34,7 @@ def _license(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -
     candidates = [lic for lic in facts.compliance.licenses if required is None or lic.state == required]
     valid = [lic for lic in candidates if license_is_valid(lic, as_of)]
     if valid:
-        return max(valid, key=lambda lic: (lic.expires_on, lic.state == case.state, lic.state, str(lic.id))), None
+        return max(valid, key=lambda lic: (lic.expires_on, lic.state == case.state, lic.state, lic.id)), None
     return None, license_miss(candidates, as_of)
 
 
