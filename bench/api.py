@@ -9,7 +9,8 @@ It builds a fresh SQLite database in a temporary directory (Alembic migrations a
 transaction (values encoded with Piccolo's own SQLite adapters, so the app reads them exactly as rows it
 wrote itself), creates an admin API key through ``roster.keys.service.create_key``, then serves the
 app with ``uvicorn`` in a subprocess, as production would, and drives it over loopback from one
-asyncio process with one shared ``httpx.AsyncClient``.
+asyncio process with ``bench/loadgen.py``'s keep-alive connections (httpx, tried first, cost more per
+request than the server and so measured itself).
 
 ``GET /health`` (one ``SELECT 1``, no auth) is the baseline measured in the same run; the printed
 ``physicians/health`` ratio is the figure to compare across machines. The load generator shares the
@@ -33,13 +34,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from piccolo.engine.sqlite import convert_array_in, convert_date_in, convert_datetime_in, convert_uuid_in
 
+import loadgen
 from roster.cli import migrate_database
 from roster.config import Settings
 from roster.physicians.npi import check_digit
@@ -307,108 +308,46 @@ def wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: flo
 # ---------------------------------------------------------------------------------------------- load
 
 
-@dataclasses.dataclass
-class Result:
-    endpoint: str
-    latencies: list[float]
-    errors: Counter
-    elapsed: float
-    capped: bool
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies) + sum(self.errors.values())
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.elapsed if self.elapsed else 0.0
-
-    def pct(self, p: float) -> float:
-        """Nearest-rank percentile of successful requests, in ms."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        rank = max(1, -(-len(ordered) * p // 100))  # ceil
-        return ordered[int(rank) - 1] * 1000
-
-
-async def drive(
-    client: httpx.AsyncClient, endpoint: str, path_for, total: int, concurrency: int, time_cap: float
-) -> Result:
-    latencies: list[float] = []
-    errors: Counter = Counter()
-    issued = 0
-    start = time.perf_counter()
-    deadline = start + time_cap
-    capped = False
-
-    async def worker() -> None:
-        nonlocal issued, capped
-        while issued < total:
-            if time.perf_counter() >= deadline:
-                capped = True
-                return
-            issued += 1
-            path = path_for()
-            t0 = time.perf_counter()
-            try:
-                resp = await client.get(path)
-                await resp.aread()
-            except httpx.HTTPError as exc:
-                errors[f"{type(exc).__name__}: {exc or exc.__cause__!r}"[:120]] += 1
-                continue
-            dt = time.perf_counter() - t0
-            if resp.status_code == 200:
-                latencies.append(dt)
-            else:
-                errors[f"HTTP {resp.status_code}: {resp.text[:100]}"] += 1
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(endpoint, latencies, errors, time.perf_counter() - start, capped)
-
-
-async def run_load(base: str, key: str, ids: list[str], args: argparse.Namespace) -> list[Result]:
+async def run_load(port: int, key: str, ids: list[str], args: argparse.Namespace) -> list[loadgen.Result]:
     rng = random.Random(args.seed + 1)
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(
-        base_url=base, limits=limits, timeout=30.0, headers={"Authorization": f"Bearer {key}"}
-    ) as client:
+    auth = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0, headers=auth) as client:
         # Sanity: the app decodes a bulk-loaded row into the documented shape.
         probe = await client.get(f"/api/v1/physicians/{ids[0]}")
         if probe.status_code != 200 or probe.json().get("id") != ids[0]:
             raise RuntimeError(f"probe GET {probe.url.path} -> {probe.status_code}: {probe.text[:300]}")
+    host = f"127.0.0.1:{port}"
 
-        endpoints = [
-            ("GET /health", lambda: "/health"),
-            ("GET /api/v1/physicians/{id}", lambda: f"/api/v1/physicians/{rng.choice(ids)}"),
-        ]
+    def health(n: int) -> list[bytes]:
+        return [loadgen.encode("GET", "/health", host=host, headers={})] * n
+
+    def physicians(n: int) -> list[bytes]:
+        paths = [f"/api/v1/physicians/{rng.choice(ids)}" for _ in range(n)]
+        return [loadgen.encode("GET", path, host=host, headers=auth) for path in paths]
+
+    pool = loadgen.Pool("127.0.0.1", port, args.concurrency)
+    try:
         results = []
-        for name, path_for in endpoints:
+        for name, requests in (("GET /health", health), ("GET /api/v1/physicians/{id}", physicians)):
             if args.warmup:
-                await drive(client, name, path_for, args.warmup, args.concurrency, args.time_cap)
-            result = await drive(client, name, path_for, args.requests, args.concurrency, args.time_cap)
-            results.append(result)
+                await loadgen.closed_loop(pool, name, requests(args.warmup), args.concurrency, args.time_cap)
+            results.append(
+                await loadgen.closed_loop(pool, name, requests(args.requests), args.concurrency, args.time_cap)
+            )
         return results
+    finally:
+        await pool.close()
 
 
-# ---------------------------------------------------------------------------------------------- main
-
-
-def report(results: list[Result], args: argparse.Namespace) -> None:
+def report(results: list[loadgen.Result], args: argparse.Namespace) -> None:
     print()
-    print(f"{'endpoint':<30} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for r in results:
-        note = "  (time cap hit)" if r.capped else ""
-        print(
-            f"{r.endpoint:<30} {r.requests:>9} {sum(r.errors.values()):>7} {r.rps:>9.1f} "
-            f"{r.pct(50):>8.2f} {r.pct(99):>8.2f}{note}"
-        )
+    loadgen.table(results)
     health, phys = results
     ratio = phys.rps / health.rps if health.rps else float("nan")
     print(f"throughput ratio physicians/health: {ratio:.3f}")
-    for r in results:
-        for message, count in r.errors.most_common(10):
-            print(f"  error on {r.endpoint}: {count} x {message}")
+
+
+# ---------------------------------------------------------------------------------------------- main
 
 
 def main() -> int:
@@ -466,10 +405,10 @@ def main() -> int:
         )
         print(
             f"load: {args.requests} requests per endpoint after {args.warmup} warm-up, "
-            f"time cap {args.time_cap:.0f}s, one asyncio process + httpx.AsyncClient on loopback"
+            f"time cap {args.time_cap:.0f}s, one asyncio process (bench/loadgen.py) on loopback"
         )
 
-        results = asyncio.run(run_load(base, key, ids, args))
+        results = asyncio.run(run_load(port, key, ids, args))
         report(results, args)
         server_log = log_path.read_text(errors="replace").strip()
         if server_log and any(r.errors for r in results):

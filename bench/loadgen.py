@@ -1,4 +1,5 @@
-"""A minimal HTTP/1.1 keep-alive load generator on asyncio streams, for the benches.
+"""A minimal HTTP/1.1 keep-alive load generator on asyncio streams, and the closed and open loops the
+benches drive with it.
 
 Roster's own outbound HTTP is httpx. As a load generator on this 2-core machine httpx costs more per
 request than the server does: driving ``POST /api/v1/match`` over 200 connections it used a whole core
@@ -10,7 +11,14 @@ server's latency. Here requests are encoded before the clock starts and response
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import gc
 import json
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -87,3 +95,117 @@ async def _chunks(reader: asyncio.StreamReader) -> bytes:
         await reader.readline()
     await reader.readline()
     return b"".join(parts)
+
+
+# ------------------------------------------------------------------------------------------ the loops
+
+
+@dataclasses.dataclass
+class Result:
+    endpoint: str
+    latencies: list[float]
+    errors: Counter
+    elapsed: float
+    capped: bool
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies) + sum(self.errors.values())
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.elapsed if self.elapsed else 0.0
+
+    def pct(self, p: float) -> float:
+        """Nearest-rank percentile of successful requests, in ms."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        rank = max(1, -(-len(ordered) * p // 100))  # ceil
+        return ordered[int(rank) - 1] * 1000
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The client's own garbage-collector pauses would count as server latency (an open loop holds tens
+    of thousands of pending requests): off while measuring."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def _send(pool: Pool, raw: bytes, since: float, latencies: list[float], errors: Counter) -> None:
+    try:
+        status, body = await pool.request(raw)
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
+        return
+    if status == 200:
+        latencies.append(time.perf_counter() - since)
+    else:
+        errors[f"HTTP {status}: {body[:100]!r}"] += 1
+
+
+async def closed_loop(pool: Pool, endpoint: str, requests: list[bytes], concurrency: int, cap: float) -> Result:
+    """``concurrency`` requests always in flight until ``requests`` are all sent (or ``cap`` seconds):
+    throughput at saturation. By Little's law its latency is at least ``concurrency / throughput``."""
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    pending = iter(requests)
+    start = time.perf_counter()
+    deadline = start + cap
+    capped = False
+
+    async def worker() -> None:
+        nonlocal capped
+        for raw in pending:
+            if time.perf_counter() >= deadline:
+                capped = True
+                return
+            await _send(pool, raw, time.perf_counter(), latencies, errors)
+
+    with collector_paused():
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Result(endpoint, latencies, errors, time.perf_counter() - start, capped)
+
+
+async def open_loop(pool: Pool, endpoint: str, requests: list[bytes], rate: float, seed: int = 7) -> Result:
+    """Requests arrive at ``rate`` per second (Poisson) whether or not earlier ones finished, over the
+    pool's connections: the latency a client sees at a given traffic. It runs from each request's
+    scheduled time, so time queued for a connection counts (no coordinated omission)."""
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    errors: Counter = Counter()
+
+    async def one(offset: float, raw: bytes) -> None:
+        at = start + offset
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        await _send(pool, raw, at, latencies, errors)
+
+    with collector_paused():
+        offset, tasks = 0.0, []
+        for raw in requests:
+            offset += rng.expovariate(rate)
+            tasks.append(asyncio.create_task(one(offset, raw)))
+        # The schedule starts once every task exists (none runs before this coroutine yields): making
+        # tens of thousands of them takes a while, and would otherwise count as the server's latency.
+        start = time.perf_counter()
+        await asyncio.gather(*tasks)
+    return Result(endpoint, latencies, errors, time.perf_counter() - start, False)
+
+
+def table(results: list[Result]) -> None:
+    """Requests, errors, req/s and latency percentiles per endpoint, then the commonest errors."""
+    print(f"{'endpoint':<30} {'requests':>9} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
+    for r in results:
+        note = "  (time cap hit)" if r.capped else ""
+        print(
+            f"{r.endpoint:<30} {r.requests:>9} {sum(r.errors.values()):>7} {r.rps:>9.1f} "
+            f"{r.pct(50):>8.2f} {r.pct(90):>8.2f} {r.pct(99):>8.2f}{note}"
+        )
+    for r in results:
+        for message, count in r.errors.most_common(10):
+            print(f"  error on {r.endpoint}: {count} x {message}")

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import gc
 import json
 import random
 import shutil
@@ -41,7 +40,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -181,68 +179,6 @@ def random_case(rng: random.Random, specialties: list[str], states: list[str]) -
     return body
 
 
-async def drive(pool: loadgen.Pool, name: str, requests: list[bytes], concurrency: int, cap: float):
-    """Closed loop: ``concurrency`` requests always in flight until ``requests`` are sent (or ``cap`` s)."""
-    latencies: list[float] = []
-    errors: Counter = Counter()
-    pending = iter(requests)
-    start = time.perf_counter()
-    deadline = start + cap
-    capped = False
-
-    async def worker() -> None:
-        nonlocal capped
-        for raw in pending:
-            if time.perf_counter() >= deadline:
-                capped = True
-                return
-            await send(pool, raw, time.perf_counter(), latencies, errors)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return roster_bench.Result(name, latencies, errors, time.perf_counter() - start, capped)
-
-
-async def send(pool: loadgen.Pool, raw: bytes, since: float, latencies: list[float], errors: Counter) -> None:
-    try:
-        status, body = await pool.request(raw)
-    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-        errors[f"{type(exc).__name__}: {exc}"[:120]] += 1
-        return
-    if status == 200:
-        latencies.append(time.perf_counter() - since)
-    else:
-        errors[f"HTTP {status}: {body[:100]!r}"] += 1
-
-
-async def drive_open(pool: loadgen.Pool, name: str, requests: list[bytes], rate: float):
-    """Open loop: requests arrive at ``rate`` per second (Poisson), whether or not earlier ones finished,
-    over the pool's connections (200 routers, each with its own).
-
-    A closed loop keeps ``concurrency`` requests in flight, so by Little's law its latency is at
-    least ``concurrency / throughput`` whatever the server does (200 / 800 req/s = 250 ms here); the
-    open loop asks what a router waits at a given traffic. Latency runs from the request's scheduled
-    time, so time spent queued for a connection counts (no coordinated omission).
-    """
-    rng = random.Random(7)
-    latencies: list[float] = []
-    errors: Counter = Counter()
-
-    async def one(offset: float, raw: bytes) -> None:
-        at = start + offset
-        await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        await send(pool, raw, at, latencies, errors)
-
-    offset, tasks = 0.0, []
-    for raw in requests:
-        offset += rng.expovariate(rate)
-        tasks.append(asyncio.create_task(one(offset, raw)))
-    # The schedule starts once every task exists (none runs before this coroutine yields): making
-    # tens of thousands of them takes a while, and would otherwise count as the server's latency.
-    start = time.perf_counter()
-    await asyncio.gather(*tasks)
-    return roster_bench.Result(name, latencies, errors, time.perf_counter() - start, False)
-
-
 async def run_load(port: int, key: str, specialties: list[str], states: list[str], args: argparse.Namespace):
     rng = random.Random(args.seed + 1)
     base = f"http://127.0.0.1:{port}"
@@ -267,39 +203,24 @@ async def run_load(port: int, key: str, specialties: list[str], states: list[str
 
     endpoints = [("GET /health", health), ("POST /api/v1/match", matches)]
     pool = loadgen.Pool("127.0.0.1", port, args.concurrency)
-    # The client's own collector pauses would be counted as server latency (the open loop holds tens of
-    # thousands of pending requests): off while measuring.
-    gc.collect()
-    gc.disable()
     try:
         results = []
         for name, requests in endpoints:
             if args.warmup:
-                await drive(pool, name, requests(args.warmup), args.concurrency, args.time_cap)
-            results.append(await drive(pool, name, requests(args.requests), args.concurrency, args.time_cap))
+                await loadgen.closed_loop(pool, name, requests(args.warmup), args.concurrency, args.time_cap)
+            results.append(
+                await loadgen.closed_loop(pool, name, requests(args.requests), args.concurrency, args.time_cap)
+            )
         # The open loop's traffic: a fraction of what match sustained in this run (a server is run below
         # saturation, and /health could take any rate match can), or a fixed rate.
         rate = args.rate or args.load * min(r.rps for r in results)
         opened = [
-            await drive_open(pool, name, requests(max(1, int(rate * args.open_seconds))), rate)
+            await loadgen.open_loop(pool, name, requests(max(1, int(rate * args.open_seconds))), rate)
             for name, requests in endpoints
         ]
         return results, rate, opened
     finally:
-        gc.enable()
         await pool.close()
-
-
-def report_table(results: list) -> None:
-    print(f"{'endpoint':<22} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}")
-    for r in results:
-        note = "  (time cap hit)" if r.capped else ""
-        print(
-            f"{r.endpoint:<22} {r.requests:>9} {sum(r.errors.values()):>7} {r.rps:>8.1f} "
-            f"{r.pct(50):>8.2f} {r.pct(90):>8.2f} {r.pct(99):>8.2f}{note}"
-        )
-        for message, count in r.errors.most_common(5):
-            print(f"  error: {count} x {message}")
 
 
 def in_process(settings: Settings, specialties: list[str], states: list[str], args: argparse.Namespace) -> None:
@@ -458,14 +379,14 @@ def main() -> int:
             )
             results, rate, opened = asyncio.run(run_load(port, key, specialties, states, args))
             print(f"\nclosed loop: {args.concurrency} requests always in flight (saturation)")
-            report_table(results)
+            loadgen.table(results)
             health, matched = results
             print(f"throughput ratio match/health: {matched.rps / health.rps if health.rps else float('nan'):.3f}")
             print(
                 f"\nopen loop: {rate:.0f} req/s offered (Poisson) over up to {args.concurrency} connections, "
                 f"{args.open_seconds:.0f} s per endpoint"
             )
-            report_table(opened)
+            loadgen.table(opened)
             open_health, open_match = opened
             print(
                 f"\ntargets: match/health >= 0.5: {'PASS' if matched.rps >= 0.5 * health.rps else 'MISS'}; "
