@@ -209,24 +209,33 @@ async def insert_new(rows: list[dict[str, Any]]) -> int:
 
 
 async def sweep_licenses(horizon: date) -> list[dict[str, Any]]:
-    """Licenses of active physicians expiring on or before ``horizon`` (expired ones included)."""
+    """Licenses of active physicians expiring on or before ``horizon`` (expired ones included),
+    shaped as ``alerts.rules.LicenseFacts``."""
     from roster.licenses.tables import License
 
     return await (
-        License.select(License.id, License.physician, License.state, License.number, License.status, License.expires_on)
+        License.select(
+            License.id,
+            License.physician.as_alias("physician_id"),
+            License.state,
+            License.number,
+            License.status,
+            License.expires_on,
+        )
         .where((License.physician._.status == "active") & (License.expires_on <= horizon))
         .run()
     )
 
 
 async def sweep_certifications(horizon: date) -> list[dict[str, Any]]:
-    """Time-limited certifications of active physicians ending by ``horizon``, or not meeting MOC."""
+    """Time-limited certifications of active physicians ending by ``horizon``, or not meeting MOC,
+    shaped as ``alerts.rules.CertificationFacts``."""
     from roster.certifications.tables import Certification
 
     return await (
         Certification.select(
             Certification.id,
-            Certification.physician,
+            Certification.physician.as_alias("physician_id"),
             Certification.board,
             Certification.specialty,
             Certification.status,
@@ -244,7 +253,8 @@ async def sweep_certifications(horizon: date) -> list[dict[str, Any]]:
 
 
 async def sweep_physicians(credentialed_by: date, irr_passed_by: date) -> list[dict[str, Any]]:
-    """Active physicians credentialed on or before ``credentialed_by`` or IRR-tested on or before ``irr_passed_by``."""
+    """Active physicians credentialed on or before ``credentialed_by`` or IRR-tested on or before
+    ``irr_passed_by``, shaped as ``alerts.rules.PhysicianFacts``."""
     from roster.physicians.tables import Physician
 
     return await (

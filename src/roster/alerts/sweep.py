@@ -69,44 +69,11 @@ async def due_alerts(today: date) -> tuple[list[DueAlert], dict[str, int]]:
     )
     due: list[DueAlert] = []
     for row in licenses:
-        due.extend(
-            license_alerts(
-                LicenseFacts(
-                    id=row["id"],
-                    physician_id=row["physician"],
-                    state=row["state"],
-                    number=row["number"],
-                    status=row["status"],
-                    expires_on=row["expires_on"],
-                ),
-                today,
-            )
-        )
+        due.extend(license_alerts(LicenseFacts(**row), today))
     for row in certifications:
-        due.extend(
-            certification_alerts(
-                CertificationFacts(
-                    id=row["id"],
-                    physician_id=row["physician"],
-                    board=row["board"],
-                    specialty=row["specialty"],
-                    status=row["status"],
-                    expires_on=row["expires_on"],
-                    time_unlimited=row["time_unlimited"],
-                    moc_status=row["moc_status"],
-                ),
-                today,
-            )
-        )
+        due.extend(certification_alerts(CertificationFacts(**row), today))
     for row in physicians:
-        due.extend(
-            physician_alerts(
-                PhysicianFacts(
-                    id=row["id"], credentialed_on=row["credentialed_on"], irr_passed_on=row["irr_passed_on"]
-                ),
-                today,
-            )
-        )
+        due.extend(physician_alerts(PhysicianFacts(**row), today))
     examined = {"licenses": len(licenses), "certifications": len(certifications), "physicians": len(physicians)}
     return due, examined
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from roster.nppes.tables import NpiVerification
 from roster.physicians.tables import Physician
 from roster.reference.tables import StateRule
-from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
+from roster.screening.tables import ScreeningHit
 
 
 def _narrowed(query: Any, ids: list[UUID] | None, npis: list[str] | None) -> Any:
@@ -33,34 +32,6 @@ async def physicians_page(
 
 async def physician(physician_id: UUID) -> dict[str, Any] | None:
     return await Physician.select().where(Physician.id == physician_id).first().run()
-
-
-async def succeeded_runs(since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Succeeded runs that started at/after ``since`` and finished by ``until``, newest first."""
-    return (
-        await ScreeningRun.select(
-            ScreeningRun.sources, ScreeningRun.snapshots, ScreeningRun.started_at, ScreeningRun.finished_at
-        )
-        .where(
-            (ScreeningRun.status == "succeeded")
-            & (ScreeningRun.started_at >= since)
-            & (ScreeningRun.finished_at <= until)
-        )
-        .order_by(ScreeningRun.finished_at, ascending=False)
-        .output(load_json=True)
-        .run()
-    )
-
-
-async def snapshots_loaded_at(snapshot_ids: list[UUID]) -> dict[UUID, datetime]:
-    if not snapshot_ids:
-        return {}
-    rows = (
-        await ListSnapshot.select(ListSnapshot.id, ListSnapshot.loaded_at)
-        .where(ListSnapshot.id.is_in(snapshot_ids))
-        .run()
-    )
-    return {UUID(str(row["id"])): row["loaded_at"] for row in rows}
 
 
 async def hits_of(physician_ids: list[UUID]) -> list[dict[str, Any]]:

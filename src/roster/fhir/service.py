@@ -14,10 +14,18 @@ from roster.certifications import repository as certification_records
 from roster.compliance.facts import CompliancePolicy
 from roster.errors import InvalidInput, NotFound
 from roster.fhir import repository
-from roster.fhir.resources import NPI_SYSTEM, PractitionerFile, Resource, practitioner, verification_results
-from roster.fhir.standing import screening_standing
+from roster.fhir.resources import (
+    NPI_SYSTEM,
+    PractitionerFile,
+    Resource,
+    Screened,
+    practitioner,
+    verification_results,
+)
 from roster.licenses import repository as license_records
 from roster.reference import service as reference
+from roster.screening import repository as screening_records
+from roster.screening.facts import latest_screenings, standing
 
 
 def parse_id(text: str) -> UUID | None:
@@ -50,17 +58,19 @@ async def practitioner_files(physicians: list[dict[str, Any]]) -> list[Practitio
         # An answer about an NPI the physician no longer has says nothing about them.
         if row["npi"] == current_npi[pid]:
             npi_checks.setdefault(pid, row)
-    runs = await repository.succeeded_runs(min(p["created_at"] for p in physicians), now)
-    snapshot_ids = {UUID(str(s)) for run in runs for s in (run["snapshots"] or {}).values() if s}
-    loaded_at = await repository.snapshots_loaded_at(sorted(snapshot_ids))
+    runs = await screening_records.finished_runs_between(min(p["created_at"] for p in physicians), now)
+    latest = {pid: latest_screenings(runs, p["created_at"], now) for pid, p in zip(ids, physicians, strict=True)}
+    snapshot_ids = {snapshot_id for per_source in latest.values() for snapshot_id, _ in per_source.values()}
+    loaded_at = await screening_records.snapshots_loaded_at(sorted(snapshot_ids))
     files = []
     for physician, pid in zip(physicians, ids, strict=True):
+        screened = standing(latest[pid], loaded_at, hits[pid], now)
         files.append(
             PractitionerFile(
                 physician=physician,
                 licenses=licenses[pid],
                 certifications=certifications[pid],
-                screening=screening_standing(physician["created_at"], runs, loaded_at, hits[pid], now),
+                screening=tuple(Screened(fact=fact, screened_at=at) for fact, at in screened),
                 npi_check=npi_checks.get(pid),
             )
         )

@@ -35,7 +35,9 @@ _HIT_COLUMNS = (
 async def finished_runs_between(start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Succeeded runs that started at/after ``start`` and finished by ``end``, newest first."""
     return (
-        await ScreeningRun.select(ScreeningRun.sources, ScreeningRun.snapshots, ScreeningRun.finished_at)
+        await ScreeningRun.select(
+            ScreeningRun.sources, ScreeningRun.snapshots, ScreeningRun.started_at, ScreeningRun.finished_at
+        )
         .where(
             (ScreeningRun.status == "succeeded")
             & (ScreeningRun.started_at >= start)
@@ -55,12 +57,14 @@ async def snapshots_loaded_at(snapshot_ids: list[UUID]) -> dict[UUID, datetime]:
         .where(ListSnapshot.id.is_in(snapshot_ids))
         .run()
     )
-    return {row["id"]: row["loaded_at"] for row in rows}
+    return {UUID(str(row["id"])): row["loaded_at"] for row in rows}
 
 
 async def hits_for(physician_id: UUID, created_by: datetime) -> list[dict[str, Any]]:
     return (
-        await ScreeningHit.select(ScreeningHit.source, ScreeningHit.status, ScreeningHit.decided_at)
+        await ScreeningHit.select(
+            ScreeningHit.source, ScreeningHit.status, ScreeningHit.created_at, ScreeningHit.decided_at
+        )
         .where((ScreeningHit.physician == physician_id) & (ScreeningHit.created_at <= created_by))
         .run()
     )
