@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from roster.app import API_PREFIX, create_app
@@ -427,3 +428,33 @@ async def test_bad_key_request_is_422_naming_the_field(api: Api, body: dict[str,
     problem = assert_problem(await api.post(f"{API_PREFIX}/keys", json=body), 422)
     assert [e["field"] for e in problem["errors"]] == [field]
     assert await audit_count(api) == before, "nothing is written"
+
+
+async def test_a_route_that_names_no_roles_admits_nobody(api: Api) -> None:
+    """Roles come from each route's ``opt`` (``roster.api.auth.allow``); a route that forgot them is
+    closed to every key, admin included, rather than open to all."""
+    from litestar import Router, get
+    from litestar.middleware import DefineMiddleware
+
+    from roster.api.auth import ApiKeyMiddleware, allow
+    from roster.keys.schemas import Role
+
+    @get("/closed", sync_to_thread=False)
+    def closed() -> str:
+        return "in"
+
+    @get("/managers", opt=allow(Role.manager), sync_to_thread=False)
+    def managers() -> str:
+        return "in"
+
+    transport = api.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    transport.app.register(
+        Router(path="/probe", route_handlers=[closed, managers], middleware=[DefineMiddleware(ApiKeyMiddleware)])
+    )
+    for role in ROLES:
+        response = await api.get("/probe/closed", role)
+        assert response.status_code == 403, (role, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert (await api.get("/probe/managers", role)).status_code == (200 if role in {"admin", "manager"} else 403)
+    assert (await api.client.get("/probe/closed")).status_code == 401

@@ -22,7 +22,7 @@ class AlertController(Controller):
     path = "/alerts"
     tags = ["alerts"]
 
-    @get("/", guards=[READ_ALERTS], responses=problems(401, 403, 422), summary="Alerts, newest first")
+    @get("/", opt=READ_ALERTS, responses=problems(401, 403, 422), summary="Alerts, newest first")
     async def list_alerts(
         self,
         limit: Limit = 50,
@@ -35,7 +35,7 @@ class AlertController(Controller):
 
     @post(
         "/{alert_id:uuid}/acknowledge",
-        guards=[ACKNOWLEDGE_ALERTS],
+        opt=ACKNOWLEDGE_ALERTS,
         status_code=200,
         responses=problems(401, 403, 404),
         summary="Acknowledge an alert",

@@ -21,7 +21,7 @@ class AssignmentController(Controller):
 
     @post(
         "/",
-        guards=[ROUTE_CASES],
+        opt=ROUTE_CASES,
         responses=problems(401, 403, 404, 409, 422),
         summary="Assign a case to a reviewer who is eligible right now (409 with the reasons otherwise)",
     )
@@ -33,7 +33,7 @@ class AssignmentController(Controller):
 
     @patch(
         "/{assignment_id:uuid}",
-        guards=[ROUTE_CASES],
+        opt=ROUTE_CASES,
         responses=problems(401, 403, 404, 409, 422),
         summary="Complete or cancel an assignment, freeing the reviewer's capacity",
     )

@@ -20,7 +20,7 @@ class CertificationController(Controller):
     path = "/certifications"
     tags = ["certifications"]
 
-    @get("/", guards=[READ_ROSTER], responses=problems(401, 403, 422), summary="List board certifications")
+    @get("/", opt=READ_ROSTER, responses=problems(401, 403, 422), summary="List board certifications")
     async def list_certification(
         self,
         limit: Limit = 50,
@@ -37,16 +37,16 @@ class CertificationController(Controller):
             limit=limit,
         )
 
-    @get("/{certification_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
+    @get("/{certification_id:uuid}", opt=READ_ROSTER, responses=problems(401, 403, 404, 422))
     async def get_certification(self, certification_id: FromPath[UUID]) -> CertificationRead:
         return await service.get(certification_id)
 
-    @patch("/{certification_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    @patch("/{certification_id:uuid}", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 409, 422))
     async def update_certification(
         self, request: AuthedRequest, certification_id: FromPath[UUID], data: JSONBody[CertificationUpdate]
     ) -> CertificationRead:
         return await service.update(certification_id, data, actor=request.user.name)
 
-    @delete("/{certification_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 422))
+    @delete("/{certification_id:uuid}", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 422))
     async def delete_certification(self, request: AuthedRequest, certification_id: FromPath[UUID]) -> None:
         await service.delete(certification_id, actor=request.user.name)

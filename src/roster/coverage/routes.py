@@ -39,7 +39,7 @@ class CoverageController(Controller):
 
     @get(
         "/",
-        guards=[READ_COVERAGE],
+        opt=READ_COVERAGE,
         responses=problems(401, 403, 422),
         operation_class=TabularOperation,
         summary="Eligible reviewers per state and specialty now and at a horizon (coverage-gap forecast)",

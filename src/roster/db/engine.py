@@ -18,6 +18,7 @@ import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.querystring import QueryString
 
 from roster.config import Settings
 
@@ -48,6 +49,8 @@ class _LoopPool:
     def __init__(self) -> None:
         self.idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self.opened: list[aiosqlite.Connection] = []
+        #: A plain connection owned by the loop's thread, for :meth:`PooledSQLiteEngine.read_inline`.
+        self.inline: sqlite3.Connection | None = None
 
 
 class PooledSQLiteEngine(SQLiteEngine):
@@ -96,6 +99,28 @@ class PooledSQLiteEngine(SQLiteEngine):
         pool.idle.put_nowait(connection)
         return rows
 
+    def read_inline(self, query: str) -> list[dict[str, Any]] | None:
+        """Run a read by primary key on the event loop's own thread; None when it cannot be done so.
+
+        For the one query every match makes (the version counters): handing it to a connection's
+        thread and waking the loop for the result costs ten times the read itself. In WAL mode a reader
+        does not wait for writers, and the connection never waits for a lock (``timeout=0``): on
+        ``SQLITE_BUSY`` (a WAL recovery, say) the caller falls back to the pooled, waiting path.
+        Outside a transaction only, in autocommit, so it sees every committed write.
+        """
+        pool = self._pools.get(asyncio.get_running_loop())
+        if pool is None or self.current_transaction.get() is not None:
+            return None
+        if pool.inline is None:
+            pool.inline = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+            pool.inline.row_factory = dict_factory
+        try:
+            return pool.inline.execute(query).fetchall()
+        except sqlite3.OperationalError as error:
+            if (error.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # or an extended code
+                return None
+            raise
+
     async def get_connection(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(**self.connection_kwargs)
         connection.row_factory = dict_factory  # type: ignore[assignment]
@@ -108,6 +133,8 @@ class PooledSQLiteEngine(SQLiteEngine):
         if pool is not None:
             for connection in pool.opened:
                 await connection.close()
+            if pool.inline is not None:
+                pool.inline.close()
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -134,6 +161,15 @@ def current_engine() -> Engine:
     if _engine is None:
         raise RuntimeError("no database engine is bound; call roster.db.open_engine(settings) first")
     return _engine
+
+
+async def read_by_key(query: str) -> list[dict[str, Any]]:
+    """A small read by primary key: inline on pooled SQLite (see ``PooledSQLiteEngine.read_inline``),
+    else through the engine's pool like any query."""
+    engine = current_engine()
+    if isinstance(engine, PooledSQLiteEngine) and (rows := engine.read_inline(query)) is not None:
+        return rows
+    return [dict(row) for row in await engine.run_querystring(QueryString(query))]
 
 
 def enable_wal(path: str) -> None:

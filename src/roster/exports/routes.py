@@ -39,7 +39,7 @@ class ExportController(Controller):
 
     @get(
         "/roster",
-        guards=[EXPORT_ROSTER],
+        opt=EXPORT_ROSTER,
         operation_class=RosterExportOperation,
         responses=problems(401, 403),
         summary="Export physicians, licenses and certifications (CSV, XLSX or Parquet) in the import layout",

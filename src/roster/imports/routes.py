@@ -50,7 +50,7 @@ class ImportController(Controller):
 
     @post(
         "/roster",
-        guards=[WRITE_ROSTER],
+        opt=WRITE_ROSTER,
         status_code=200,
         request_max_body_size=MAX_ROSTER_FILE,
         responses={

@@ -22,6 +22,6 @@ class ApiKeyController(Controller):
     path = "/keys"
     tags = ["keys"]
 
-    @post("/", guards=[ADMIN_ONLY], responses=problems(401, 403, 422), summary="Create an API key (shown once)")
+    @post("/", opt=ADMIN_ONLY, responses=problems(401, 403, 422), summary="Create an API key (shown once)")
     async def create_key(self, request: Request[Principal, Any, Any], data: JSONBody[ApiKeyCreate]) -> ApiKeyCreated:
         return await service.create_key(name=data.name, role=data.role.value, actor=request.user.name)

@@ -21,7 +21,7 @@ class LicenseController(Controller):
     path = "/licenses"
     tags = ["licenses"]
 
-    @get("/", guards=[READ_ROSTER], responses=problems(401, 403, 422), summary="List licenses, soonest expiry first")
+    @get("/", opt=READ_ROSTER, responses=problems(401, 403, 422), summary="List licenses, soonest expiry first")
     async def list_license(
         self,
         limit: Limit = 50,
@@ -40,16 +40,16 @@ class LicenseController(Controller):
             limit=limit,
         )
 
-    @get("/{license_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
+    @get("/{license_id:uuid}", opt=READ_ROSTER, responses=problems(401, 403, 404, 422))
     async def get_license(self, license_id: FromPath[UUID]) -> LicenseRead:
         return await service.get(license_id)
 
-    @patch("/{license_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    @patch("/{license_id:uuid}", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 409, 422))
     async def update_license(
         self, request: Request[Principal, Any, Any], license_id: FromPath[UUID], data: JSONBody[LicenseUpdate]
     ) -> LicenseRead:
         return await service.update(license_id, data, actor=request.user.name)
 
-    @delete("/{license_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 422))
+    @delete("/{license_id:uuid}", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 422))
     async def delete_license(self, request: Request[Principal, Any, Any], license_id: FromPath[UUID]) -> None:
         await service.delete(license_id, actor=request.user.name)

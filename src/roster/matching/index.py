@@ -14,6 +14,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import NamedTuple
 from uuid import UUID
 
 import numpy as np
@@ -23,6 +24,9 @@ from roster.compliance.rules import EXPERIENCE_YEARS, SOURCE_CHECKS, check_npi, 
 from roster.matching.facts import REASONS, Case, MatchRules, ReviewerFacts
 
 BIT = {reason: np.int32(1 << i) for i, reason in enumerate(REASONS)}
+#: The ranking key (``RosterIndex._ranking_base``): the grid the load is counted on, and the tier's penalties.
+_LOAD_BITS = 32
+_RANK_NO_LANGUAGE, _RANK_NOT_SAME, _RANK_NOT_PRIOR = 1, 2, 4
 #: Far past / far future as date ordinals, for "never" and "no end".
 NEVER = -(10**9)
 FOREVER = 10**9
@@ -72,8 +76,14 @@ class DayView:
         #: counts are these plus the counts of its own checks.
         self.counts = {reason: int(np.count_nonzero(bits & bit)) for reason, bit in BIT.items()}
         self._licenses: dict[str | None, tuple[np.ndarray, np.ndarray, dict[str, int]]] = {}
+        self._specialties: dict[str, SpecialtyRows] = {}
         self._size = n
         self._state_row = index.state_row
+        # What specialty lookups read; not the index itself (the index caches this view: no cycle).
+        self._groups = index.rules.specialty_groups
+        self._specialty_row, self._group_row = index.specialty_row, index.group_row
+        self._attested_specialty, self._attested_group = index.attested_specialty, index.attested_group
+        self._tier_shift = index.tier_shift
 
     def licenses_for(self, required: str | None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """Valid-license mask, nearest-miss bits and miss counts where a case requires ``required``."""
@@ -96,12 +106,67 @@ class DayView:
             cached = self._licenses[required] = (valid, miss_bits, counts)
         return cached
 
+    def specialty_masks(self, specialty: str) -> tuple[np.ndarray, np.ndarray]:
+        """Who has the same specialty, and who the same or a similar one (certified on the date, or attested)."""
+        group = self._groups.get(specialty)
+        if group is None:
+            none = np.zeros(self._size, dtype=bool)
+            return none, none
+        s, g = self._specialty_row[specialty], self._group_row[group]
+        same = self.cert_specialty[s] | self._attested_specialty[s]
+        return same, same | self.cert_group[g] | self._attested_group[g]
+
+    def specialty_rows(self, specialty: str) -> SpecialtyRows:
+        """The rows a case of this specialty can draw from on the date, cached: a router's cases come in
+        a few dozen specialties, and a specialty narrows 50,000 physicians to a few thousand."""
+        cached = self._specialties.get(specialty)
+        if cached is None:
+            same, similar = self.specialty_masks(specialty)
+            rows = np.flatnonzero(self.ok & similar)
+            not_same = np.where(same[rows], 0, _RANK_NOT_SAME << self._tier_shift)
+            cached = SpecialtyRows(rows, same[rows], not_same, self._size - int(np.count_nonzero(similar)))
+            self._specialties[specialty] = cached
+        return cached
+
+
+class Capacity(NamedTuple):
+    """What one array of open-case counts decides for the whole roster."""
+
+    full: np.ndarray
+    free: np.ndarray
+    count: int
+    #: Per row: the ranking key's load and NPI rank (``RosterIndex._ranking_base``).
+    ranking: np.ndarray
+
+
+class SpecialtyRows(NamedTuple):
+    """Physicians who pass every check of the date and have the specialty, same or similar."""
+
+    rows: np.ndarray
+    #: Per row of ``rows``: the same specialty (else a similar one).
+    same: np.ndarray
+    #: Per row of ``rows``: the ranking-key penalty for a similar specialty (see ``RosterIndex.ranking_base``).
+    not_same: np.ndarray
+    #: Physicians (eligible or not) with neither the same nor a similar specialty.
+    mismatches: int
+
+
+class Placement(NamedTuple):
+    """What ranks an eligible reviewer for a case (rules.md §2), as ``rules.evaluate``'s decision has it."""
+
+    specialty_match: str
+    prior_reviewer_first: bool
+    speaks_language: bool
+    open_cases: int
+    max_open_cases: int
+
 
 class CaseView:
     """One case evaluated over the whole roster.
 
-    Eligibility is a handful of boolean array operations; reason counts add the case's own checks to
-    the date's precomputed counts; full per-physician reason masks are only built for ``explain``.
+    The eligible are found among the date's candidates for the case's specialty (``DayView.specialty_rows``)
+    with a few array lookups; reason counts add the case's own checks to counts precomputed for the
+    date; whole-roster masks and per-physician reasons are only built for ``explain``.
     """
 
     def __init__(self, index: RosterIndex, day: DayView, case: Case, open_cases: np.ndarray) -> None:
@@ -109,54 +174,65 @@ class CaseView:
         self.day = day
         self.case = case
         self.open_cases = open_cases
-        n = index.size
-        lob = index.lob.get(case.line_of_business)
-        self.lob_ok = lob if lob is not None else np.zeros(n, dtype=bool)
         self.license_ok, self.license_bits, self.license_counts = day.licenses_for(
             index.rules.required_license_state(case)
         )
-        same_cert = same_att = similar_cert = similar_att = np.zeros(n, dtype=bool)
-        group = index.rules.specialty_groups.get(case.specialty)
-        if group is not None:
-            s, g = index.specialty_row[case.specialty], index.group_row[group]
-            same_cert, same_att = day.cert_specialty[s], index.attested_specialty[s]
-            similar_cert, similar_att = day.cert_group[g], index.attested_group[g]
-        self.same = same_cert | same_att
-        self.specialty_ok = self.same | similar_cert | similar_att
-        involved = np.zeros(n, dtype=bool)
-        for pid in case.prior_reviewer_ids:
-            i = index.row_of.get(pid)
-            if i is not None:
-                involved[i] = True
-        self.excluded_prior = involved if case.review_type == "appeal" else np.zeros(n, dtype=bool)
-        self.prior_first = involved if case.review_type == "peer_to_peer" else np.zeros(n, dtype=bool)
-        self.at_capacity = index.at_capacity(open_cases)
-        self.eligible = day.ok & self.lob_ok & self.license_ok & self.specialty_ok & ~self.excluded_prior
-        self.eligible &= ~self.at_capacity
-        lang = index.language.get(case.language) if case.language is not None else None
-        self.speaks = lang if lang is not None else np.zeros(n, dtype=bool)
+        self._lob = index.lob.get(case.line_of_business)
+        self._specialty = day.specialty_rows(case.specialty)
+        self._involved = np.array(
+            sorted({index.row_of[pid] for pid in case.prior_reviewer_ids if pid in index.row_of}), dtype=np.int64
+        )
+        capacity = index.capacity(open_cases)
+        self.at_capacity, self._ranking = capacity.full, capacity.ranking
+        rows = self._specialty.rows
+        if self._lob is None:
+            keep = np.zeros(rows.size, dtype=bool)
+        else:
+            keep = self._lob[rows] & self.license_ok[rows] & capacity.free[rows]
+        if case.review_type == "appeal" and self._involved.size:
+            keep &= ~np.isin(rows, self._involved)
+        self._keep = keep
+        #: The eligible rows, ascending.
+        self.eligible_rows = rows[keep]
+        self._same = self._specialty.same[keep]
+        self._at_capacity_count = capacity.count
         self._bits: np.ndarray | None = None
+
+    def _mask(self, rows: np.ndarray) -> np.ndarray:
+        mask = np.zeros(self.index.size, dtype=bool)
+        mask[rows] = True
+        return mask
+
+    @property
+    def eligible(self) -> np.ndarray:
+        """Whole-roster mask of the eligible."""
+        return self._mask(self.eligible_rows)
 
     @property
     def bits(self) -> np.ndarray:
         """Every physician's reasons as a bit mask (``BIT``)."""
         if self._bits is None:
+            n = self.index.size
+            lob_ok = self._lob if self._lob is not None else np.zeros(n, dtype=bool)
+            _, specialty_ok = self.day.specialty_masks(self.case.specialty)
             bits = self.day.bits | self.license_bits
-            bits |= np.where(self.lob_ok, 0, BIT["line_of_business"]).astype(np.int32)
-            bits |= np.where(self.specialty_ok, 0, BIT["specialty_mismatch"]).astype(np.int32)
-            bits |= np.where(self.excluded_prior, BIT["prior_reviewer"], 0).astype(np.int32)
+            bits |= np.where(lob_ok, 0, BIT["line_of_business"]).astype(np.int32)
+            bits |= np.where(specialty_ok, 0, BIT["specialty_mismatch"]).astype(np.int32)
+            if self.case.review_type == "appeal":
+                bits[self._involved] |= BIT["prior_reviewer"]
             bits |= np.where(self.at_capacity, BIT["at_capacity"], 0).astype(np.int32)
             self._bits = bits
         return self._bits
 
     def reason_counts(self) -> dict[str, int]:
+        lob = self._lob
         counts = {
             **self.day.counts,
             **self.license_counts,
-            "line_of_business": self.index.size - int(np.count_nonzero(self.lob_ok)),
-            "specialty_mismatch": self.index.size - int(np.count_nonzero(self.specialty_ok)),
-            "prior_reviewer": int(np.count_nonzero(self.excluded_prior)),
-            "at_capacity": int(np.count_nonzero(self.at_capacity)),
+            "line_of_business": self.index.size - (int(np.count_nonzero(lob)) if lob is not None else 0),
+            "specialty_mismatch": self._specialty.mismatches,
+            "prior_reviewer": self._involved.size if self.case.review_type == "appeal" else 0,
+            "at_capacity": self._at_capacity_count,
         }
         return {reason: counts[reason] for reason in BIT if counts.get(reason)}
 
@@ -166,21 +242,46 @@ class CaseView:
 
     def ineligible_rows(self) -> np.ndarray:
         """Ineligible rows in NPI order: the same list whatever order the rows were loaded or patched in."""
-        rows = np.flatnonzero(~self.eligible)
+        eligible = self.eligible
+        rows = np.flatnonzero(~eligible)
         return rows[np.argsort(self.index.npi_rank[rows], kind="stable")]
 
     def ranked_rows(self, limit: int | None = None) -> list[int]:
         """Eligible rows in rules.md ranking order (see ``rules.rank_key``)."""
-        rows = np.flatnonzero(self.eligible)
-        if rows.size == 0:
-            return []
-        max_open = self.index.max_open_cases[rows]
-        load = np.where(max_open > 0, self.open_cases[rows] / np.maximum(max_open, 1), 1.0)
-        order = np.lexsort(
-            (self.index.npi_rank[rows], load, ~self.speaks[rows], ~self.same[rows], ~self.prior_first[rows])
-        )
-        ranked = rows[order]
-        return [int(r) for r in (ranked if limit is None else ranked[:limit])]
+        return self.eligible_rows[self._ranked(limit)].tolist()
+
+    def ranked(self, limit: int | None = None) -> list[tuple[int, Placement]]:
+        """Eligible rows in ranking order, each with what ranked it (an assignment re-runs the full rules)."""
+        at = self._ranked(limit)
+        rows = self.eligible_rows[at].tolist()
+        case, reviewers = self.case, self.index.reviewers
+        out = []
+        for row, same, open_cases in zip(rows, self._same[at].tolist(), self.open_cases[rows].tolist(), strict=True):
+            reviewer = reviewers[row]
+            placed = Placement(
+                specialty_match="same" if same else "similar",
+                prior_reviewer_first=case.review_type == "peer_to_peer" and reviewer.id in case.prior_reviewer_ids,
+                speaks_language=case.language is not None and case.language in reviewer.languages,
+                open_cases=open_cases,
+                max_open_cases=reviewer.max_open_cases,
+            )
+            out.append((row, placed))
+        return out
+
+    def _ranked(self, limit: int | None) -> np.ndarray:
+        """Positions in ``eligible_rows``, in ranking order: one packed integer key per row
+        (``RosterIndex.ranking_base``); with a limit, a linear partition finds the first ``limit`` and
+        only those are sorted."""
+        rows = self.eligible_rows
+        key = self._ranking[rows] + self._specialty.not_same[self._keep]
+        if self.case.language is not None:
+            key += self.index.language_penalty(self.case.language)[rows]
+        if self.case.review_type == "peer_to_peer" and self._involved.size:
+            key[np.isin(rows, self._involved)] -= _RANK_NOT_PRIOR << self.index.tier_shift
+        if limit is not None and key.size > limit:
+            order = np.argpartition(key, limit - 1)[:limit]
+            return order[np.argsort(key[order])]
+        return np.argsort(key)
 
 
 class RosterIndex:
@@ -210,7 +311,8 @@ class RosterIndex:
         self._license_columns()
         self._days: OrderedDict[tuple[date, date], DayView] = OrderedDict()
         self._day_cache = day_cache
-        self._capacity: tuple[np.ndarray, np.ndarray] | None = None
+        self._capacity: tuple[np.ndarray, Capacity] | None = None
+        self._language_penalty: dict[str, np.ndarray] = {}
         #: Set on a patched index: the index it was patched from, and each row's row there (-1: new).
         self._patched_from: weakref.ref[RosterIndex] | None = None
         self._rows_before: np.ndarray | None = None
@@ -392,6 +494,7 @@ class RosterIndex:
         out._days = OrderedDict()
         out._day_cache = self._day_cache
         out._capacity = None
+        out._language_penalty = {}
         return out
 
     def _drop_rows(self, gone: np.ndarray) -> np.ndarray:
@@ -434,15 +537,49 @@ class RosterIndex:
             self._days.move_to_end(key)
         return view
 
-    def at_capacity(self, open_cases: np.ndarray) -> np.ndarray:
-        """Rows whose open cases reach their maximum, kept for the open-case array last asked about: a
-        router's requests share one until an assignment changes it."""
+    def capacity(self, open_cases: np.ndarray) -> Capacity:
+        """What the open-case counts decide, kept for the open-case array last asked about: a router's
+        requests share one until an assignment changes it."""
         cached = self._capacity
         if cached is not None and cached[0] is open_cases:
             return cached[1]
         full = open_cases >= self.max_open_cases
-        self._capacity = (open_cases, full)
-        return full
+        capacity = Capacity(full, ~full, int(np.count_nonzero(full)), self._ranking_base(open_cases))
+        self._capacity = (open_cases, capacity)
+        return capacity
+
+    def _ranking_base(self, open_cases: np.ndarray) -> np.ndarray:
+        """Each row's ranking key before the case: load above NPI rank, packed in one int64 so that a
+        case ranks its eligible with one partition and adds its tier (prior reviewer, same specialty,
+        language: ``_RANK_*`` above ``tier_shift``) by addition.
+
+        The load is a ratio of counts with a capacity of at most 1,000 (``MaxOpenCases``; exact up to
+        32,768): two different loads differ by at least 1 / 32,768², far more than one step of the
+        2³² grid, and equal loads give the same float, so the grid keeps load order and ties exactly.
+        """
+        max_open = self.max_open_cases
+        load = np.where(max_open > 0, open_cases / np.maximum(max_open, 1), 1.0)
+        grid = np.floor(np.clip(load, 0.0, 1.0) * float(1 << _LOAD_BITS)).astype(np.int64)
+        return (grid << self.rank_bits) | self.npi_rank
+
+    def language_penalty(self, language: str) -> np.ndarray:
+        """Ranking-key penalty per row for not speaking ``language``."""
+        penalty = self._language_penalty.get(language)
+        if penalty is None:
+            speaks = self.language.get(language)
+            penalty = np.full(self.size, _RANK_NO_LANGUAGE << self.tier_shift, dtype=np.int64)
+            if speaks is not None:
+                penalty[speaks] = 0
+            self._language_penalty[language] = penalty
+        return penalty
+
+    @property
+    def rank_bits(self) -> int:
+        return max(1, (self.size - 1).bit_length())
+
+    @property
+    def tier_shift(self) -> int:
+        return self.rank_bits + _LOAD_BITS + 1
 
     def open_case_counts(self, counts: Mapping[UUID, int]) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.int64)

@@ -12,7 +12,8 @@ from piccolo.query.functions.aggregate import Count
 
 from roster.assignments.tables import Assignment
 from roster.certifications.tables import Certification
-from roster.history.tables import ASSIGNMENTS, ROSTER, RecordVersion, RosterVersion
+from roster.db.engine import read_by_key
+from roster.history.tables import ASSIGNMENTS, ROSTER, RecordVersion
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
@@ -56,14 +57,16 @@ CERTIFICATION_COLUMNS = (
 )
 
 
+_FRESHNESS = (
+    f"SELECT (SELECT version FROM roster_version WHERE id = {ROSTER}) AS roster, "
+    f"(SELECT version FROM roster_version WHERE id = {ASSIGNMENTS}) AS assignments"
+)
+
+
 async def freshness() -> tuple[int | None, int | None]:
     """One round trip per match, by primary key whatever the roster's size and history: the roster
     version, and the assignments' (cached open-case counts are reused only while it holds)."""
-    rows = await RosterVersion.raw(
-        f"SELECT (SELECT version FROM roster_version WHERE id = {ROSTER}) AS roster, "
-        f"(SELECT version FROM roster_version WHERE id = {ASSIGNMENTS}) AS assignments"
-    ).run()
-    row = rows[0]
+    row = (await read_by_key(_FRESHNESS))[0]
     return _int(row["roster"]), _int(row["assignments"])
 
 

@@ -22,7 +22,7 @@ class MatchController(Controller):
 
     @post(
         "/",
-        guards=[ROUTE_CASES],
+        opt=ROUTE_CASES,
         status_code=200,
         responses=problems(401, 403, 422),
         summary="Ranked eligible reviewers for a case, and why the others are not",

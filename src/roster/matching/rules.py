@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 
 from roster.compliance.facts import LicenseFact
@@ -29,13 +30,22 @@ _ORDER = {reason: i for i, reason in enumerate(REASONS)}
 
 
 def _license(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -> tuple[LicenseFact | None, str | None]:
-    """The license relied on (latest-expiring valid one where the case requires), or the nearest miss."""
+    """The license relied on, or the nearest miss."""
+    relied = relied_license(facts, case, as_of, rules)
+    if relied is not None:
+        return relied, None
     required = rules.required_license_state(case)
-    candidates = [lic for lic in facts.compliance.licenses if required is None or lic.state == required]
-    valid = [lic for lic in candidates if license_is_valid(lic, as_of)]
-    if valid:
-        return max(valid, key=lambda lic: (lic.expires_on, lic.state == case.state, lic.state, lic.id)), None
-    return None, license_miss(candidates, as_of)
+    return None, license_miss([lic for lic in facts.compliance.licenses if required in (None, lic.state)], as_of)
+
+
+def relied_license(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -> LicenseFact | None:
+    """The license a decision relies on: the latest-expiring valid one where the case requires (then one
+    in the case's state, then by state and id, so the choice never depends on load order)."""
+    required = rules.required_license_state(case)
+    valid = [lic for lic in facts.compliance.licenses if required in (None, lic.state) and license_is_valid(lic, as_of)]
+    if not valid:
+        return None
+    return max(valid, key=lambda lic: (lic.expires_on, lic.state == case.state, lic.state, lic.id))
 
 
 def _specialty(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -> tuple[str | None, str | None]:
@@ -79,16 +89,6 @@ def evaluate(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -
     return _decide(facts, case, as_of, rules, compliance_reasons(facts, as_of, rules))
 
 
-def placement(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -> Decision:
-    """``evaluate`` without the §1 checks again, for a physician the roster index already found eligible:
-    what ranks the reviewer and is shown for the case (the license relied on, the specialty match).
-
-    The index and ``evaluate`` are held to the same verdicts by a property test, and an assignment
-    always runs ``evaluate`` in full.
-    """
-    return _decide(facts, case, as_of, rules, ())
-
-
 def _decide(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules, compliance: Iterable[str]) -> Decision:
     reasons = set(compliance)
     license, miss = _license(facts, case, as_of, rules)
@@ -118,7 +118,22 @@ def _decide(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules, co
     )
 
 
-def load(decision: Decision) -> float:
+class Ranked(Protocol):
+    """What ranks an eligible reviewer: a ``Decision``, or the index's ``Placement`` of the same reviewer."""
+
+    @property
+    def specialty_match(self) -> str | None: ...
+    @property
+    def prior_reviewer_first(self) -> bool: ...
+    @property
+    def speaks_language(self) -> bool: ...
+    @property
+    def open_cases(self) -> int: ...
+    @property
+    def max_open_cases(self) -> int: ...
+
+
+def load(decision: Ranked) -> float:
     """Share of the reviewer's capacity in use (a reviewer with no capacity is fully loaded)."""
     return decision.open_cases / decision.max_open_cases if decision.max_open_cases > 0 else 1.0
 
@@ -139,7 +154,7 @@ def rank_key(decision: Decision, npi: str) -> tuple[bool, bool, bool, float, str
     )
 
 
-def score(decision: Decision) -> float:
+def score(decision: Ranked) -> float:
     """A 0-1 figure that orders like ``rank_key`` (each criterion outweighs all the later ones together)."""
     points = (
         8 * decision.prior_reviewer_first

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import msgspec
 import numpy as np
 
 from roster import clock
@@ -18,10 +17,10 @@ from roster.compliance.service import checked_as_of, end_of_day
 from roster.config import Settings
 from roster.errors import InvalidInput
 from roster.matching import repository
-from roster.matching.facts import Case, Decision, MatchRules, ReviewerFacts
+from roster.matching.facts import Case, MatchRules, ReviewerFacts
 from roster.matching.facts_loader import current_reviewers, reviewers_as_recorded
-from roster.matching.index import CaseView, RosterIndex
-from roster.matching.rules import placement, score
+from roster.matching.index import CaseView, Placement, RosterIndex
+from roster.matching.rules import relied_license, score
 from roster.matching.schemas import EligibleReviewer, IneligibleReviewer, MatchLicense, MatchRequest, MatchResult
 from roster.reference import repository as reference
 from roster.reference.schemas import SpecialtyRead
@@ -243,10 +242,9 @@ async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
     else:
         index = roster.index
     view = CaseView(index, index.day(as_of), case, open_cases)
-    eligible = []
-    for row in view.ranked_rows(data.limit):
-        reviewer = msgspec.structs.replace(index.reviewers[row], open_cases=int(view.open_cases[row]))
-        eligible.append(_eligible(reviewer, placement(reviewer, case, as_of, index.rules)))
+    eligible = [
+        _eligible(index.reviewers[row], placed, case, as_of, index.rules) for row, placed in view.ranked(data.limit)
+    ]
     ineligible: dict[str, int] | list[IneligibleReviewer]
     if data.explain:
         ineligible = [
@@ -260,14 +258,18 @@ async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
     return MatchResult(eligible=eligible, ineligible=ineligible, evaluated=index.size, as_of=as_of)
 
 
-def _eligible(reviewer: ReviewerFacts, decision: Decision) -> EligibleReviewer:
-    lic = decision.license
+def _eligible(
+    reviewer: ReviewerFacts, placed: Placement, case: Case, as_of: date, rules: MatchRules
+) -> EligibleReviewer:
+    lic = relied_license(reviewer, case, as_of, rules)
+    if lic is None:  # the index found a valid license; the rules must too
+        raise AssertionError(f"eligible reviewer {reviewer.id} without a valid license")
     return EligibleReviewer(
         physician_id=reviewer.id,
         npi=reviewer.npi,
         name=reviewer.name,
-        score=score(decision),
-        specialty_match=decision.specialty_match,
-        open_cases=decision.open_cases,
+        score=score(placed),
+        specialty_match=placed.specialty_match,
+        open_cases=placed.open_cases,
         license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
     )

@@ -29,11 +29,11 @@ class PhysicianController(Controller):
     path = "/physicians"
     tags = ["physicians"]
 
-    @post("/", guards=[WRITE_ROSTER], responses=problems(401, 403, 409, 422), summary="Add a physician")
+    @post("/", opt=WRITE_ROSTER, responses=problems(401, 403, 409, 422), summary="Add a physician")
     async def create_physician(self, request: AuthedRequest, data: JSONBody[PhysicianCreate]) -> PhysicianRead:
         return await service.create(data, actor=request.user.name)
 
-    @get("/", guards=[READ_ROSTER], responses=problems(401, 403, 422), summary="List physicians")
+    @get("/", opt=READ_ROSTER, responses=problems(401, 403, 422), summary="List physicians")
     async def list_physician(
         self,
         limit: Limit = 50,
@@ -54,15 +54,15 @@ class PhysicianController(Controller):
             limit=limit,
         )
 
-    @get("/npi/{npi:str}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422), summary="Find by NPI")
+    @get("/npi/{npi:str}", opt=READ_ROSTER, responses=problems(401, 403, 404, 422), summary="Find by NPI")
     async def get_by_npi(self, npi: NpiPath) -> PhysicianRead:
         return await service.get_by_npi(npi)
 
-    @get("/{physician_id:uuid}", guards=[READ_ROSTER], responses=problems(401, 403, 404, 422))
+    @get("/{physician_id:uuid}", opt=READ_ROSTER, responses=problems(401, 403, 404, 422))
     async def get_physician(self, physician_id: FromPath[UUID]) -> PhysicianRead:
         return await service.get(physician_id)
 
-    @patch("/{physician_id:uuid}", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    @patch("/{physician_id:uuid}", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 409, 422))
     async def update_physician(
         self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[PhysicianUpdate]
     ) -> PhysicianRead:
@@ -70,7 +70,7 @@ class PhysicianController(Controller):
 
     @delete(
         "/{physician_id:uuid}",
-        guards=[WRITE_ROSTER],
+        opt=WRITE_ROSTER,
         status_code=200,
         responses=problems(401, 403, 404, 422),
         summary="Deactivate a physician (history is kept)",
@@ -80,7 +80,7 @@ class PhysicianController(Controller):
 
     @get(
         "/{physician_id:uuid}/compliance",
-        guards=[READ_ROSTER],
+        opt=READ_ROSTER,
         responses=problems(401, 403, 404, 422),
         summary="Every compliance requirement and its state as of a date",
     )
@@ -94,13 +94,13 @@ class PhysicianController(Controller):
     ) -> ComplianceReport:
         return await compliance.report(physician_id, as_of, request.app.state["policy"])
 
-    @post("/{physician_id:uuid}/licenses", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    @post("/{physician_id:uuid}/licenses", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 409, 422))
     async def add_license(
         self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[LicenseCreate]
     ) -> LicenseRead:
         return await licenses.create(physician_id, data, actor=request.user.name)
 
-    @post("/{physician_id:uuid}/certifications", guards=[WRITE_ROSTER], responses=problems(401, 403, 404, 409, 422))
+    @post("/{physician_id:uuid}/certifications", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 409, 422))
     async def add_certification(
         self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[CertificationCreate]
     ) -> CertificationRead:

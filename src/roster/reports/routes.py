@@ -51,7 +51,7 @@ class ReportController(Controller):
 
     @get(
         "/expirations",
-        guards=[READ_REPORTS],
+        opt=READ_REPORTS,
         responses=problems(401, 403, 422),
         operation_class=TabularOperation,
         summary="Licenses, certifications, recredentialing and IRR lapsing soon or already overdue",

@@ -24,13 +24,13 @@ class JobController(Controller):
     path = "/jobs"
     tags = ["jobs"]
 
-    @get("/", guards=[READ_JOBS], responses=problems(401, 403), summary="Scheduled jobs: schedule, last run, next run")
+    @get("/", opt=READ_JOBS, responses=problems(401, 403), summary="Scheduled jobs: schedule, last run, next run")
     async def list_job(self, request: AuthedRequest) -> list[JobRead]:
         return await service.list_jobs(request.app.state["settings"])
 
     @post(
         "/{name:str}/run",
-        guards=[RUN_JOBS],
+        opt=RUN_JOBS,
         status_code=202,
         responses={
             201: ResponseSpec(JobRunRead, description="`wait=true`: the finished run (its outcome may be `failed`)"),

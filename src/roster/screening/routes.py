@@ -74,7 +74,7 @@ class ScreeningController(Controller):
 
     @post(
         "/{source:str}/snapshots",
-        guards=[WRITE_ROSTER],
+        opt=WRITE_ROSTER,
         request_max_body_size=MAX_LIST_FILE,
         operation_class=SnapshotUploadOperation,
         responses={
@@ -122,13 +122,13 @@ class ScreeningController(Controller):
         )
         return Response(snapshot, status_code=201 if created else 200)
 
-    @post("/runs", guards=[WRITE_ROSTER], responses=problems(401, 403), summary="Screen the whole active roster")
+    @post("/runs", opt=WRITE_ROSTER, responses=problems(401, 403), summary="Screen the whole active roster")
     async def create_run(self, request: AuthedRequest, data: JSONBody[ScreeningRunCreate]) -> ScreeningRunRead:
         return await service.run_screening(
             data.sources, settings=request.app.state["settings"], actor=request.user.name
         )
 
-    @get("/hits", guards=[READ_SCREENING], responses=problems(401, 403), summary="Screening hits")
+    @get("/hits", opt=READ_SCREENING, responses=problems(401, 403), summary="Screening hits")
     async def list_hits(
         self,
         limit: Limit = 50,
@@ -141,13 +141,13 @@ class ScreeningController(Controller):
             status=status, source=source, physician_id=physician_id, cursor=cursor, limit=limit
         )
 
-    @get("/hits/{hit_id:uuid}", guards=[READ_SCREENING], responses=problems(401, 403, 404))
+    @get("/hits/{hit_id:uuid}", opt=READ_SCREENING, responses=problems(401, 403, 404))
     async def get_hit(self, hit_id: FromPath[UUID]) -> HitRead:
         return await service.get_hit(hit_id)
 
     @post(
         "/hits/{hit_id:uuid}/decision",
-        guards=[WRITE_ROSTER],
+        opt=WRITE_ROSTER,
         status_code=200,
         responses=problems(401, 403, 404, 409),
         summary="Confirm or dismiss a hit (with the reason)",

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, ScreeningFact
 from roster.config import SOURCES
 from roster.matching.facts import Case, MatchRules, ReviewerFacts
-from roster.matching.index import RosterIndex
-from roster.matching.rules import evaluate, placement, rank
+from roster.matching.index import Placement, RosterIndex
+from roster.matching.rules import evaluate, rank, relied_license, score
 from tests.unit.matching.roster import RULES, reviewer
 
 STATES = ("AZ", "AR", "CA", "TX")
@@ -126,6 +126,38 @@ def test_index_and_rules_agree(
         expected = [d.physician_id for d in rank([(d, r.npi) for d, r in zip(decisions, roster, strict=True)])]
         assert [roster[i].id for i in view.ranked_rows()] == expected
         assert [roster[i].id for i in view.ranked_rows(2)] == expected[:2]
+        assert [roster[i].id for i in view.ranked_rows(1)] == expected[:1]
+        assert view.eligible.tolist() == [d.eligible for d in decisions]
         # What the match shows for an eligible reviewer is what the full rules would say.
-        for i in view.ranked_rows():
-            assert placement(roster[i], case, as_of, rules) == decisions[i]
+        assert [i for i, _ in view.ranked(2)] == view.ranked_rows(2)
+        for i, placed in view.ranked():
+            decision = decisions[i]
+            assert placed == Placement(
+                specialty_match=decision.specialty_match,
+                prior_reviewer_first=decision.prior_reviewer_first,
+                speaks_language=decision.speaks_language,
+                open_cases=decision.open_cases,
+                max_open_cases=decision.max_open_cases,
+            )
+            assert score(placed) == score(decision)
+            assert relied_license(roster[i], case, as_of, rules) == decision.license
+
+
+def test_loads_closer_than_any_two_capacities_allow_still_rank_by_load() -> None:
+    """The index packs load into an integer grid (``RosterIndex._ranking_base``): the nearest loads the
+    API's capacity limit (1,000) allows, 998/999 < 999/1000, and equal loads from different capacities,
+    499/500 = 998/1000, must rank as the plain rules rank them."""
+    from tests.unit.matching.roster import AS_OF, case
+
+    # (open, max, n) in ranking order; NPIs (by n) run against load order, except in the tie, so a
+    # load the grid lost would let the NPI reorder them.
+    ranked = [(0, 1000, 9), (1, 1000, 8), (499, 500, 3), (998, 1000, 4), (998, 999, 2), (999, 1000, 1)]
+    roster = [reviewer(n, open_cases=o, max_open_cases=m) for o, m, n in reversed(ranked)]
+    c = case()
+    view = RosterIndex(roster, RULES).evaluate(c, AS_OF, {r.id: r.open_cases for r in roster})
+    decisions = [evaluate(r, c, AS_OF, RULES) for r in roster]
+    expected = [d.physician_id for d in rank([(d, r.npi) for d, r in zip(decisions, roster, strict=True)])]
+    assert expected == [r.id for r in reversed(roster)]
+    assert [roster[i].id for i in view.ranked_rows()] == expected
+    for limit in range(1, len(roster) + 1):
+        assert [roster[i].id for i in view.ranked_rows(limit)] == expected[:limit]
