@@ -2,9 +2,10 @@
 
 Built from the same ``ReviewerFacts`` the plain rules read, and checked against ``rules.evaluate`` by
 property tests. What depends only on the date (recredentialing, IRR, experience, certifications,
-screening freshness, licenses per state) is computed once per ``as_of`` into a :class:`DayView`;
-a case then only combines a handful of boolean arrays, so reason counts over the whole roster cost
-one ``count_nonzero`` per reason.
+screening freshness, licenses per state, and per specialty the physicians who pass all of that) is
+computed once per ``as_of`` into a :class:`DayView`. A case then filters its specialty's candidates
+with a few array lookups and ranks them by one packed integer key; reason counts over the whole roster
+are the counts kept for the date, the required license state and the capacity, plus the case's own.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class SpecialtyRows(NamedTuple):
     rows: np.ndarray
     #: Per row of ``rows``: the same specialty (else a similar one).
     same: np.ndarray
-    #: Per row of ``rows``: the ranking-key penalty for a similar specialty (see ``RosterIndex.ranking_base``).
+    #: Per row of ``rows``: the ranking-key penalty for a similar specialty (see ``RosterIndex._ranking_base``).
     not_same: np.ndarray
     #: Physicians (eligible or not) with neither the same nor a similar specialty.
     mismatches: int
@@ -270,7 +271,7 @@ class CaseView:
 
     def _ranked(self, limit: int | None) -> np.ndarray:
         """Positions in ``eligible_rows``, in ranking order: one packed integer key per row
-        (``RosterIndex.ranking_base``); with a limit, a linear partition finds the first ``limit`` and
+        (``RosterIndex._ranking_base``); with a limit, a linear partition finds the first ``limit`` and
         only those are sorted."""
         rows = self.eligible_rows
         key = self._ranking[rows] + self._specialty.not_same[self._keep]
