@@ -32,13 +32,13 @@ A list's published record is hashed and serialised only for the rows that become
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cached_property
 
 import polars as pl
 
-from roster.screening.names import first_token, last_name_variant_rows, nickname_pairs, normalized_column
+from roster.screening.names import first_token, last_name_variant_rows, nickname_pairs, normalized
 from roster.sources.records import LIST_SCHEMA, RECORD, record_hash, record_json
 
 #: The matcher's roster input; ``states`` are the physician's license states.
@@ -72,7 +72,6 @@ MATCH_KINDS: tuple[str, ...] = ("npi", "name_dob", "name")
 NAME_DOB_EXACT_SCORE = 0.98
 NAME_DOB_VARIANT_SCORE = 0.95
 
-_NPI_PLACEHOLDER = r"^0*$"
 _PAIR_SCHEMA: dict[str, pl.DataType] = {"p": pl.UInt32(), "r": pl.UInt32(), "kind": pl.UInt8(), "score": pl.Float64()}
 
 
@@ -100,30 +99,41 @@ def screen(
 
 
 def screen_prepared(
-    roster: PreparedRoster,
+    roster: PreparedRoster | Callable[[], PreparedRoster],
     listing: pl.DataFrame,
     *,
     fuzzy_threshold: float = 0.93,
     kinds: Collection[str] = MATCH_KINDS,
 ) -> pl.DataFrame:
-    """:func:`screen` with the roster's share of the work already done."""
+    """:func:`screen` with the roster's share of the work already done, or under way: ``roster`` may be a
+    function returning it (a future's ``result``), called once the list's own share is done, so that a
+    caller can prepare the roster while the lists' names are normalised."""
     unknown = set(kinds) - set(MATCH_KINDS)
     if unknown:
         raise ValueError(f"unknown match kinds {sorted(unknown)}; known: {', '.join(MATCH_KINDS)}")
-    if roster.height == 0 or listing.is_empty() or not kinds:
+    if listing.is_empty() or not kinds:
         return empty_hits()
     frame = _indexed_listing(listing)
+    by_name = bool({"name_dob", "name"} & set(kinds))
+    names = _listing_names(frame) if by_name else None
+    roster = roster() if callable(roster) else roster
+    if roster.height == 0:
+        return empty_hits()
     candidates = [pl.DataFrame(schema=_PAIR_SCHEMA)]
-    if "npi" in kinds:
-        candidates.append(_npi_pairs(roster.people, frame.select("r", npi=_clean_npi(pl.col("npi")))))
-    if not {"name_dob", "name"} & set(kinds):
+    if names is None:
         # Identifiers only: names are prepared just for the rows that matched, to tell which fields agree.
-        frame = frame.filter(pl.col("r").is_in(candidates[-1]["r"].implode()))
-    rows = _prepare_listing(frame, roster.vocabulary)
+        candidates.append(_npi_pairs(roster.people, frame.select("r", npi=_clean_npi(pl.col("npi")))))
+        matched = frame.filter(pl.col("r").is_in(candidates[-1]["r"].implode()))
+        rows = _prepare_listing(_listing_names(matched), roster.vocabulary)
+        return _strongest(pl.concat(candidates), roster, rows)
+    rows = _prepare_listing(names, roster.vocabulary)
+    if "npi" in kinds:
+        candidates.append(_npi_pairs(roster.people, rows.main))
+    individuals = rows.main.filter(~pl.col("entity"), pl.col("first").is_not_null())
     if "name_dob" in kinds:
-        candidates.append(_name_dob_pairs(roster, rows))
+        candidates.append(_name_dob_pairs(roster, rows, individuals))
     if "name" in kinds:
-        candidates.append(_name_pairs(roster, rows, fuzzy_threshold))
+        candidates.append(_name_pairs(roster, rows, individuals, fuzzy_threshold))
     return _strongest(pl.concat(candidates), roster, rows)
 
 
@@ -134,7 +144,7 @@ def screen_prepared(
 class _Side:
     """One input, keyed by its row number ``id`` ("p" for the roster, "r" for the list)."""
 
-    #: id, first (normalised), tok (its first word), middle, dob, npi, name codes ... one row per input row.
+    #: id, first (normalised), dob, npi, name codes ... one row per input row, ascending by id.
     main: pl.DataFrame
     #: id, variant, whole: the last-name variants in long form.
     last: pl.DataFrame
@@ -146,7 +156,7 @@ class _Side:
 
 def _clean_npi(expr: pl.Expr) -> pl.Expr:
     npi = expr.str.strip_chars()
-    return pl.when(~npi.str.contains(_NPI_PLACEHOLDER)).then(npi)
+    return pl.when(npi.str.strip_chars_start("0") != "").then(npi)  # empty or all zeros: a placeholder
 
 
 def _clean_state(expr: pl.Expr) -> pl.Expr:
@@ -154,13 +164,15 @@ def _clean_state(expr: pl.Expr) -> pl.Expr:
     return pl.when(state != "").then(state)
 
 
-def _names(frame: pl.DataFrame) -> pl.DataFrame:
-    """Normalise ``first`` and ``middle`` (empty: null) and add their first words ``tok`` and ``mtok``."""
-    named = normalized_column(normalized_column(frame, "first"), "middle")
-    return named.with_columns(
-        first=pl.when(pl.col("first") != "").then(pl.col("first")),
-        middle=pl.when(pl.col("middle") != "").then(pl.col("middle")),
-    ).with_columns(tok=first_token(pl.col("first")), mtok=first_token(pl.col("middle")))
+def _name_words(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``raw``: each distinct value of ``column``; ``name``: it normalised (null when nothing is left);
+    ``tok``: that name's first word. Names repeat a lot: each is normalised once."""
+    name = normalized(pl.col("raw"))
+    return (
+        frame.select(raw=pl.col(column).unique())
+        .with_columns(name=pl.when(name != "").then(name))
+        .with_columns(tok=first_token(pl.col("name")))
+    )
 
 
 #: Integer codes of the first and middle names (see :class:`PreparedRoster`): ``fid`` the whole first
@@ -170,23 +182,28 @@ _FIRST_CODES = ("fid", "tid", "ini", "single")
 _MIDDLE_CODES = ("mid", "mini", "msingle", "has_mid")
 
 
-def _coded(frame: pl.DataFrame, vocabulary: pl.Enum) -> pl.DataFrame:
-    """Adds the name codes to a frame with ``first``, ``tok``, ``middle`` and ``mtok``. A word outside
-    the vocabulary (no physician has it) gets a null code: it can equal nothing on the roster side."""
+def _coded(frame: pl.DataFrame, firsts: pl.DataFrame, middles: pl.DataFrame, vocabulary: pl.Enum) -> pl.DataFrame:
+    """``frame`` with its raw ``first`` normalised and ``middle`` replaced by the name codes, from the
+    :func:`_name_words` of each column: coded once per distinct name, joined onto the rows (kept in order). A word
+    outside the vocabulary (no physician has it) gets a null code: it can equal nothing on the roster side."""
 
     def code(expr: pl.Expr) -> pl.Expr:
         return expr.cast(vocabulary, strict=False).to_physical()
 
-    tok, mtok = pl.col("tok"), pl.col("mtok")
-    return frame.with_columns(
-        fid=code(pl.col("first")),
-        tid=code(tok),
-        ini=code(tok.str.slice(0, 1)),
+    tok = pl.col("tok")
+    first_codes = firsts.select(
+        "raw", name="name", fid=code(pl.col("name")), tid=code(tok), ini=code(tok.str.slice(0, 1)),
         single=tok.str.len_chars() == 1,
-        mid=code(mtok),
-        mini=code(mtok.str.slice(0, 1)),
-        msingle=mtok.str.len_chars() == 1,
-        has_mid=mtok.is_not_null(),
+    )  # fmt: skip
+    middle_codes = middles.select(
+        "raw", mid=code(tok), mini=code(tok.str.slice(0, 1)), msingle=tok.str.len_chars() == 1,
+        has_mid=tok.is_not_null(),
+    )  # fmt: skip
+    return (
+        frame.join(first_codes, left_on="first", right_on="raw", how="left", nulls_equal=True, maintain_order="left")
+        .join(middle_codes, left_on="middle", right_on="raw", how="left", nulls_equal=True, maintain_order="left")
+        .drop("first", "middle")
+        .rename({"name": "first"})
     )
 
 
@@ -200,7 +217,21 @@ class PreparedRoster:
 
     def __init__(self, roster: pl.DataFrame, nicknames: pl.DataFrame) -> None:
         frame = roster.select([pl.col(name).cast(dtype) for name, dtype in ROSTER_SCHEMA.items()]).with_row_index("p")
-        main = _names(
+        firsts, middles = _name_words(frame, "first_name"), _name_words(frame, "middle_name")
+        pairs = nickname_pairs(nicknames)
+        words = pl.concat(
+            [
+                firsts.select(word="name"),
+                firsts.select(word="tok"),
+                firsts.select(word=pl.col("tok").str.slice(0, 1)),
+                middles.select(word="tok"),
+                middles.select(word=pl.col("tok").str.slice(0, 1)),
+                pairs.select(word="a"),
+                pairs.select(word="b"),
+            ]
+        )
+        self.vocabulary = pl.Enum(words["word"].drop_nulls().unique().sort())
+        main = _coded(
             frame.select(
                 "p",
                 "physician_id",
@@ -208,23 +239,11 @@ class PreparedRoster:
                 first=pl.col("first_name"),
                 middle=pl.col("middle_name"),
                 npi=_clean_npi(pl.col("npi")),
-            )
+            ),
+            firsts,
+            middles,
+            self.vocabulary,
         )
-        pairs = nickname_pairs(nicknames)
-        words = pl.concat(
-            [
-                main.select(word=column)
-                for column in (
-                    pl.col("first"),
-                    pl.col("tok"),
-                    pl.col("tok").str.slice(0, 1),
-                    pl.col("mtok"),
-                    pl.col("mtok").str.slice(0, 1),
-                )
-            ]
-            + [pairs.select(word="a"), pairs.select(word="b")]
-        )
-        self.vocabulary = pl.Enum(words["word"].drop_nulls().unique().sort())
         states = (
             frame.select("p", state=pl.col("states"))
             .explode("state")
@@ -233,7 +252,7 @@ class PreparedRoster:
             .unique()
         )
         variants = last_name_variant_rows(frame, "p", "last_name", "former_last_names")
-        self.people = _Side(_coded(main, self.vocabulary), variants, states)
+        self.people = _Side(main, variants, states)
         #: Nickname pairs as (tid_r, tid_p) codes.
         self.nicknames = pairs.select(
             tid_r=pl.col("a").cast(self.vocabulary).to_physical(), tid_p=pl.col("b").cast(self.vocabulary).to_physical()
@@ -250,6 +269,16 @@ class PreparedRoster:
         return self.people.last.get_column("variant").unique()
 
     @cached_property
+    def dated_names(self) -> pl.DataFrame:
+        """p, dob, variant: every last-name variant of the physicians with a DOB and a first name, for
+        the ``name_dob`` kind."""
+        return (
+            self.people.main.filter(pl.col("dob").is_not_null(), pl.col("first").is_not_null())
+            .select("p", "dob")
+            .join(self.people.last.select("p", "variant"), on="p")
+        )
+
+    @cached_property
     def full_names(self) -> pl.DataFrame:
         """The physicians' "LAST FIRST" names, one per last-name variant, for the ``name`` kind."""
         physicians = (
@@ -260,26 +289,78 @@ class PreparedRoster:
         return _full_names(physicians, "p", "pi")
 
     @cached_property
-    def first_name_keys(self) -> pl.DataFrame:
-        """pi, block, against, key: each physician name under its first word (``against`` 0) and its
-        initial (1), for :func:`_first_name_probes` to look up."""
-        names = self.full_names.select("pi", "p", "block", "tid_p", "ini_p", dated_p=pl.col("dob_p").is_not_null())
-        return pl.concat(
+    def name_keys(self) -> pl.DataFrame:
+        """code, pi, p, dated_p: each physician name under its first word (``against`` 0) and its initial
+        (1), once with no state and once per license state of the physician, coded as one integer by
+        :meth:`name_key`: what :func:`_first_name_probes` look up."""
+        assert self.people.states is not None
+        blocks, states, _ = self._key_space
+        no_state = len(states.categories)
+        names = self.full_names.select(
+            "pi", "p", "tid_p", "ini_p", dated_p=pl.col("dob_p").is_not_null(), block=_code(pl.col("block"), blocks)
+        )
+        keys = pl.concat(
             [
-                names.select(
-                    "pi", "p", "block", "dated_p", against=pl.lit(0, pl.UInt8), key=pl.col("tid_p").cast(pl.UInt32)
-                ),
-                names.select(
-                    "pi", "p", "block", "dated_p", against=pl.lit(1, pl.UInt8), key=pl.col("ini_p").cast(pl.UInt32)
-                ),
+                names.select("pi", "p", "block", "dated_p", against=pl.lit(0, pl.UInt8), key=pl.col("tid_p")),
+                names.select("pi", "p", "block", "dated_p", against=pl.lit(1, pl.UInt8), key=pl.col("ini_p")),
             ]
         ).filter(pl.col("key").is_not_null())
+        license_states = self.people.states.select("p", state=_code(pl.col("state"), states))
+        place = pl.col("block") * (no_state + 1) + pl.col("state")
+        return pl.concat(
+            [
+                frame.select("pi", "p", "dated_p", code=self.name_key(place, pl.col("against"), pl.col("key")))
+                for frame in (
+                    keys.with_columns(state=pl.lit(no_state, pl.UInt64)),
+                    keys.join(license_states, on="p"),
+                )
+            ]
+        )
 
     @cached_property
-    def first_name_keys_by_state(self) -> pl.DataFrame:
-        """:attr:`first_name_keys` once per license state of the physician, for list rows with a state."""
+    def licenses(self) -> pl.Series:
+        """Every (physician, license state) as :meth:`license` codes it."""
         assert self.people.states is not None
-        return self.first_name_keys.join(self.people.states, on="p")
+        return self.people.states.select(self.license(pl.col("p"), pl.col("state"))).to_series()
+
+    def license(self, p: pl.Expr, state: pl.Expr) -> pl.Expr:
+        """(physician, state) as one UInt64; null when no physician holds a license in that state."""
+        _, states, _ = self._key_space
+        return p.cast(pl.UInt64) * (len(states.categories) + 1) + _code(state, states)
+
+    @cached_property
+    def name_codes(self) -> pl.Series:
+        """Every distinct ``code`` of :attr:`name_keys`."""
+        return self.name_keys.get_column("code").unique()
+
+    @cached_property
+    def _key_space(self) -> tuple[pl.Enum, pl.Enum, int]:
+        assert self.people.states is not None
+        blocks = pl.Enum(self.full_names.get_column("block").unique().sort())
+        states = pl.Enum(self.people.states.get_column("state").unique().sort())
+        words = len(self.vocabulary.categories)
+        if len(blocks.categories) * (len(states.categories) + 1) * 2 * words >= 1 << 64:
+            raise ValueError("the roster's name blocks, states and words do not fit one 64-bit key")
+        return blocks, states, words
+
+    def name_place(self, block: pl.Expr, state: pl.Expr) -> pl.Expr:
+        """(block, state or none) as one UInt64; null when the block or the state is not the roster's:
+        such a name can meet no physician."""
+        blocks, states, _ = self._key_space
+        no_state = len(states.categories)
+        state_code = pl.when(state.is_null()).then(pl.lit(no_state, pl.UInt64)).otherwise(_code(state, states))
+        return _code(block, blocks) * (no_state + 1) + state_code
+
+    def name_key(self, place: pl.Expr, against: pl.Expr, key: pl.Expr) -> pl.Expr:
+        """(:meth:`name_place`, against, key) as one UInt64, so that the ``name`` kind's big join is on
+        one integer rather than on four columns, two of them strings."""
+        _, _, words = self._key_space
+        return (place * 2 + against.cast(pl.UInt64)) * words + key.cast(pl.UInt64)
+
+
+def _code(value: pl.Expr, categories: pl.Enum) -> pl.Expr:
+    """The position of ``value`` among ``categories`` as a UInt64; null when it is not one of them."""
+    return value.cast(categories, strict=False).to_physical().cast(pl.UInt64)
 
 
 def _indexed_listing(listing: pl.DataFrame) -> pl.DataFrame:
@@ -290,20 +371,42 @@ def _indexed_listing(listing: pl.DataFrame) -> pl.DataFrame:
     return listing.select(*columns, RECORD, *legacy).with_row_index("r")
 
 
-def _prepare_listing(frame: pl.DataFrame, vocabulary: pl.Enum) -> _Side:
-    main = _names(
-        frame.select(
-            "r",
-            "dob",
-            first=pl.col("first_name"),
-            middle=pl.col("middle_name"),
-            entity=pl.col("entity").fill_null(False),
-            npi=_clean_npi(pl.col("npi")),
-            state=_clean_state(pl.col("state")),
-        )
+@dataclass(frozen=True, slots=True)
+class _ListingNames:
+    """A list's share of the work that needs no roster: its rows (``state`` cleaned, names raw), the
+    :func:`_name_words` of its first and middle names, its last-name variants and its published rows."""
+
+    main: pl.DataFrame
+    firsts: pl.DataFrame
+    middles: pl.DataFrame
+    last: pl.DataFrame
+    published: pl.DataFrame
+
+
+def _listing_names(frame: pl.DataFrame) -> _ListingNames:
+    # A list has a few dozen distinct states: each is cleaned once.
+    states = frame.select(raw=pl.col("state").unique()).with_columns(clean=_clean_state(pl.col("raw")))
+    main = frame.select(
+        "r",
+        "dob",
+        first=pl.col("first_name"),
+        middle=pl.col("middle_name"),
+        entity=pl.col("entity").fill_null(False),
+        npi=_clean_npi(pl.col("npi")),
+        raw_state=pl.col("state"),
+    ).join(states, left_on="raw_state", right_on="raw", how="left", nulls_equal=True, maintain_order="left")
+    return _ListingNames(
+        main=main.drop("raw_state").rename({"clean": "state"}),
+        firsts=_name_words(frame, "first_name"),
+        middles=_name_words(frame, "middle_name"),
+        last=last_name_variant_rows(frame, "r", "last_name"),
+        published=frame.select("r", "record_key", pl.exclude(*LIST_SCHEMA, "r")),
     )
-    published = frame.select("r", "record_key", pl.exclude(*LIST_SCHEMA, "r"))
-    return _Side(_coded(main, vocabulary), last_name_variant_rows(frame, "r", "last_name"), published=published)
+
+
+def _prepare_listing(names: _ListingNames, vocabulary: pl.Enum) -> _Side:
+    main = _coded(names.main, names.firsts, names.middles, vocabulary)
+    return _Side(main, names.last, published=names.published)
 
 
 # -- first and middle names ----------------------------------------------------------------------
@@ -313,10 +416,22 @@ def _codes(side: str, names: tuple[str, ...] = _FIRST_CODES + _MIDDLE_CODES) -> 
     return {f"{name}_{side}": pl.col(name) for name in names}
 
 
+def _at(main: pl.DataFrame, key: str, values: pl.Series, *columns: str | pl.Expr, **named: pl.Expr) -> pl.DataFrame:
+    """``columns`` of the rows of ``main`` (a :attr:`_Side.main`, ascending by ``key``) whose ``key`` is
+    each of ``values`` in turn (all present): found by binary search, where a join would hash the whole
+    side to look up a few thousand pairs."""
+    return main.select(*columns, **named)[main.get_column(key).search_sorted(values)]
+
+
 def _with_first_names(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
     """Adds the first-name codes of both sides (``fid_p`` ... ``single_r``) to a frame of (p, r) pairs."""
-    return candidates.join(roster.people.main.select("p", **_codes("p", _FIRST_CODES)), on="p").join(
-        rows.main.select("r", **_codes("r", _FIRST_CODES)), on="r"
+    return pl.concat(
+        [
+            candidates,
+            _at(roster.people.main, "p", candidates.get_column("p"), **_codes("p", _FIRST_CODES)),
+            _at(rows.main, "r", candidates.get_column("r"), **_codes("r", _FIRST_CODES)),
+        ],
+        how="horizontal",
     )
 
 
@@ -358,24 +473,14 @@ def _npi_pairs(people: _Side, listed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _individuals(rows: _Side) -> pl.DataFrame:
-    return rows.main.filter(~pl.col("entity"), pl.col("first").is_not_null())
-
-
-def _name_dob_pairs(roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
-    people = roster.people
+def _name_dob_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame) -> pl.DataFrame:
+    """``individuals``: the rows of ``rows.main`` that may match by name (persons with a first name)."""
     listed = (
-        _individuals(rows)
-        .filter(pl.col("dob").is_not_null())
+        individuals.filter(pl.col("dob").is_not_null())
         .select("r", "dob")
         .join(rows.last.select("r", "variant"), on="r")
     )
-    physicians = (
-        people.main.filter(pl.col("dob").is_not_null(), pl.col("first").is_not_null())
-        .select("p", "dob")
-        .join(people.last.select("p", "variant"), on="p")
-    )
-    candidates = listed.join(physicians, on=["variant", "dob"]).select("p", "r").unique()
+    candidates = listed.join(roster.dated_names, on=["variant", "dob"]).select("p", "r").unique()
     return (
         _first_name_agreement(_with_first_names(candidates, roster, rows).lazy(), roster.nicknames)
         .filter("first_ok")
@@ -391,42 +496,41 @@ def _name_dob_pairs(roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
 
 
 def _full_names(frame: pl.DataFrame, side: str, index: str) -> pl.DataFrame:
-    """Number the (row, last-name variant) pairs ``index``, spell their "LAST FIRST" name and add its
-    ``block``: the last name's first three letters."""
-    variant, first = f"variant_{side}", f"first_{side}"
-    return frame.with_columns(
-        block=pl.col(variant).str.slice(0, 3), **{f"name_{side}": pl.concat_str(variant, first, separator=" ")}
-    ).with_row_index(index)
+    """Number the (row, last-name variant) pairs ``index`` (their position) and add their ``block``: the
+    last name's first three letters. Their "LAST FIRST" names are spelled for candidate pairs only."""
+    return frame.with_columns(block=pl.col(f"variant_{side}").str.slice(0, 3)).with_row_index(index)
 
 
-def _first_name_probes(listed: pl.DataFrame, nicknames: pl.DataFrame) -> pl.DataFrame:
-    """What each list name is looked up by among the physicians' :attr:`PreparedRoster.first_name_keys`,
-    so that the join itself yields only pairs with compatible first names: ``against`` 0 looks up a
-    physician's first word by the row's first word, each of its nicknames and (for a physician written
-    with an initial) its initial; ``against`` 1 looks up a physician's initial by a row's lone initial."""
-    columns = ("li", "block", "state", "dated_r")
-    listed = listed.with_columns(dated_r=pl.col("dob_r").is_not_null())
-    return pl.concat(
+def _first_name_probes(listed: pl.DataFrame, roster: PreparedRoster) -> pl.DataFrame:
+    """li, dated_r, code: what each list name (with its :meth:`PreparedRoster.name_place` ``place``) is
+    looked up by among the physicians' :attr:`PreparedRoster.name_keys`, so that the join itself yields
+    only pairs with compatible first names: ``against`` 0 looks up a physician's first word by the row's
+    first word, each of its nicknames and (for a physician written with an initial) its initial;
+    ``against`` 1 looks up a physician's initial by a row's lone initial. Only probes some physician
+    has are kept."""
+    listed = listed.select("li", "place", "tid_r", "ini_r", "single_r", dated_r=pl.col("dob_r").is_not_null())
+
+    def probe(frame: pl.DataFrame, against: int, key: str) -> pl.DataFrame:
+        code = roster.name_key(pl.col("place"), pl.lit(against, pl.UInt8), pl.col(key))
+        return frame.select("li", "dated_r", code=code)
+
+    probes = pl.concat(
         [
-            listed.select(*columns, against=pl.lit(0, pl.UInt8), key=pl.col("tid_r").cast(pl.UInt32)),
-            listed.join(nicknames, on="tid_r").select(
-                *columns, against=pl.lit(0, pl.UInt8), key=pl.col("tid_p").cast(pl.UInt32)
-            ),
-            listed.filter(~pl.col("single_r")).select(
-                *columns, against=pl.lit(0, pl.UInt8), key=pl.col("ini_r").cast(pl.UInt32)
-            ),
-            listed.filter(pl.col("single_r")).select(
-                *columns, against=pl.lit(1, pl.UInt8), key=pl.col("tid_r").cast(pl.UInt32)
-            ),
+            probe(listed, 0, "tid_r"),
+            probe(listed.join(roster.nicknames, on="tid_r"), 0, "tid_p"),
+            probe(listed.filter(~pl.col("single_r")), 0, "ini_r"),
+            probe(listed.filter(pl.col("single_r")), 1, "tid_r"),
         ]
-    ).filter(pl.col("key").is_not_null())
+    )
+    # Few probes meet a physician: a hash set of the roster's codes finds them before any join.
+    return probes.filter(pl.col("code").is_in(roster.name_codes.implode()))
 
 
-def _name_pairs(roster: PreparedRoster, rows: _Side, threshold: float) -> pl.DataFrame:
+def _name_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame, threshold: float) -> pl.DataFrame:
     listed = _full_names(
-        _individuals(rows)
-        .select("r", "state", dob_r="dob", first_r="first", **_codes("r"))
-        .join(rows.last.filter("whole").select("r", variant_r="variant"), on="r"),
+        individuals.select("r", "state", dob_r="dob", first_r="first", **_codes("r")).join(
+            rows.last.filter("whole").select("r", variant_r="variant"), on="r"
+        ),
         "r",
         "li",
     )
@@ -434,44 +538,43 @@ def _name_pairs(roster: PreparedRoster, rows: _Side, threshold: float) -> pl.Dat
     # Joined on the last name's first three letters, compatible first names and, for a row with a
     # state, that state among the physician's licenses; then the rest of the rules: one side without
     # a DOB (both: name_dob or nothing) and middle names not in conflict.
-    probes = _first_name_probes(listed, roster.nicknames)
-    keys = ["block", "against", "key"]
+    listed = listed.with_columns(place=roster.name_place(pl.col("block"), pl.col("state")))
     pairs = (
-        pl.concat(
-            [
-                probes.filter(pl.col("state").is_not_null()).join(roster.first_name_keys_by_state, on=[*keys, "state"]),
-                probes.filter(pl.col("state").is_null()).join(roster.first_name_keys, on=keys),
-            ],
-            how="diagonal",
-        )
+        _first_name_probes(listed, roster)
+        .join(roster.name_keys, on="code")
         .filter(~pl.col("dated_r") | ~pl.col("dated_p"))
         .select("li", "pi")
         .unique()
-        .join(listed.select("li", "r", *_codes("r")), on="li")
-        .join(physicians.select("pi", "p", *_codes("p")), on="pi")
-        .filter(~_middle_names_conflict())
     )
+    # li and pi are positions in listed and physicians: the pairs' columns are gathered, not joined.
+    pairs = pl.concat(
+        [
+            pairs,
+            listed.select("r", "variant_r", "first_r", *_codes("r"))[pairs.get_column("li")],
+            physicians.select("p", "variant_p", "first_p", *_codes("p"))[pairs.get_column("pi")],
+        ],
+        how="horizontal",
+    ).filter(~_middle_names_conflict())
     candidates = (
         pairs.with_columns(first_exact=(pl.col("fid_p") == pl.col("fid_r")).fill_null(False))
-        .join(listed.select("li", "variant_r"), on="li")
-        .join(physicians.select("pi", "variant_p"), on="pi")
         # A surname spelled exactly as one the roster carries is taken as spelled: JOHNSTON on the
         # list is the Johnstons' lead, not a typo for Johnson (record linkage's known-value rule).
         .filter((pl.col("variant_r") == pl.col("variant_p")) | ~pl.col("variant_r").is_in(roster.surnames.implode()))
-        .select("p", "r", "li", "pi", "first_exact")
+        .select(
+            "p",
+            "r",
+            "first_exact",
+            name_r=pl.concat_str("variant_r", "first_r", separator=" "),
+            name_p=pl.concat_str("variant_p", "first_p", separator=" "),
+            name_alt=pl.concat_str("variant_r", "first_p", separator=" "),
+        )
     )
     # Every candidate's "LAST FIRST" is scored; and, for a compatible first name (initial, nickname),
-    # the list name with the physician's first name in its place. (Gathered into fresh contiguous
+    # the list name with the physician's first name in its place. (Spelled as fresh contiguous
     # strings: cpdist runs twice as fast on them as on shared, scattered ones.)
-    names_r, names_p = listed["name_r"], physicians["name_p"]
-    direct_scores = _jaro_winkler(names_r.gather(candidates["li"]), names_p.gather(candidates["pi"]))
-    alternative = (
-        candidates.filter(~pl.col("first_exact"))
-        .join(listed.select("li", "variant_r"), on="li")
-        .join(physicians.select("pi", "first_p"), on="pi")
-        .select("p", "r", "pi", name_alt=pl.concat_str("variant_r", "first_p", separator=" "))
-    )
-    alternative_scores = _jaro_winkler(alternative["name_alt"], names_p.gather(alternative["pi"]))
+    direct_scores = _jaro_winkler(candidates["name_r"], candidates["name_p"])
+    alternative = candidates.filter(~pl.col("first_exact"))
+    alternative_scores = _jaro_winkler(alternative["name_alt"], alternative["name_p"])
     return (
         pl.concat(
             [
@@ -510,6 +613,19 @@ def _published(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.select("r", "record_key", record_hash=record_hash(rows[RECORD]), record=record_json(rows[RECORD]))
 
 
+def _gathered(frame: pl.DataFrame, positions: pl.Series) -> pl.DataFrame:
+    """``frame[positions]`` (ascending positions), gathered chunk by chunk of the published record: a
+    parsed list arrives in a few dozen chunks, and a gather across them merges every chunk's string
+    buffers, costing more than the whole rest of the lookup."""
+    parts, offset = [], 0
+    for length in frame.get_column(RECORD).chunk_lengths():
+        local = positions.filter((positions >= offset) & (positions < offset + length)) - offset
+        if local.len():
+            parts.append(frame.slice(offset, length)[local])
+        offset += length
+    return pl.concat(parts, rechunk=False) if parts else frame.clear()
+
+
 def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
     """One row per (physician, record): strongest kind, best score; then the fields that agree."""
     best = candidates.sort("p", "r", "kind", "score", descending=[False, False, False, True]).unique(
@@ -519,22 +635,29 @@ def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) ->
         return empty_hits()
     people = roster.people
     assert people.states is not None and rows.published is not None
+    wanted = best.get_column("r").unique()
     same_last = (
         best.select("p", "r")
-        .join(rows.last.select("r", "variant"), on="r")
+        .join(rows.last.filter(pl.col("r").is_in(wanted.implode())).select("r", "variant"), on="r")
         .join(people.last.select("p", "variant"), on=["p", "variant"])
         .select("p", "r", same_last=pl.lit(True))
         .unique()
     )
-    published = _published(rows.published.filter(pl.col("r").is_in(best["r"].implode())))
+    # ``r`` ascends in rows.published: the hits' rows are found by binary search, not by a pass over it
+    published = _published(_gathered(rows.published, rows.published.get_column("r").search_sorted(wanted)))
+    described = _first_name_agreement(_with_first_names(best, roster, rows).lazy(), roster.nicknames).collect()
     described = (
-        _first_name_agreement(_with_first_names(best, roster, rows).lazy(), roster.nicknames)
-        .collect()
-        .join(people.main.select("p", "physician_id", npi_p="npi", dob_p="dob"), on="p")
-        .join(rows.main.select("r", "state", npi_r="npi", dob_r="dob"), on="r")
+        pl.concat(
+            [
+                described,
+                _at(people.main, "p", described.get_column("p"), "physician_id", npi_p="npi", dob_p="dob"),
+                _at(rows.main, "r", described.get_column("r"), "state", npi_r="npi", dob_r="dob"),
+            ],
+            how="horizontal",
+        )
         .join(published, on="r")
         .join(same_last, on=["p", "r"], how="left")
-        .join(people.states.with_columns(same_state=pl.lit(True)), on=["p", "state"], how="left")
+        .with_columns(same_state=roster.license(pl.col("p"), pl.col("state")).is_in(roster.licenses.implode()))
     )
     agree = {
         "npi": pl.col("npi_p") == pl.col("npi_r"),

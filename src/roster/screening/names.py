@@ -124,26 +124,32 @@ def last_name_variant_rows(
     if former_last_names is not None:
         names.append(frame.select(key, name=pl.col(former_last_names)).explode("name"))
     raw = pl.concat(names).filter(pl.col("name").is_not_null())
-    whole = normalized_column(raw, "name").filter(pl.col("name") != "")
+    # Names repeat a lot: the variants are worked out once per distinct name, then joined onto the rows.
+    distinct = raw.select(raw=pl.col("name").unique())
+    whole = distinct.with_columns(name=normalized(pl.col("raw"))).filter(pl.col("name") != "")
     # only a name of several words has a spaceless form and parts distinct from itself
     several = whole.filter(pl.col("name").str.contains(" ", literal=True))
     parts = (
-        several.select(key, variant=pl.col("name").str.split(" "))
+        several.select("raw", variant=pl.col("name").str.split(" "))
         .explode("variant")
         .filter(pl.col("variant").str.len_chars() > 1, ~pl.col("variant").is_in(sorted(PARTICLES)))
     )
-    variants = pl.concat(
-        [
-            whole.select(key, variant="name", whole=pl.lit(True)),
-            several.select(key, variant=pl.col("name").str.replace_all(" ", "", literal=True), whole=pl.lit(True)),
-            parts.with_columns(whole=pl.lit(False)),
-        ]
-    )
-    return (
-        variants.group_by(key, "variant")
+    spaceless = pl.col("name").str.replace_all(" ", "", literal=True)
+    variants = (
+        pl.concat(
+            [
+                whole.select("raw", variant="name", whole=pl.lit(True)),
+                several.select("raw", variant=spaceless, whole=pl.lit(True)),
+                parts.with_columns(whole=pl.lit(False)),
+            ]
+        )
+        .group_by("raw", "variant")
         .agg(pl.col("whole").any())
-        .cast({"variant": pl.String(), "whole": pl.Boolean()})
     )
+    rows = raw.join(variants, left_on="name", right_on="raw").select(key, "variant", "whole")
+    if former_last_names is not None:  # two names of one row may share a variant
+        rows = rows.group_by(key, "variant").agg(pl.col("whole").any())
+    return rows.cast({"variant": pl.String(), "whole": pl.Boolean()})
 
 
 def normalized_column(frame: pl.DataFrame, column: str) -> pl.DataFrame:

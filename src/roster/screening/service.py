@@ -12,6 +12,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -158,14 +159,20 @@ async def roster_frame() -> pl.DataFrame:
 def screen_lists(
     roster: pl.DataFrame, listings: Mapping[str, pl.DataFrame], nicknames: pl.DataFrame, threshold: float
 ) -> pl.DataFrame:
-    """Every source's matches in one frame (HIT_SCHEMA and ``source``); the roster is prepared once."""
-    prepared = PreparedRoster(roster, nicknames)
-    frames = [
-        screen_prepared(prepared, listing, fuzzy_threshold=threshold, kinds=MATCH_KINDS_BY_SOURCE[source]).with_columns(
-            source=pl.lit(source)
-        )
-        for source, listing in listings.items()
-    ]
+    """Every source's matches in one frame (HIT_SCHEMA and ``source``); the roster is prepared once.
+
+    The roster and the lists are prepared and screened in threads: polars releases the GIL, and one
+    list's screening is a chain of small steps that rarely keeps every core busy, so the steps of the
+    others fill its gaps."""
+    with ThreadPoolExecutor(max_workers=len(listings) + 1) as pool:
+        prepared = pool.submit(PreparedRoster, roster, nicknames)
+
+        def screened(source: str, listing: pl.DataFrame) -> pl.DataFrame:
+            kinds = MATCH_KINDS_BY_SOURCE[source]
+            hits = screen_prepared(prepared.result, listing, fuzzy_threshold=threshold, kinds=kinds)
+            return hits.with_columns(source=pl.lit(source))
+
+        frames = list(pool.map(screened, listings.keys(), listings.values()))
     return pl.concat(frames) if frames else empty_hits().with_columns(source=pl.lit(None, pl.String()))
 
 

@@ -4,7 +4,8 @@ vectorised normalisation, date, hashing and record helpers every reader uses.
 A :class:`Table` holds the published cells as text exactly as written (no stripping, empty cells
 as ``""``), one column per header name, plus a row index used to name the physical line of a bad
 row. Everything after that is polars expressions; only SHA-256 goes through Python, in one batch, and
-only for record keys (the published row itself is kept as a Struct and hashed for hits only).
+only for record keys (the published row itself is kept as a Struct and hashed for hits only). That batch
+runs in a thread beside the reader's one polars pass, which releases the GIL: the two overlap.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -198,6 +201,21 @@ def read_xlsx_table(data: bytes) -> Table:
     return Table(frame=frame, header=header, first_line=2, multiline=False)
 
 
+def first_copies(table: Table, identity: Sequence[str] = ()) -> pl.Series | None:
+    """Which rows of ``table`` to keep: all but those that repeat an earlier row cell for cell (the LEIE
+    full file and the SAM extract repeat lines verbatim); ``None`` when no row repeats.
+
+    Rows are compared by a hash of their ``identity`` cells (default: all), and only those whose hash
+    repeats are compared in full: identical rows share every cell, so a few identifying columns find
+    them as surely as all, and a shared hash costs a comparison, never a row."""
+    frame = table.frame
+    suspects = frame.select(identity or table.header).hash_rows().is_duplicated()
+    if not suspects.any():
+        return None
+    first = frame.filter(suspects).select(pl.struct(table.header).is_first_distinct()).to_series()
+    return pl.repeat(True, frame.height, eager=True).scatter(suspects.arg_true().filter(~first), False)
+
+
 # ---------------------------------------------------------------------------------------------
 # header checks
 # ---------------------------------------------------------------------------------------------
@@ -240,8 +258,7 @@ def require_columns(found: Sequence[str], required: Iterable[str]) -> None:
 
 def text(name: str) -> pl.Expr:
     """Whitespace-stripped text; null when nothing is left."""
-    value = pl.col(name).str.strip_chars()
-    return pl.when(value != "").then(value)
+    return pl.col(name).str.strip_chars().replace("", None)  # as pl.when(value != "").then(value), faster
 
 
 def npi(name: str) -> pl.Expr:
@@ -255,15 +272,24 @@ def joined(parts: Iterable[pl.Expr]) -> pl.Expr:
     return pl.concat_str([part.fill_null("") for part in parts], separator=SEP)
 
 
-def _sha256_batch(values: pl.Series) -> pl.Series:
+#: Values hashed between two yields of the GIL (about a millisecond's work).
+_HASH_BATCH = 2048
+
+
+def sha256_hex(values: pl.Series) -> pl.Series:
+    """SHA-256 hex digest of each (UTF-8) value; null stays null. Stable across polars versions.
+
+    Run beside polars work (see :func:`finish`), it yields the GIL between batches: a thread waiting for
+    the GIL to start a polars call would otherwise wait out the 5 ms switch interval each time."""
     sha256 = hashlib.sha256
-    digests = [None if value is None else sha256(value).hexdigest() for value in values.cast(pl.Binary).to_list()]
+    texts = values.cast(pl.Binary).to_list()
+    digests: list[str | None] = []
+    for start in range(0, len(texts), _HASH_BATCH):
+        digests.extend(
+            None if text is None else sha256(text).hexdigest() for text in texts[start : start + _HASH_BATCH]
+        )
+        time.sleep(0)
     return pl.Series(values.name, digests, dtype=pl.String)
-
-
-def sha256_hex(expr: pl.Expr) -> pl.Expr:
-    """SHA-256 hex digest of each (UTF-8) value; null stays null. Stable across polars versions."""
-    return expr.map_batches(_sha256_batch, return_dtype=pl.String)
 
 
 def published(header: Sequence[str]) -> pl.Expr:
@@ -296,49 +322,52 @@ YYYY_MM_DD = DateFormat("YYYY-MM-DD", r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d")
 YYYY_MM_DD_MIDNIGHT = DateFormat("YYYY-MM-DD", r"^\d{4}-\d{2}-\d{2}(?:[ T]00:00:00(?:\.0+)?)?$", "%Y-%m-%d", keep=10)
 
 
-def dates(
-    table: Table,
-    column: str,
-    formats: Sequence[DateFormat],
-    *,
-    nulls: Sequence[str] = ("",),
-    also_valid: Sequence[str] = (),
-) -> pl.Series:
-    """Parse ``column`` to dates (null for ``nulls`` and ``also_valid`` values), aligned with
-    ``table.frame``; any other value that is not a real date in one of ``formats`` raises
-    :class:`ListFormatError` naming its line and column.
+@dataclass(frozen=True, slots=True)
+class DateColumn:
+    """A column of dates in one of ``formats``; ``nulls`` and ``also_valid`` values are no date."""
 
-    Each distinct value is checked and parsed once (a list of 150,000 rows holds a few thousand
-    dates), then mapped back onto the rows."""
-    value = pl.col("raw").str.strip_chars()
-    parsed = pl.coalesce(
-        [
-            pl.when(value.str.contains(fmt.pattern))
-            .then(value if fmt.keep is None else value.str.slice(0, fmt.keep))
-            .str.to_date(fmt.strptime, strict=False)
-            for fmt in formats
-        ]
-    )
-    accepted = parsed.is_not_null() | value.is_in(list(nulls) + list(also_valid))
-    distinct = (
-        table.frame.select(pl.col(column).unique().alias("raw"))
-        .with_columns(parsed.alias("date"), accepted.alias("ok"))
-        .filter(pl.col("raw").is_not_null())
-    )
-    rejected = distinct.filter(~pl.col("ok"))["raw"]
-    if rejected.len():
-        first = table.frame.filter(pl.col(column).is_in(rejected.implode())).row(0, named=True)
-        row, raw = first[ROW], first[column]
-        labels = " or ".join(dict.fromkeys(fmt.label for fmt in formats))
-        extra = "".join(f" or {token!r}" for token in also_valid)
-        raise ListFormatError(
-            f"invalid date {_shorten(raw)!r}, expected {labels}{extra}", line=table.line_of(row), column=column
+    column: str
+    formats: Sequence[DateFormat]
+    nulls: Sequence[str] = ("",)
+    also_valid: Sequence[str] = ()
+
+    def parsed(self, raw: pl.Expr | None = None) -> pl.Expr:
+        """The column (or ``raw``) as dates; null for anything that is not a date in one of the formats."""
+        value = (pl.col(self.column) if raw is None else raw).str.strip_chars()
+        return pl.coalesce(
+            [
+                pl.when(value.str.contains(fmt.pattern))
+                .then(value if fmt.keep is None else value.str.slice(0, fmt.keep))
+                .str.to_date(fmt.strptime, strict=False)
+                for fmt in self.formats
+            ]
         )
-    return (
-        table.frame.get_column(column)
-        .replace_strict(distinct["raw"], distinct["date"], default=None, return_dtype=pl.Date())
-        .alias(column)
-    )
+
+    def rejected(self, table: Table) -> pl.LazyFrame:
+        """The distinct values of the column that are neither a date nor one of ``nulls`` / ``also_valid``."""
+        raw = pl.col("raw")
+        accepted = self.parsed(raw).is_not_null() | raw.str.strip_chars().is_in([*self.nulls, *self.also_valid])
+        return table.frame.lazy().select(raw=pl.col(self.column).unique()).filter(raw.is_not_null() & ~accepted)
+
+
+def check_dates(table: Table, columns: Sequence[DateColumn], rejected: Sequence[pl.DataFrame]) -> None:
+    """Raise :class:`ListFormatError`, naming its line and column, for the first of ``columns`` with a
+    value that is not a real date in one of its formats (nor one of its ``nulls`` or ``also_valid``).
+
+    ``rejected`` holds each column's collected :meth:`DateColumn.rejected`: each distinct value is checked
+    once (a list of 150,000 rows holds a few thousand dates), in the reader's one polars pass, which
+    also parses the rows with :meth:`DateColumn.parsed`."""
+    for date, values in zip(columns, rejected, strict=True):
+        if values.height:
+            first = table.frame.filter(pl.col(date.column).is_in(values.get_column("raw").implode())).row(0, named=True)
+            row, raw_value = first[ROW], first[date.column]
+            labels = " or ".join(dict.fromkeys(fmt.label for fmt in date.formats))
+            extra = "".join(f" or {token!r}" for token in date.also_valid)
+            raise ListFormatError(
+                f"invalid date {_shorten(raw_value)!r}, expected {labels}{extra}",
+                line=table.line_of(row),
+                column=date.column,
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,9 +375,36 @@ def dates(
 # ---------------------------------------------------------------------------------------------
 
 
-def finish(frame: pl.LazyFrame) -> pl.DataFrame:
-    """LIST_SCHEMA columns in order, then the published record; identical published rows kept once."""
-    return drop_repeated_rows(frame.select(*LIST_SCHEMA, RECORD).cast(LIST_SCHEMA).collect(engine="in-memory"))
+def finish(
+    table: Table,
+    columns: Mapping[str, pl.Expr],
+    hashed: pl.Expr,
+    dates: Sequence[DateColumn] = (),
+    *,
+    identity: Sequence[str] = (),
+) -> pl.DataFrame:
+    """The list frame: LIST_SCHEMA ``columns`` in order, then the published record (see :func:`published`),
+    without repeated rows (:func:`first_copies` by ``identity``), once ``dates`` are checked (:func:`check_dates`).
+
+    ``record_key`` is ``columns["record_key"]`` where that is not null, else the SHA-256 of ``hashed``
+    (spelled only for those rows). Hashing is Python's (a stable digest, see records.LIST_SCHEMA), so it
+    runs in a thread while polars, which releases the GIL, checks the dates (in another), finds the
+    repeated rows and evaluates every other column."""
+    source = table.frame.lazy()
+    unkeyed = source.with_columns(unkeyed=columns["record_key"].is_null()).collect(engine="in-memory")["unkeyed"]
+    texts = (source if unkeyed.all() else source.filter(unkeyed)).select(hashed).collect(engine="in-memory")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        digests = pool.submit(sha256_hex, texts.to_series())
+        checked = pool.submit(pl.collect_all, [date.rejected(table) for date in dates], engine="in-memory")
+        keep = first_copies(table, identity)
+        kept = source if keep is None else source.filter(keep)
+        listed = kept.select(*(columns[name].alias(name) for name in LIST_SCHEMA), published(table.header))
+        frame = listed.cast(LIST_SCHEMA).collect(engine="in-memory")
+        rejected, keys = checked.result(), digests.result()
+    check_dates(table, dates, rejected)
+    if not unkeyed.all():
+        keys = pl.repeat(None, unkeyed.len(), dtype=pl.String(), eager=True).scatter(unkeyed.arg_true(), keys)
+    return frame.with_columns(pl.coalesce(pl.col("record_key"), keys if keep is None else keys.filter(keep)))
 
 
 def drop_repeated_rows(frame: pl.DataFrame) -> pl.DataFrame:

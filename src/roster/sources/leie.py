@@ -14,16 +14,14 @@ import polars as pl
 
 from roster.sources._csv import (
     YYYYMMDD,
-    dates,
+    DateColumn,
     drop_repeated_rows,
     finish,
     joined,
     load,
     npi,
-    published,
     read_csv_table,
     require_header,
-    sha256_hex,
     text,
 )
 
@@ -49,6 +47,8 @@ LEIE_HEADER: tuple[str, ...] = (
 )
 
 _NO_DATE = ("", "00000000")
+#: The cells that tell one exclusion from another, for finding repeated lines (see _csv.first_copies).
+_PARTY = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "NPI", "DOB", "EXCLTYPE", "EXCLDATE")
 
 
 def read_leie(source: bytes | Path) -> pl.DataFrame:
@@ -61,30 +61,28 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
     """
     table = read_csv_table(load(source))
     require_header(table.header, LEIE_HEADER)
-    dob = dates(table, "DOB", [YYYYMMDD], nulls=_NO_DATE)
-    excluded_on = dates(table, "EXCLDATE", [YYYYMMDD], nulls=_NO_DATE)
+    dob_column = DateColumn("DOB", [YYYYMMDD], nulls=_NO_DATE)
+    excluded_column = DateColumn("EXCLDATE", [YYYYMMDD], nulls=_NO_DATE)
+    dob, excluded_on = dob_column.parsed(), excluded_column.parsed()
 
     last, first, middle, business = text("LASTNAME"), text("FIRSTNAME"), text("MIDNAME"), text("BUSNAME")
-    frame = (
-        table.frame.with_columns(dob.alias("__dob"), excluded_on.alias("__excluded_on"))
-        .lazy()
-        .select(
-            sha256_hex(
-                joined([last, first, middle, business, pl.col("__dob").dt.to_string("%Y%m%d"), npi("NPI")])
-            ).alias("record_key"),
-            (business.is_not_null() & last.is_null() & first.is_null()).alias("entity"),
-            last.alias("last_name"),
-            first.alias("first_name"),
-            middle.alias("middle_name"),
-            business.alias("business_name"),
-            npi("NPI").alias("npi"),
-            pl.col("__dob").alias("dob"),
-            text("STATE").alias("state"),
-            pl.col("__excluded_on").alias("excluded_on"),
-            published(LEIE_HEADER),
-        )
-    )
-    return finish(frame)
+    columns = {
+        "record_key": pl.lit(None, dtype=pl.String),
+        "entity": business.is_not_null() & last.is_null() & first.is_null(),
+        "last_name": last,
+        "first_name": first,
+        "middle_name": middle,
+        "business_name": business,
+        "npi": npi("NPI"),
+        "dob": dob,
+        "state": text("STATE"),
+        "excluded_on": excluded_on,
+    }
+    # A DOB that parses is eight digits, and exactly dob.dt.to_string("%Y%m%d"): the text itself, unformatted.
+    dob_text = pl.when(dob.is_not_null()).then(pl.col("DOB").str.strip_chars())
+    hashed = joined([last, first, middle, business, dob_text, npi("NPI")])
+    # A party and its exclusion: repeated rows share them, and few other rows do.
+    return finish(table, columns, hashed, [dob_column, excluded_column], identity=_PARTY)
 
 
 def apply_leie_supplement(base: pl.DataFrame, supplement: pl.DataFrame, kind: Literal["excl", "rein"]) -> pl.DataFrame:

@@ -20,16 +20,14 @@ from roster.sources._csv import (
     M_D_YYYY,
     YYYY_MM_DD_MIDNIGHT,
     ZIP_MAGIC,
-    dates,
+    DateColumn,
     finish,
     joined,
     load,
     npi,
-    published,
     read_csv_table,
     read_xlsx_table,
     require_columns,
-    sha256_hex,
     text,
 )
 
@@ -97,9 +95,10 @@ def read_preclusion(
     table = read_xlsx_table(data) if _is_spreadsheet(data, file_name) else read_csv_table(data)
     mapped = layout.columns()
     require_columns(table.header, mapped.values())
-    effective = dates(table, layout.effective_date, _DATE_FORMATS)
+    effective = DateColumn(layout.effective_date, _DATE_FORMATS)
+    checked = [effective]
     if layout.claim_denial_date is not None:
-        dates(table, layout.claim_denial_date, _DATE_FORMATS)
+        checked.append(DateColumn(layout.claim_denial_date, _DATE_FORMATS))
 
     def field(name: str) -> pl.Expr:
         column = mapped.get(name)
@@ -108,22 +107,16 @@ def read_preclusion(
     last, first, middle = field("last_name"), field("first_name"), field("middle_name")
     business = field("business_name")
     listed_npi = npi(layout.npi)
-    names = joined([last, first, middle, business])
-    frame = (
-        table.frame.with_columns(effective.alias("__effective"))
-        .lazy()
-        .select(
-            pl.coalesce(listed_npi, sha256_hex(pl.when(listed_npi.is_null()).then(names))).alias("record_key"),
-            (business.is_not_null() & last.is_null() & first.is_null()).alias("entity"),
-            last.alias("last_name"),
-            first.alias("first_name"),
-            middle.alias("middle_name"),
-            business.alias("business_name"),
-            listed_npi.alias("npi"),
-            pl.lit(None, dtype=pl.Date).alias("dob"),
-            field("state").alias("state"),
-            pl.col("__effective").alias("excluded_on"),
-            published(table.header),
-        )
-    )
-    return finish(frame)
+    columns = {
+        "record_key": listed_npi,
+        "entity": business.is_not_null() & last.is_null() & first.is_null(),
+        "last_name": last,
+        "first_name": first,
+        "middle_name": middle,
+        "business_name": business,
+        "npi": listed_npi,
+        "dob": pl.lit(None, dtype=pl.Date),
+        "state": field("state"),
+        "excluded_on": effective.parsed(),
+    }
+    return finish(table, columns, joined([last, first, middle, business]), checked)

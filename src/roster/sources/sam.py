@@ -19,15 +19,13 @@ from roster.sources._csv import (
     MM_DD_YYYY,
     YYYY_MM_DD,
     ZIP_MAGIC,
-    dates,
+    DateColumn,
     finish,
     joined,
     load,
     npi,
-    published,
     read_csv_table,
     require_header,
-    sha256_hex,
     text,
 )
 from roster.sources.records import ListFormatError
@@ -106,28 +104,27 @@ def read_sam(source: bytes | Path) -> pl.DataFrame:
         data = _csv_from_zip(data)
     table = read_csv_table(data)
     require_header(table.header, SAM_HEADER)
-    active = dates(table, "Active Date", [MM_DD_YYYY])
-    dates(table, "Termination Date", [MM_DD_YYYY], also_valid=("Indefinite",))
-    dates(table, "Creation_Date", [YYYY_MM_DD])
+    active = DateColumn("Active Date", [MM_DD_YYYY])
+    checked = [
+        active,
+        DateColumn("Termination Date", [MM_DD_YYYY], also_valid=("Indefinite",)),
+        DateColumn("Creation_Date", [YYYY_MM_DD]),
+    ]
 
     entity = pl.col("Classification").str.strip_chars() != "Individual"
     sam_number = text("SAM Number")
+    columns = {
+        "record_key": sam_number,
+        "entity": entity,
+        "last_name": text("Last"),
+        "first_name": text("First"),
+        "middle_name": text("Middle"),
+        "business_name": pl.when(entity).then(text("Name")),
+        "npi": npi("NPI"),
+        "dob": pl.lit(None, dtype=pl.Date),
+        "state": text("State / Province"),
+        "excluded_on": active.parsed(),
+    }
     identity = joined([*(text(name) for name in _IDENTITY), npi("NPI")])
-    frame = (
-        table.frame.with_columns(active.alias("__active"))
-        .lazy()
-        .select(
-            pl.coalesce(sam_number, sha256_hex(pl.when(sam_number.is_null()).then(identity))).alias("record_key"),
-            entity.alias("entity"),
-            text("Last").alias("last_name"),
-            text("First").alias("first_name"),
-            text("Middle").alias("middle_name"),
-            pl.when(entity).then(text("Name")).alias("business_name"),
-            npi("NPI").alias("npi"),
-            pl.lit(None, dtype=pl.Date).alias("dob"),
-            text("State / Province").alias("state"),
-            pl.col("__active").alias("excluded_on"),
-            published(SAM_HEADER),
-        )
-    )
-    return finish(frame)
+    # The SAM Number names a record: repeated rows share it, and few other rows do.
+    return finish(table, columns, identity, checked, identity=("SAM Number",))

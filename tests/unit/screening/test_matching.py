@@ -707,3 +707,23 @@ def test_a_legacy_snapshot_with_json_records_still_screens() -> None:
     )
     hits = screen(roster_of(physician(npi="1234567893")), legacy, nicknames=NICKNAMES)
     assert only(hits)["record_hash"] == "old-hash" and only(hits)["record"] == '{"key":"r1"}'
+
+
+def test_a_listing_in_many_chunks_screens_as_one() -> None:
+    """A parsed list arrives in chunks; the hits' published rows are looked up chunk by chunk."""
+    rows = [listed(f"r{i}", note=f"n{i}", last_name="SMITH", first_name="ROBERT", state="TX") for i in range(7)]
+    rows += [listed("x", last_name="JONES", first_name="ANN"), listed("n", npi="1234567893")]
+    chunked = pl.concat([listing_of(row) for row in rows], rechunk=False)
+    assert chunked.get_column("record").n_chunks() == len(rows)
+    roster = roster_of(physician(), physician("p2", npi="1234567893", first_name="Ann", last_name="Jones", dob=None))
+    hits = screen(roster, chunked, nicknames=NICKNAMES)
+    assert_frame_equal(hits, screen(roster, chunked.rechunk(), nicknames=NICKNAMES))
+    assert sorted(hits["record_key"]) == ["n", "r0", "r1", "r2", "r3", "r4", "r5", "r6", "x"]
+    assert hits.filter(pl.col("record_key") == "r3")["record"].item() == '{"key":"r3","note":"n3"}'
+
+
+def test_screen_prepared_takes_the_roster_when_it_is_ready() -> None:
+    """The service prepares the roster in a thread: screen_prepared may be given a function for it."""
+    roster = PreparedRoster(roster_of(physician(npi="1234567893")), NICKNAMES)
+    listing = listing_of(listed(npi="1234567893"), listed("r2", last_name="SMITH", first_name="BOB", state="TX"))
+    assert_frame_equal(screen_prepared(lambda: roster, listing), screen_prepared(roster, listing))

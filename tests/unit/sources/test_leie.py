@@ -146,6 +146,23 @@ def test_record_key_is_identity_not_row(updated: pl.DataFrame) -> None:
     )
 
 
+def test_record_key_value_is_pinned() -> None:
+    """Stored hits and dismissals refer to record keys: their value must not move. A padded DOB is the
+    date it spells (no DOB, "" as ever); names are stripped; a placeholder NPI counts as none."""
+    row = person(LASTNAME=" PLUMB ", MIDNAME="Q", NPI="1234567893", DOB=" 19600102 ")
+    expected = hashlib.sha256("\x1f".join(["PLUMB", "ORSON", "Q", "", "19600102", "1234567893"]).encode()).hexdigest()
+    assert read_leie(leie_file(row))["record_key"].item() == expected
+    undated = hashlib.sha256("\x1f".join(["PLUMB", "ORSON", "", "", "", ""]).encode()).hexdigest()
+    assert read_leie(leie_file(person(DOB="00000000")))["record_key"].item() == undated
+
+
+@given(st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)))
+def test_record_key_spells_the_dob_as_yyyymmdd(day: dt.date) -> None:
+    text = f"{day.year:04d}{day.month:02d}{day.day:02d}"
+    expected = hashlib.sha256("\x1f".join(["PLUMB", "ORSON", "", "", text, ""]).encode()).hexdigest()
+    assert read_leie(leie_file(person(DOB=text)))["record_key"].item() == expected
+
+
 def test_real_sample_rows() -> None:
     frame = read_leie((HEADER_LINE + "\n" + REAL_ROWS).encode())
     assert frame["entity"].to_list() == [True, True]
@@ -400,3 +417,11 @@ def test_any_row_round_trips_through_record(values: list[str], excluded: dt.date
 def test_any_real_date_parses(day: dt.date) -> None:
     frame = read_leie(leie_file(person(DOB=day.strftime("%Y%m%d"))))
     assert frame["dob"].item() == day
+
+
+def test_rows_of_one_exclusion_stay_unless_every_cell_repeats() -> None:
+    """Repeated lines are looked for among rows of the same party and exclusion, then compared cell by cell."""
+    moved = person(ADDRESS="2 OTHER ST")
+    frame = read_leie(leie_file(person(), moved, person(), moved, person(WAIVERDATE="20220101")))
+    assert [r["ADDRESS"] for r in frame["record"]] == ["", "2 OTHER ST", ""]
+    assert frame["record_key"].n_unique() == 1

@@ -280,3 +280,11 @@ def test_any_row_round_trips_through_record(values: list[str], active: dt.date) 
     assert row["record"] == dict(zip(SAM_HEADER, values, strict=True))
     assert row["excluded_on"] == active
     assert row["entity"] is (values[0].strip() != "Individual")
+
+
+def test_rows_sharing_a_sam_number_stay_unless_every_cell_repeats() -> None:
+    """Repeated rows are looked for among rows sharing a SAM Number, then compared cell by cell."""
+    first, cross_reference = sam_row(), sam_row(**{"Cross-Reference": "ALSO KNOWN AS X"})
+    frame = read_sam(sam_file(first, cross_reference, first, sam_row(**{"SAM Number": ""}), cross_reference))
+    assert frame["record"].struct.field("Cross-Reference").to_list() == ["", "ALSO KNOWN AS X", ""]
+    assert frame["record_key"].to_list()[:2] == ["S4MAAAAAA", "S4MAAAAAA"]
