@@ -134,7 +134,6 @@ class Capacity(NamedTuple):
     """What one array of open-case counts decides for the whole roster."""
 
     full: np.ndarray
-    free: np.ndarray
     count: int
     #: Per row: the ranking key's load and NPI rank (``RosterIndex._ranking_base``).
     ranking: np.ndarray
@@ -183,20 +182,18 @@ class CaseView:
         self._involved = np.array(
             sorted({index.row_of[pid] for pid in case.prior_reviewer_ids if pid in index.row_of}), dtype=np.int64
         )
-        capacity = index.capacity(open_cases)
-        self.at_capacity, self._ranking = capacity.full, capacity.ranking
+        self._capacity = capacity = index.capacity(open_cases)
         rows = self._specialty.rows
         if self._lob is None:
             keep = np.zeros(rows.size, dtype=bool)
         else:
-            keep = self._lob[rows] & self.license_ok[rows] & capacity.free[rows]
+            keep = self._lob[rows] & self.license_ok[rows] & ~capacity.full[rows]
         if case.review_type == "appeal" and self._involved.size:
             keep &= ~np.isin(rows, self._involved)
         self._keep = keep
         #: The eligible rows, ascending.
         self.eligible_rows = rows[keep]
         self._same = self._specialty.same[keep]
-        self._at_capacity_count = capacity.count
         self._bits: np.ndarray | None = None
 
     def _mask(self, rows: np.ndarray) -> np.ndarray:
@@ -221,7 +218,7 @@ class CaseView:
             bits |= np.where(specialty_ok, 0, BIT["specialty_mismatch"]).astype(np.int32)
             if self.case.review_type == "appeal":
                 bits[self._involved] |= BIT["prior_reviewer"]
-            bits |= np.where(self.at_capacity, BIT["at_capacity"], 0).astype(np.int32)
+            bits |= np.where(self._capacity.full, BIT["at_capacity"], 0).astype(np.int32)
             self._bits = bits
         return self._bits
 
@@ -233,7 +230,7 @@ class CaseView:
             "line_of_business": self.index.size - (int(np.count_nonzero(lob)) if lob is not None else 0),
             "specialty_mismatch": self._specialty.mismatches,
             "prior_reviewer": self._involved.size if self.case.review_type == "appeal" else 0,
-            "at_capacity": self._at_capacity_count,
+            "at_capacity": self._capacity.count,
         }
         return {reason: counts[reason] for reason in BIT if counts.get(reason)}
 
@@ -274,7 +271,7 @@ class CaseView:
         (``RosterIndex._ranking_base``); with a limit, a linear partition finds the first ``limit`` and
         only those are sorted."""
         rows = self.eligible_rows
-        key = self._ranking[rows] + self._specialty.not_same[self._keep]
+        key = self._capacity.ranking[rows] + self._specialty.not_same[self._keep]
         if self.case.language is not None:
             key += self.index.language_penalty(self.case.language)[rows]
         if self.case.review_type == "peer_to_peer" and self._involved.size:
@@ -545,7 +542,7 @@ class RosterIndex:
         if cached is not None and cached[0] is open_cases:
             return cached[1]
         full = open_cases >= self.max_open_cases
-        capacity = Capacity(full, ~full, int(np.count_nonzero(full)), self._ranking_base(open_cases))
+        capacity = Capacity(full, int(np.count_nonzero(full)), self._ranking_base(open_cases))
         self._capacity = (open_cases, capacity)
         return capacity
 
