@@ -8,6 +8,7 @@ answer. Hits are leads until a person decides them.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import uuid
@@ -156,14 +157,21 @@ async def roster_frame() -> pl.DataFrame:
     )
 
 
+#: A list to screen: its frame, or a function that loads it (see :func:`screen_lists`).
+Listing = pl.DataFrame | Callable[[], pl.DataFrame]
+
+
 def screen_lists(
-    roster: pl.DataFrame, listings: Mapping[str, pl.DataFrame], nicknames: pl.DataFrame, threshold: float
+    roster: pl.DataFrame, listings: Mapping[str, Listing], nicknames: pl.DataFrame, threshold: float
 ) -> pl.DataFrame:
     """Every source's matches in one frame (HIT_SCHEMA and ``source``); the roster is prepared once.
 
-    The roster and the lists are prepared and screened in threads: polars releases the GIL, and one
-    list's screening is a chain of small steps that rarely keeps every core busy, so the steps of the
-    others fill its gaps."""
+    The roster is prepared, and each list screened, in threads: polars releases the GIL, and one list's
+    screening is a chain of small steps that rarely keeps every core busy, so the others fill its gaps.
+    A list given as a loader is loaded in the calling thread, one after another, and screened as soon as
+    it is loaded, so that screening one list also fills the cores that loading the next leaves idle
+    (a ZIP's single-threaded inflate, a reader's hashing in Python). Loading them all at once instead
+    would have their polars passes and Python steps contend for the cores and the GIL."""
     with ThreadPoolExecutor(max_workers=len(listings) + 1) as pool:
         prepared = pool.submit(PreparedRoster, roster, nicknames)
 
@@ -172,14 +180,18 @@ def screen_lists(
             hits = screen_prepared(prepared.result, listing, fuzzy_threshold=threshold, kinds=kinds)
             return hits.with_columns(source=pl.lit(source))
 
-        frames = list(pool.map(screened, listings.keys(), listings.values()))
+        futures = [
+            pool.submit(screened, source, listing() if callable(listing) else listing)
+            for source, listing in listings.items()
+        ]
+        frames = [future.result() for future in futures]
     return pl.concat(frames) if frames else empty_hits().with_columns(source=pl.lit(None, pl.String()))
 
 
 def screen_sources(roster: pl.DataFrame, listings: dict[str, Path], nicknames: Path, threshold: float) -> pl.DataFrame:
     """:func:`screen_lists` on the snapshots' Parquet files. CPU-bound polars work: run it off the event loop."""
-    frames = {source: pl.read_parquet(path) for source, path in listings.items()}
-    return screen_lists(roster, frames, load_nicknames(nicknames), threshold)
+    loaders = {source: functools.partial(pl.read_parquet, path) for source, path in listings.items()}
+    return screen_lists(roster, loaders, load_nicknames(nicknames), threshold)
 
 
 async def run_screening(

@@ -3,20 +3,17 @@ vectorised normalisation, date, hashing and record helpers every reader uses.
 
 A :class:`Table` holds the published cells as text exactly as written (no stripping, empty cells
 as ``""``), one column per header name, plus a row index used to name the physical line of a bad
-row. Everything after that is polars expressions; only SHA-256 goes through Python, in one batch, and
-only for record keys (the published row itself is kept as a Struct and hashed for hits only). That batch
-runs in a thread beside the reader's one polars pass, which releases the GIL: the two overlap.
+row. Everything after that is polars expressions, evaluated in one polars call per file: the rows, the
+record keys (SHA-256, for the rows without a key of their own) and the date checks. The published row
+itself is kept as a Struct and hashed and serialised for hits only.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -24,12 +21,14 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from roster.sources.records import LIST_SCHEMA, RECORD, SEP, ListFormatError
+from roster.sources.records import LIST_SCHEMA, RECORD, SEP, ListFormatError, sha256_hex
 
 UTF8_BOM = b"\xef\xbb\xbf"
 ZIP_MAGIC = b"PK\x03\x04"
 #: Physical row index of a data row (0 = first row after the header); dropped before returning.
 ROW = "__row__"
+#: The text hashed into ``record_key`` for a row without a key of its own (see :func:`finish`).
+_UNKEYED = "__unkeyed__"
 #: Characters searched for the header line.
 _HEADER_SPAN = 1 << 16
 
@@ -272,26 +271,6 @@ def joined(parts: Iterable[pl.Expr]) -> pl.Expr:
     return pl.concat_str([part.fill_null("") for part in parts], separator=SEP)
 
 
-#: Values hashed between two yields of the GIL (about a millisecond's work).
-_HASH_BATCH = 2048
-
-
-def sha256_hex(values: pl.Series) -> pl.Series:
-    """SHA-256 hex digest of each (UTF-8) value; null stays null. Stable across polars versions.
-
-    Run beside polars work (see :func:`finish`), it yields the GIL between batches: a thread waiting for
-    the GIL to start a polars call would otherwise wait out the 5 ms switch interval each time."""
-    sha256 = hashlib.sha256
-    texts = values.cast(pl.Binary).to_list()
-    digests: list[str | None] = []
-    for start in range(0, len(texts), _HASH_BATCH):
-        digests.extend(
-            None if text is None else sha256(text).hexdigest() for text in texts[start : start + _HASH_BATCH]
-        )
-        time.sleep(0)
-    return pl.Series(values.name, digests, dtype=pl.String)
-
-
 def published(header: Sequence[str]) -> pl.Expr:
     """The row as published: a Struct of its cells, fields in header order (see records.RECORD)."""
     return pl.struct([pl.col(name) for name in header]).alias(RECORD)
@@ -386,25 +365,20 @@ def finish(
     """The list frame: LIST_SCHEMA ``columns`` in order, then the published record (see :func:`published`),
     without repeated rows (:func:`first_copies` by ``identity``), once ``dates`` are checked (:func:`check_dates`).
 
-    ``record_key`` is ``columns["record_key"]`` where that is not null, else the SHA-256 of ``hashed``
-    (spelled only for those rows). Hashing is Python's (a stable digest, see records.LIST_SCHEMA), so it
-    runs in a thread while polars, which releases the GIL, checks the dates (in another), finds the
-    repeated rows and evaluates every other column."""
-    source = table.frame.lazy()
-    unkeyed = source.with_columns(unkeyed=columns["record_key"].is_null()).collect(engine="in-memory")["unkeyed"]
-    texts = (source if unkeyed.all() else source.filter(unkeyed)).select(hashed).collect(engine="in-memory")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = pool.submit(sha256_hex, texts.to_series())
-        checked = pool.submit(pl.collect_all, [date.rejected(table) for date in dates], engine="in-memory")
-        keep = first_copies(table, identity)
-        kept = source if keep is None else source.filter(keep)
-        listed = kept.select(*(columns[name].alias(name) for name in LIST_SCHEMA), published(table.header))
-        frame = listed.cast(LIST_SCHEMA).collect(engine="in-memory")
-        rejected, keys = checked.result(), digests.result()
+    ``record_key`` is ``columns["record_key"]`` where that is not null, else the :func:`sha256_hex` of
+    ``hashed``. The date checks and the rows run as one polars call, on every core."""
+    keep = first_copies(table, identity)
+    kept = table.frame.lazy() if keep is None else table.frame.lazy().filter(keep)
+    key = columns["record_key"]
+    listed = kept.select(
+        *(columns[name].alias(name) for name in LIST_SCHEMA),
+        published(table.header),
+        # spelled where there is no key: hashing costs more than spelling, so only those rows are hashed
+        pl.when(key.is_null()).then(hashed).alias(_UNKEYED),
+    ).cast(LIST_SCHEMA)
+    *rejected, frame = pl.collect_all([*(date.rejected(table) for date in dates), listed], engine="in-memory")
     check_dates(table, dates, rejected)
-    if not unkeyed.all():
-        keys = pl.repeat(None, unkeyed.len(), dtype=pl.String(), eager=True).scatter(unkeyed.arg_true(), keys)
-    return frame.with_columns(pl.coalesce(pl.col("record_key"), keys if keep is None else keys.filter(keep)))
+    return frame.with_columns(pl.coalesce("record_key", sha256_hex(pl.col(_UNKEYED)))).drop(_UNKEYED)
 
 
 def drop_repeated_rows(frame: pl.DataFrame) -> pl.DataFrame:

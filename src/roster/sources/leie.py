@@ -78,8 +78,8 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
         "state": text("STATE"),
         "excluded_on": excluded_on,
     }
-    # A DOB that parses is eight digits, and exactly dob.dt.to_string("%Y%m%d"): the text itself, unformatted.
-    dob_text = pl.when(dob.is_not_null()).then(pl.col("DOB").str.strip_chars())
+    # A DOB is a placeholder or eight digits that parse (else the file is refused): the text itself, then.
+    dob_text = pl.col("DOB").str.strip_chars().replace(list(_NO_DATE), None)
     hashed = joined([last, first, middle, business, dob_text, npi("NPI")])
     # A party and its exclusion: repeated rows share them, and few other rows do.
     return finish(table, columns, hashed, [dob_column, excluded_column], identity=_PARTY)

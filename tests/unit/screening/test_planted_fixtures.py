@@ -11,9 +11,10 @@ import pytest
 from roster.config import Settings
 from roster.screening.matching import ROSTER_SCHEMA, screen
 from roster.screening.names import load_nicknames
-from roster.screening.service import MATCH_KINDS_BY_SOURCE
+from roster.screening.service import MATCH_KINDS_BY_SOURCE, screen_lists
 from roster.sources.leie import apply_leie_supplement, read_leie
 from roster.sources.preclusion import read_preclusion
+from roster.sources.records import ListFormatError
 from roster.sources.sam import read_sam
 
 FIXTURES = Settings().fixtures_dir
@@ -86,3 +87,65 @@ def test_preclusion_list(demo_roster: pl.DataFrame, name: str) -> None:
     listing = read_preclusion(LISTS / name, file_name=name)
     assert listing["excluded_on"].min() >= date(2000, 1, 1)
     assert hits(demo_roster, listing, "cms_preclusion") == {"1309250201": "npi", "1862134370": "npi"}
+
+
+# -- every list in one run (service.screen_lists) --------------------------------------------------
+
+READERS = {
+    "oig_leie": lambda: read_leie(LISTS / "UPDATED.csv"),
+    "sam": lambda: read_sam(LISTS / "SAM_Exclusions_Public_Extract_V2_26327.ZIP"),
+    "cms_preclusion": lambda: read_preclusion(LISTS / "preclusion.csv", file_name="preclusion.csv"),
+}
+
+
+def each_alone(roster: pl.DataFrame) -> pl.DataFrame:
+    nicknames = load_nicknames(FIXTURES / "nicknames.csv")
+    return pl.concat(
+        screen(roster, read(), nicknames=nicknames, kinds=MATCH_KINDS_BY_SOURCE[source]).with_columns(
+            source=pl.lit(source)
+        )
+        for source, read in READERS.items()
+    )
+
+
+def test_screen_lists_of_loaders_and_of_frames_equal_each_list_screened_alone(demo_roster: pl.DataFrame) -> None:
+    nicknames = load_nicknames(FIXTURES / "nicknames.csv")
+    calls: list[str] = []
+
+    def loader(source: str):
+        def load() -> pl.DataFrame:
+            calls.append(source)
+            return READERS[source]()
+
+        return load
+
+    expected = each_alone(demo_roster)
+    assert set(expected["source"]) == set(READERS)
+    loaded = screen_lists(demo_roster, {source: loader(source) for source in READERS}, nicknames, 0.93)
+    framed = screen_lists(demo_roster, {source: read() for source, read in READERS.items()}, nicknames, 0.93)
+    assert calls == list(READERS), "each loader is called once, in the order given"
+    assert loaded.equals(expected)
+    assert framed.equals(expected)
+
+
+def test_screen_lists_stops_at_a_list_that_cannot_be_loaded(demo_roster: pl.DataFrame) -> None:
+    calls: list[str] = []
+
+    def broken() -> pl.DataFrame:
+        calls.append("sam")
+        raise ListFormatError("header mismatch", line=1)
+
+    def never() -> pl.DataFrame:
+        calls.append("cms_preclusion")
+        return READERS["cms_preclusion"]()
+
+    loaders = {"oig_leie": READERS["oig_leie"], "sam": broken, "cms_preclusion": never}
+    with pytest.raises(ListFormatError, match="header mismatch"):
+        screen_lists(demo_roster, loaders, load_nicknames(FIXTURES / "nicknames.csv"), 0.93)
+    assert calls == ["sam"], "no list after the broken one is loaded"
+
+
+def test_screen_lists_of_nothing(demo_roster: pl.DataFrame) -> None:
+    hits = screen_lists(demo_roster, {}, load_nicknames(FIXTURES / "nicknames.csv"), 0.93)
+    assert hits.is_empty()
+    assert "source" in hits.columns
