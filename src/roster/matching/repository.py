@@ -75,18 +75,29 @@ def _int(value: Any) -> int | None:
 
 
 async def physician_changes_since(version: int, limit: int) -> tuple[set[int], set[UUID]] | None:
-    """The roster versions after ``version`` that recorded a physician, license or certification write,
-    and the physicians they touched; None when there are more than ``limit`` (version, physician) pairs."""
-    rows = (
-        await RecordVersion.select(RecordVersion.roster_version, RecordVersion.physician_id)
+    """The roster versions after ``version`` that recorded a physician, license or certification write or
+    a hit decision, and the physicians they touched; None when there are more than ``limit``
+    (version, physician) pairs."""
+    records = (
+        await RecordVersion.select(RecordVersion.roster_version, RecordVersion.physician_id.as_alias("physician"))
         .where(RecordVersion.roster_version > version)
         .distinct()
         .limit(limit + 1)
         .run()
     )
-    if len(rows) > limit:
+    if len(records) > limit:
         return None
-    return {int(r["roster_version"]) for r in rows}, {_uuid(r["physician_id"]) for r in rows}
+    decisions = (
+        await ScreeningHit.select(ScreeningHit.roster_version, ScreeningHit.physician)
+        .where(ScreeningHit.roster_version > version)
+        .distinct()
+        .limit(limit + 1 - len(records))
+        .run()
+    )
+    rows = [*records, *decisions]
+    if len({(r["roster_version"], str(r["physician"])) for r in rows}) > limit:
+        return None
+    return {int(r["roster_version"]) for r in rows}, {_uuid(r["physician"]) for r in rows}
 
 
 def _uuid(value: Any) -> UUID:

@@ -54,11 +54,11 @@ class RosterCache:
     so a write committed through any replica is seen by the next match on every replica; no shared
     memory is needed. Open-case counts are cached the same way, keyed by the assignments' counter.
 
-    A refresh reloads only the physicians whose records were written since the index's version (each
-    record version carries the roster version it committed as) and patches the index; it falls back to
-    a full rebuild when a version in between recorded no physician (screening runs and decisions,
-    snapshots, reference data), when the reference data or screening runs differ, or when too many
-    physicians changed.
+    A refresh reloads only the physicians whose records were written or whose hits were decided since
+    the index's version (each record version and decision carries the roster version it committed as)
+    and patches the index; it falls back to a full rebuild when a version in between recorded no
+    physician (screening runs, snapshots, reference data), when the reference data or screening runs
+    differ, or when too many physicians changed.
     """
 
     def __init__(self, settings: Settings, policy: CompliancePolicy) -> None:

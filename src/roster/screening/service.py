@@ -29,6 +29,7 @@ from roster.api.pagination import Page, cursor_key, page_of
 from roster.audit import service as audit
 from roster.config import SOURCES, Settings
 from roster.db import write_tx
+from roster.db.tx import claim_roster_version
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.screening import repository
 from roster.screening.matching import MATCH_KINDS, ROSTER_SCHEMA, PreparedRoster, empty_hits, screen_prepared
@@ -318,7 +319,8 @@ async def decide(hit_id: UUID, decision: HitDecision, *, actor: str) -> HitRead:
                 errors=[FieldError("decision", f"already {hit.status}")],
             )
         values = {"status": decision.decision, "decided_by": actor, "decided_at": now, "note": decision.note}
-        await repository.decide_hit(hit_id, values)
+        # The version this decision commits as: the matcher's index reloads just this physician.
+        await repository.decide_hit(hit_id, {**values, "roster_version": await claim_roster_version()})
         decided = msgspec.structs.replace(hit, **values)
         if decision.decision == "confirmed":
             await raise_alerts(

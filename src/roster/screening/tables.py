@@ -1,4 +1,4 @@
-from piccolo.columns import JSON, UUID, Array, Date, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, UUID, Array, BigInt, Date, ForeignKey, Integer, Real, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.constraints import Unique
 from piccolo.table import Table
@@ -52,5 +52,8 @@ class ScreeningHit(Table, tablename="screening_hit"):
     decided_at = Timestamptz(null=True, default=None)
     note = Text(null=True, default=None)
     created_at = Timestamptz()
+    #: The ``roster_version`` its decision committed as (NULL while pending): a decision changes one
+    #: physician's eligibility, so the matcher's index reloads that physician instead of rebuilding.
+    roster_version = BigInt(null=True, default=None, index=True)
 
     uq_screening_hit_physician_record = Unique(["physician", "source", "record_key", "record_hash"])

@@ -69,7 +69,7 @@ async def test_a_license_write_reloads_only_its_physician(api: Api, refreshes: d
 
 
 async def test_a_version_that_recorded_no_physician_rebuilds(api: Api, refreshes: dict[str, list[Any]]) -> None:
-    """Screening runs and decisions, snapshots and reference data record no physician: all may have changed."""
+    """Screening runs, snapshots and reference data record no physician: all may have changed."""
     await reviewer(api, 1)
     await match(api)
     async with write_tx():

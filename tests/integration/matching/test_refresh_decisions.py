@@ -1,0 +1,86 @@
+"""A hit decision changes one physician's eligibility at once: the roster index reloads that physician
+rather than rebuilding the whole roster (a screening run, which changes everyone's, still rebuilds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from roster.config import Settings
+from roster.screening.tables import ScreeningHit
+from tests.conftest import Api, TempDatabase
+from tests.integration.matching.roster import match, ok, reviewer
+from tests.integration.matching.test_refresh import counter, refreshes  # noqa: F401  (fixture)
+from tests.integration.screening.test_routes import FILLER, leie_file, leie_row, upload
+
+
+@pytest.fixture
+def settings(migrated: TempDatabase) -> Settings:
+    return migrated.settings(required_sources=("oig_leie",))
+
+
+async def decide(api: Api, hit_id: str, decision: str) -> dict[str, Any]:
+    return await ok(
+        await api.post(
+            f"/api/v1/screening/hits/{hit_id}/decision",
+            role="credentialing",
+            json={"decision": decision, "note": "checked against the license file"},
+        )
+    )
+
+
+async def test_decisions_patch_their_physicians_in(api: Api, refreshes: dict[str, list[Any]]) -> None:  # noqa: F811
+    first, second = await reviewer(api, 1, last_name="Quill"), await reviewer(api, 2, last_name="Marsh")
+    third = await reviewer(api, 3, last_name="Okafor")
+    listed = [leie_row(name, "ADA", dob="19700517") for name in ("QUILL", "MARSH")]
+    await ok(await upload(api, leie_file(*FILLER, *listed)), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    result = await match(api)
+    assert [e["physician_id"] for e in result["eligible"]] == [third["id"]]
+    assert result["ineligible"] == {"screening_pending": 2}
+    assert len(refreshes["builds"]) == 1
+
+    hits = (await api.get("/api/v1/screening/hits", params={"status": "pending"})).json()["items"]
+    by_physician = {h["physician_id"]: h["id"] for h in hits}
+    await decide(api, by_physician[first["id"]], "dismissed")
+    result = await match(api)
+    assert {e["physician_id"] for e in result["eligible"]} == {first["id"], third["id"]}
+    assert result["ineligible"] == {"screening_pending": 1}
+    assert len(refreshes["builds"]) == 1, "a decision is patched in, not rebuilt"
+    assert [{str(p) for p in ids} for ids in refreshes["patches"]] == [{first["id"]}]
+
+    await decide(api, by_physician[second["id"]], "confirmed")
+    result = await match(api)
+    assert {e["physician_id"] for e in result["eligible"]} == {first["id"], third["id"]}
+    assert result["ineligible"] == {"excluded_oig": 1}, "a confirmed hit makes the physician ineligible at once"
+    assert len(refreshes["builds"]) == 1
+    assert {str(p) for p in refreshes["patches"][-1]} == {second["id"]}
+
+    stamps = await ScreeningHit.select(ScreeningHit.physician, ScreeningHit.roster_version).run()
+    assert max(s["roster_version"] for s in stamps) == await counter()
+    assert {str(s["physician"]) for s in stamps if s["roster_version"]} == {first["id"], second["id"]}
+
+    # A new run changes every physician's screening: rebuilt.
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    await match(api)
+    assert len(refreshes["builds"]) == 2
+
+
+async def test_a_refused_decision_stamps_nothing(api: Api, refreshes: dict[str, list[Any]]) -> None:  # noqa: F811
+    await reviewer(api, 1, last_name="Quill")
+    await ok(await upload(api, leie_file(*FILLER, leie_row("QUILL", "ADA", dob="19700517"))), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    [hit] = (await api.get("/api/v1/screening/hits")).json()["items"]
+    await decide(api, hit["id"], "dismissed")
+    await match(api)
+    before = await counter()
+    again = await api.post(
+        f"/api/v1/screening/hits/{hit['id']}/decision", json={"decision": "confirmed", "note": "second thoughts"}
+    )
+    assert again.status_code == 409
+    assert await counter() == before
+    [stamped] = await ScreeningHit.select(ScreeningHit.roster_version).run()
+    assert stamped["roster_version"] <= before
+    await match(api)
+    assert len(refreshes["builds"]) == 1 and not refreshes["patches"], "nothing to refresh"
