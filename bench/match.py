@@ -20,8 +20,9 @@ load comes from ``bench/loadgen.py``, a keep-alive client cheap enough not to be
 Then, in this process, it builds the same ``RosterIndex`` the server holds and times
 ``CaseView`` evaluation (all reasons over every physician, ranking of the eligible) per case, with
 today's date view warm, as a router's repeated requests find it. Last, the cost of a roster write to
-routing: after one license update (through the service, as the API does), the next match's whole time
-with the index patched, against a full rebuild of the same roster (what every write cost before).
+routing: after one license update and after one screening hit decision (each through the service, as the
+API does; the hits from a LEIE file naming a few roster physicians, loaded and screened), the next match's
+whole time with the index patched, against a full rebuild of the same roster (what each cost before).
 ``--skip-load`` skips the HTTP part and prints only the in-process figures.
 """
 
@@ -244,9 +245,74 @@ def in_process(settings: Settings, specialties: list[str], states: list[str], ar
             built = time.perf_counter() - t0
             counts = await repository.open_assignment_counts()
             refresh = await after_license_updates(cache, args.updates)
-            return roster, built, counts, await current_reviewers(clock.now(), open_cases=counts), refresh
+            decisions = await after_hit_decisions(cache, args.updates)
+            reviewers = await current_reviewers(clock.now(), open_cases=counts)
+            return roster, built, counts, reviewers, refresh, decisions
         finally:
             await close_engine(engine)
+
+    def evaluate_case(state, open_cases, body) -> None:
+        case = case_of(state, prior_reviewer_ids=[], **body)
+        view = CaseView(state.index, state.index.day(date.today()), case, open_cases)
+        view.reason_counts()
+        view.ranked_rows(5)
+
+    async def next_match(cache, write, body) -> tuple[float, float]:
+        """After ``write()``: the next match with the index refreshed as the server does, then with it rebuilt
+        in full on the same roster (as every write cost before), open cases re-read for the new index."""
+        await write()
+        t0 = time.perf_counter()
+        evaluate_case(*await cache.snapshot(), body)
+        refreshed = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        state = await cache._build(cache._state.version)
+        evaluate_case(state, state.index.open_case_counts(await repository.open_assignment_counts()), body)
+        rebuilt = time.perf_counter() - t0
+        del state  # a second whole index, alive, would be walked by the next patch's collection
+        return refreshed, rebuilt
+
+    async def after_hit_decisions(cache, decisions: int) -> tuple[list[float], list[float]]:
+        """The next match after one hit decision (through the service, as the API does): the decided
+        physician patched in (now) vs the index rebuilt (before). The hits come from a LEIE file naming
+        ``decisions`` roster physicians (name and DOB), loaded and screened against the whole roster."""
+        import hashlib
+
+        from roster.physicians.tables import Physician
+        from roster.screening import service as screening
+        from roster.screening.schemas import HitDecision
+        from roster.screening.tables import ScreeningHit
+        from roster.sources.leie import LEIE_HEADER
+
+        rng = random.Random(args.seed + 4)
+        people = await Physician.select(Physician.last_name, Physician.first_name, Physician.date_of_birth).run()
+        named = [p for p in rng.sample(people, decisions * 3) if p["date_of_birth"] is not None][:decisions]
+        rows = [dict.fromkeys(LEIE_HEADER, "") for _ in named]
+        for row, person in zip(rows, named, strict=True):
+            row.update(
+                LASTNAME=person["last_name"].upper(), FIRSTNAME=person["first_name"].upper(), NPI="0000000000",
+                DOB=person["date_of_birth"].strftime("%Y%m%d"), EXCLTYPE="1128a1", EXCLDATE="20240115",
+                REINDATE="00000000", WAIVERDATE="00000000",
+            )  # fmt: skip
+        lines = [",".join(f'"{v}"' for v in LEIE_HEADER)] + [",".join(f'"{r[k]}"' for k in LEIE_HEADER) for r in rows]
+        content = ("\n".join(lines) + "\n").encode()
+        staged = settings.data_dir / "bench-UPDATED.csv"
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(content)
+        digest = hashlib.sha256(content).hexdigest()
+        await screening.load_snapshot(
+            "oig_leie", staged, digest, file_name="UPDATED.csv", origin="bench", settings=settings, actor="bench"
+        )
+        await screening.run_screening(["oig_leie"], settings=settings, actor="bench")
+        await cache.snapshot()  # a run changes everyone's screening: rebuilt once, not timed
+        pending = await ScreeningHit.select(ScreeningHit.id).where(ScreeningHit.status == "pending").run()
+        body = random_case(rng, specialties, states)
+        patched, rebuilt = [], []
+        decision = HitDecision(decision="dismissed", note="bench: another person")
+        for hit in pending[:decisions]:
+            times = await next_match(cache, lambda h=hit: screening.decide(h["id"], decision, actor="bench"), body)
+            patched.append(times[0])
+            rebuilt.append(times[1])
+        return patched, rebuilt
 
     async def after_license_updates(cache, updates: int) -> tuple[list[float], list[float]]:
         """The next match after one license update: the index patched (now) vs rebuilt in full (before).
@@ -262,27 +328,15 @@ def in_process(settings: Settings, specialties: list[str], states: list[str], ar
         body = random_case(rng, specialties, states)
         ids = [row["id"] for row in await License.select(License.id).limit(updates * 50).run()]
 
-        def evaluate_case(state, open_cases) -> None:
-            case = case_of(state, prior_reviewer_ids=[], **body)
-            view = CaseView(state.index, state.index.day(date.today()), case, open_cases)
-            view.reason_counts()
-            view.ranked_rows(5)
-
         patched, rebuilt = [], []
+        update = LicenseUpdate(restricted=True)
         for license_id in rng.sample(ids, updates):
-            await licenses.update(license_id, LicenseUpdate(restricted=True), actor="bench")
-            t0 = time.perf_counter()
-            evaluate_case(*await cache.snapshot())
-            patched.append(time.perf_counter() - t0)
-            # Before: every write rebuilt the index, and open cases were re-read for the new index.
-            t0 = time.perf_counter()
-            state = await cache._build(cache._state.version)
-            evaluate_case(state, state.index.open_case_counts(await repository.open_assignment_counts()))
-            rebuilt.append(time.perf_counter() - t0)
-            del state  # a second whole index, alive, would be walked by the next patch's collection
+            times = await next_match(cache, lambda i=license_id: licenses.update(i, update, actor="bench"), body)
+            patched.append(times[0])
+            rebuilt.append(times[1])
         return patched, rebuilt
 
-    roster, built, counts, reviewers, (patched, rebuilt) = asyncio.run(load())
+    roster, built, counts, reviewers, (patched, rebuilt), (decided, decided_rebuilt) = asyncio.run(load())
     index = roster.index
     open_cases = index.open_case_counts(counts)
     rng = random.Random(args.seed + 2)
@@ -324,6 +378,12 @@ def in_process(settings: Settings, specialties: list[str], states: list[str], ar
             f"next match after one license update (median of {len(patched)}): {now_ms:.1f} ms patching the index "
             f"vs {before_ms:.0f} ms rebuilding it (before); ratio rebuild/patch {before_ms / now_ms:.0f}x"
         )
+    if decided:
+        now_ms, before_ms = statistics.median(decided) * 1000, statistics.median(decided_rebuilt) * 1000
+        print(
+            f"next match after one hit decision (median of {len(decided)}): {now_ms:.1f} ms patching the index "
+            f"vs {before_ms:.0f} ms rebuilding it (before); ratio rebuild/patch {before_ms / now_ms:.0f}x"
+        )
 
 
 def main() -> int:
@@ -336,7 +396,7 @@ def main() -> int:
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per endpoint run, at most")
     parser.add_argument("--cases", type=int, default=2000, help="in-process cases for the fast path")
     parser.add_argument("--plain-cases", type=int, default=3, help="in-process cases for the plain rules")
-    parser.add_argument("--updates", type=int, default=5, help="license updates timed for the next match after")
+    parser.add_argument("--updates", type=int, default=5, help="writes timed for the next match after (each kind)")
     parser.add_argument("--skip-load", action="store_true", help="skip the HTTP load test (in-process figures only)")
     parser.add_argument("--load", type=float, default=0.5, help="open-loop rate as a fraction of match's req/s")
     parser.add_argument("--rate", type=float, default=0.0, help="open-loop rate in req/s (overrides --load)")
