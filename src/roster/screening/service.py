@@ -171,8 +171,8 @@ def screen_lists(
     screening is a chain of small steps that rarely keeps every core busy, so the others fill its gaps.
     A list given as a loader is loaded in the calling thread, one after another, and screened as soon as
     it is loaded, so that screening one list also fills the cores that loading the next leaves idle
-    (a ZIP's single-threaded inflate, a reader's hashing in Python). Loading them all at once instead
-    would have their polars passes and Python steps contend for the cores and the GIL."""
+    (a ZIP's single-threaded inflate, a reader's Python between its polars calls). Loading them all at once
+    instead would have their polars passes and Python steps contend for the cores and the GIL."""
     with ThreadPoolExecutor(max_workers=len(listings) + 1) as pool:
         prepared = pool.submit(PreparedRoster, roster, nicknames)
 
