@@ -25,7 +25,10 @@ async def screen(api: Api, *npis: str) -> None:
     await created(await api.post("/api/v1/screening/runs", json={"sources": ["oig_leie"]}))
 
 
-async def test_bulk_standing_equals_per_physician_facts(api: Api) -> None:
+async def screening_history(api: Api) -> dict[str, dict[str, Any]]:
+    """Four physicians with different screening histories: ``early`` (screened clear twice), ``listed``
+    (a confirmed hit, then listed again), ``middle`` (joined between the runs: a pending hit on the second)
+    and ``late`` (joined after every run: never screened)."""
     early = await created(await api.post(P, json=factories.physician(1)))
     listed = await created(await api.post(P, json=factories.physician(2)))
     await screen(api, listed["npi"])
@@ -35,8 +38,14 @@ async def test_bulk_standing_equals_per_physician_facts(api: Api) -> None:
     )
     assert decided.status_code == 200, decided.text
     middle = await created(await api.post(P, json=factories.physician(3)))
-    await screen(api, listed["npi"], factories.npi(9))
+    await screen(api, listed["npi"], middle["npi"], factories.npi(9))
     late = await created(await api.post(P, json=factories.physician(4)))
+    return {"early": early, "listed": listed, "middle": middle, "late": late}
+
+
+async def test_bulk_standing_equals_per_physician_facts(api: Api) -> None:
+    history = await screening_history(api)
+    early, listed, middle, late = (history[name] for name in ("early", "listed", "middle", "late"))
 
     rows = await repository.physicians_page(ids=None, npis=None, after=None, limit=10)
     files = await service.practitioner_files(rows)
@@ -50,4 +59,5 @@ async def test_bulk_standing_equals_per_physician_facts(api: Api) -> None:
     assert standing[listed["id"]]["oig_leie"].confirmed_hits == 1
     assert standing[early["id"]]["oig_leie"].snapshot_loaded_on is not None
     assert standing[middle["id"]]["oig_leie"].snapshot_loaded_on is not None, "screened by the second run"
+    assert standing[middle["id"]]["oig_leie"].pending_hits == 1
     assert standing[late["id"]]["oig_leie"].snapshot_loaded_on is None, "joined after every run"
