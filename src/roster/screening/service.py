@@ -120,7 +120,8 @@ async def load_snapshot(
             "published_on": None,
             "loaded_at": clock.now(),
         }
-        async with write_tx():
+        # Not a roster change: a list decides nothing until a run screens the roster against it.
+        async with write_tx(roster_change=False):
             await repository.insert_snapshot(row)
             await audit.record(
                 actor=actor,

@@ -1,5 +1,6 @@
 """A hit decision changes one physician's eligibility at once: the roster index reloads that physician
-rather than rebuilding the whole roster (a screening run, which changes everyone's, still rebuilds)."""
+rather than rebuilding the whole roster (a screening run, which changes everyone's, still rebuilds; a
+list loaded but not yet screened against changes no one's)."""
 
 from __future__ import annotations
 
@@ -84,3 +85,21 @@ async def test_a_refused_decision_stamps_nothing(api: Api, refreshes: dict[str, 
     assert stamped["roster_version"] <= before
     await match(api)
     assert len(refreshes["builds"]) == 1 and not refreshes["patches"], "nothing to refresh"
+
+
+async def test_a_loaded_list_changes_nothing_until_a_run(
+    api: Api,
+    refreshes: dict[str, list[Any]],  # noqa: F811
+) -> None:
+    await reviewer(api, 1, last_name="Quill")
+    await ok(await upload(api, leie_file(*FILLER)), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {}
+    before = await counter()
+    await ok(await upload(api, leie_file(*FILLER, leie_row("QUILL", "ADA", dob="19700517"))), 201)
+    assert await counter() == before, "loading a list is not a roster change"
+    assert (await match(api))["ineligible"] == {}
+    assert len(refreshes["builds"]) == 1 and not refreshes["patches"]
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {"screening_pending": 1}, "the run against it is"
+    assert len(refreshes["builds"]) == 2
