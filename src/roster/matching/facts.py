@@ -7,7 +7,7 @@ from uuid import UUID
 
 import msgspec
 
-from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts
+from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts, ScreeningFact
 
 #: Every reason a physician can be ineligible for a case, in the contract's order (api.md).
 REASONS = (
@@ -41,6 +41,11 @@ class SnapshotRef(msgspec.Struct, frozen=True):
     sha256: str
     loaded_at: datetime
     run_id: UUID
+
+
+#: A physician's screening as matching keeps it: the facts the rules read (one per list screened against,
+#: or never screened) and the snapshots they were screened against (an assignment's evidence).
+ScreeningStanding = tuple[tuple[ScreeningFact, ...], tuple[SnapshotRef, ...]]
 
 
 class ReviewerFacts(msgspec.Struct, frozen=True):

@@ -14,7 +14,7 @@ import msgspec
 from roster.compliance.facts import CertificationFact, LicenseFact, PhysicianFacts, ScreeningFact
 from roster.config import SOURCES
 from roster.matching import repository
-from roster.matching.facts import ReviewerFacts, SnapshotRef
+from roster.matching.facts import ReviewerFacts, ScreeningStanding, SnapshotRef
 
 _DATE_FIELDS = ("clinical_practice_start", "credentialed_on", "irr_passed_on")
 
@@ -34,7 +34,7 @@ def _physician_from_history(data: dict[str, Any]) -> dict[str, Any]:
 
 async def _screening(
     physicians: list[dict[str, Any]], at: datetime, physician_ids: Collection[UUID] | None
-) -> dict[UUID, tuple[tuple[ScreeningFact, ...], tuple[SnapshotRef, ...]]]:
+) -> dict[UUID, ScreeningStanding]:
     """Per physician and source: the newest run that screened them (started after they joined the roster)
     and the hits open at ``at`` — the same reading as ``roster.screening.facts``, for many physicians at once."""
     runs = await repository.screening_runs_by(at)
@@ -69,7 +69,7 @@ async def _screening(
         else:
             tally[0] += 1
     never = {source: ScreeningFact(source=source) for source in SOURCES}
-    out: dict[UUID, tuple[tuple[ScreeningFact, ...], tuple[SnapshotRef, ...]]] = {}
+    out: dict[UUID, ScreeningStanding] = {}
     for physician in physicians:
         pid, joined = physician["id"], physician["created_at"]
         open_hits = hits.get(pid)
@@ -93,7 +93,7 @@ def _reviewer(
     physician: dict[str, Any],
     licenses: list[dict[str, Any]],
     certifications: list[dict[str, Any]],
-    screening: tuple[tuple[ScreeningFact, ...], tuple[SnapshotRef, ...]],
+    screening: ScreeningStanding,
     open_cases: int,
 ) -> ReviewerFacts:
     return ReviewerFacts(
@@ -151,6 +151,14 @@ async def current_reviewers(
         )
         for p in physicians
     ]
+
+
+async def screening_standing(now: datetime) -> dict[UUID, ScreeningStanding]:
+    """Every physician's screening standing at ``now``, alone: after a run, for ``RosterIndex.rescreened``."""
+    physicians = await repository.joined_roster()
+    for p in physicians:
+        p["id"] = _uuid(p["id"])
+    return await _screening(physicians, now, None)
 
 
 async def reviewers_as_recorded(at: datetime) -> list[ReviewerFacts]:

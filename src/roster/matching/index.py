@@ -11,6 +11,7 @@ are the counts kept for the date, the required license state and the capacity, p
 from __future__ import annotations
 
 import bisect
+import copy
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,11 +19,12 @@ from datetime import date
 from typing import NamedTuple
 from uuid import UUID
 
+import msgspec
 import numpy as np
 
 from roster.compliance.dates import add_years
 from roster.compliance.rules import EXPERIENCE_YEARS, SOURCE_CHECKS, check_npi, irr_last_day, recredentialing_due
-from roster.matching.facts import REASONS, Case, MatchRules, ReviewerFacts
+from roster.matching.facts import REASONS, Case, MatchRules, ReviewerFacts, ScreeningStanding
 
 BIT = {reason: np.int32(1 << i) for i, reason in enumerate(REASONS)}
 #: The ranking key (``RosterIndex._ranking_base``): the grid the load is counted on, and the tier's penalties.
@@ -282,6 +284,39 @@ class CaseView:
         return np.argsort(key)
 
 
+#: The reasons a physician's screening standing sets (see :func:`_screening_columns`).
+_SCREENING_BITS = np.int32(
+    BIT["screening_pending"] | np.bitwise_or.reduce([BIT[excluded] for _, excluded in SOURCE_CHECKS.values()])
+)
+
+
+def _screening_columns(
+    reviewers: Sequence[ReviewerFacts], rules: MatchRules
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per physician, the reasons their screening standing sets whatever the date (a confirmed or pending
+    hit on a required list), and per required list the last day the screening is fresh and whether
+    staleness can apply (no hit decides that list's check)."""
+    n = len(reviewers)
+    bits = np.zeros(n, dtype=np.int32)
+    required = [source for source in SOURCE_CHECKS if source in rules.policy.required_sources]
+    fresh = {source: np.full(n, NEVER, dtype=np.int64) for source in required}
+    undecided = {source: np.ones(n, dtype=bool) for source in required}
+    max_age = rules.policy.screening_max_age_days
+    for i, r in enumerate(reviewers):
+        for s in r.compliance.screening:
+            if s.source not in fresh:
+                continue
+            if s.confirmed_hits:
+                bits[i] |= BIT[SOURCE_CHECKS[s.source][1]]
+                undecided[s.source][i] = False
+            elif s.pending_hits:
+                bits[i] |= BIT["screening_pending"]
+                undecided[s.source][i] = False
+            elif s.snapshot_loaded_on is not None:
+                fresh[s.source][i] = s.snapshot_loaded_on.toordinal() + max_age
+    return bits, [(fresh[source], undecided[source]) for source in required]
+
+
 class RosterIndex:
     """Column arrays over a list of reviewers; immutable once built. A new roster version either builds a
     new one or derives it with :meth:`patched`, which rebuilds only the changed physicians' rows."""
@@ -321,15 +356,10 @@ class RosterIndex:
         recred = np.full(n, NEVER, dtype=np.int64)
         irr = np.full(n, NEVER, dtype=np.int64)
         qualified = np.zeros(n, dtype=np.int64)
-        required = [source for source in SOURCE_CHECKS if source in rules.policy.required_sources]
-        fresh = {source: np.full(n, NEVER, dtype=np.int64) for source in required}
-        # A hit (confirmed or pending) on a list decides that list's check; staleness applies otherwise.
-        undecided = {source: np.ones(n, dtype=bool) for source in required}
         self.lob: dict[str, np.ndarray] = {}
         self.language: dict[str, np.ndarray] = {}
         self.attested_specialty = np.zeros((len(self.specialty_names), n), dtype=bool)
         self.attested_group = np.zeros((len(self.group_names), n), dtype=bool)
-        max_age = rules.policy.screening_max_age_days
         for i, r in enumerate(self.reviewers):
             c = r.compliance
             if c.status != "active":
@@ -341,17 +371,6 @@ class RosterIndex:
             if c.irr_passed_on is not None:
                 irr[i] = irr_last_day(c.irr_passed_on).toordinal()
             qualified[i] = add_years(c.clinical_practice_start, EXPERIENCE_YEARS).toordinal()
-            for s in c.screening:
-                if s.source not in fresh:
-                    continue
-                if s.confirmed_hits:
-                    static[i] |= BIT[SOURCE_CHECKS[s.source][1]]
-                    undecided[s.source][i] = False
-                elif s.pending_hits:
-                    static[i] |= BIT["screening_pending"]
-                    undecided[s.source][i] = False
-                elif s.snapshot_loaded_on is not None:
-                    fresh[s.source][i] = s.snapshot_loaded_on.toordinal() + max_age
             for lob in r.lines_of_business:
                 self.lob.setdefault(lob, np.zeros(n, dtype=bool))[i] = True
             for lang in r.languages:
@@ -361,11 +380,11 @@ class RosterIndex:
                 if row is not None:
                     self.attested_specialty[row, i] = True
                     self.attested_group[self.group_row[rules.specialty_groups[slug]], i] = True
-        self.static_bits = static
+        screened, self.screening_fresh_until = _screening_columns(self.reviewers, rules)
+        self.static_bits = static | screened
         self.recredentialing_due = recred
         self.irr_last_day = irr
         self.qualified_on = qualified
-        self.screening_fresh_until = [(fresh[source], undecided[source]) for source in required]
 
     def _certification_columns(self, rules: MatchRules) -> None:
         owner, spec, group, current_kind, start, end = [], [], [], [], [], []
@@ -493,6 +512,29 @@ class RosterIndex:
         out._day_cache = self._day_cache
         out._capacity = None
         out._language_penalty = {}
+        return out
+
+    def rescreened(self, screening: Mapping[UUID, ScreeningStanding]) -> RosterIndex:
+        """A new index with every physician's screening standing replaced (a screening run changes everyone's):
+        ``screening`` holds each physician's facts and the snapshots they were screened against, as
+        ``facts_loader`` reads them. Only the screening columns are recomputed; ``self`` is left untouched."""
+        reviewers = []
+        for r in self.reviewers:
+            # A physician missing from ``screening`` was deleted since: the patch that follows drops them.
+            facts, refs = screening.get(r.id, (r.compliance.screening, r.snapshots))
+            if facts != r.compliance.screening or refs != r.snapshots:
+                compliance = msgspec.structs.replace(r.compliance, screening=facts)
+                r = msgspec.structs.replace(r, compliance=compliance, snapshots=refs)
+            reviewers.append(r)
+        out = copy.copy(self)
+        out.reviewers = reviewers
+        screened, out.screening_fresh_until = _screening_columns(reviewers, self.rules)
+        out.static_bits = (self.static_bits & ~_SCREENING_BITS) | screened
+        out._days = OrderedDict()
+        out._capacity = None
+        out._language_penalty = {}
+        out._patched_from = weakref.ref(self)
+        out._rows_before = np.arange(self.size, dtype=np.int64)
         return out
 
     def _drop_rows(self, gone: np.ndarray) -> np.ndarray:

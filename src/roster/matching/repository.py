@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from piccolo.query.functions.aggregate import Count
@@ -74,10 +74,20 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-async def physician_changes_since(version: int, limit: int) -> tuple[set[int], set[UUID]] | None:
-    """The roster versions after ``version`` that recorded a physician, license or certification write or
-    a hit decision, and the physicians they touched; None when there are more than ``limit``
-    (version, physician) pairs."""
+class RosterChanges(NamedTuple):
+    """What the roster versions after an index's own recorded (see :func:`roster_changes_since`)."""
+
+    #: The versions that recorded a physician, license or certification write, a hit decision or a run.
+    versions: set[int]
+    #: The physicians those writes and decisions touched.
+    physicians: set[UUID]
+    #: Whether a screening run is among them (it changes every physician's screening).
+    screening_run: bool
+
+
+async def roster_changes_since(version: int, limit: int) -> RosterChanges | None:
+    """The roster versions after ``version`` that recorded a physician, license or certification write, a
+    hit decision or a screening run; None when there are more than ``limit`` (version, physician) pairs."""
     records = (
         await RecordVersion.select(RecordVersion.roster_version, RecordVersion.physician_id.as_alias("physician"))
         .where(RecordVersion.roster_version > version)
@@ -97,7 +107,17 @@ async def physician_changes_since(version: int, limit: int) -> tuple[set[int], s
     rows = [*records, *decisions]
     if len({(r["roster_version"], str(r["physician"])) for r in rows}) > limit:
         return None
-    return {int(r["roster_version"]) for r in rows}, {_uuid(r["physician"]) for r in rows}
+    runs = await ScreeningRun.select(ScreeningRun.roster_version).where(ScreeningRun.roster_version > version).run()
+    return RosterChanges(
+        versions={int(r["roster_version"]) for r in [*rows, *runs]},
+        physicians={_uuid(r["physician"]) for r in rows},
+        screening_run=bool(runs),
+    )
+
+
+async def joined_roster() -> list[dict[str, Any]]:
+    """Every physician's id and when they joined the roster: what a run's screening depends on."""
+    return await Physician.select(Physician.id, Physician.created_at).run()
 
 
 def _uuid(value: Any) -> UUID:

@@ -18,7 +18,7 @@ from roster.config import Settings
 from roster.errors import InvalidInput
 from roster.matching import repository
 from roster.matching.facts import Case, MatchRules, ReviewerFacts
-from roster.matching.facts_loader import current_reviewers, reviewers_as_recorded
+from roster.matching.facts_loader import current_reviewers, reviewers_as_recorded, screening_standing
 from roster.matching.index import CaseView, Placement, RosterIndex
 from roster.matching.rules import relied_license, score
 from roster.matching.schemas import EligibleReviewer, IneligibleReviewer, MatchLicense, MatchRequest, MatchResult
@@ -55,10 +55,10 @@ class RosterCache:
     memory is needed. Open-case counts are cached the same way, keyed by the assignments' counter.
 
     A refresh reloads only the physicians whose records were written or whose hits were decided since
-    the index's version (each record version and decision carries the roster version it committed as)
-    and patches the index; it falls back to a full rebuild when a version in between recorded no
-    physician (screening runs, snapshots, reference data), when the reference data or screening runs
-    differ, or when too many physicians changed.
+    the index's version (each record version, decision and screening run carries the roster version it
+    committed as) and patches the index; after a screening run it first recomputes everyone's screening
+    columns, and only those. It falls back to a full rebuild when a version in between recorded none of
+    these (reference data, for one), when the reference data differ, or when too many physicians changed.
     """
 
     def __init__(self, settings: Settings, policy: CompliancePolicy) -> None:
@@ -132,33 +132,35 @@ class RosterCache:
         return RosterState(version=version, index=index, specialties=specialties, states=states, screening_runs=runs)
 
     async def _patch(self, state: RosterState, version: int | None) -> RosterState | None:
-        """``state`` brought to ``version`` by reloading only the physicians written since; None when the
-        change set is unknown or large (see the class docstring): the caller then rebuilds everything."""
+        """``state`` brought to ``version`` by reloading only the physicians written since (and, after a
+        screening run, everyone's screening alone); None when the change set is unknown or large (see the
+        class docstring): the caller then rebuilds everything."""
         if state.version is None or version is None or version < state.version:
             return None
-        changes = await repository.physician_changes_since(state.version, MAX_PATCHED_PHYSICIANS)
-        if changes is None:
-            return None
-        versions, physician_ids = changes
-        if not versions.issuperset(range(state.version + 1, version + 1)):
+        changes = await repository.roster_changes_since(state.version, MAX_PATCHED_PHYSICIANS)
+        if changes is None or not changes.versions.issuperset(range(state.version + 1, version + 1)):
             return None
         rules, specialties, states = await self._reference()
         if rules != state.rules or states != state.states or specialties.by_slug != state.specialties.by_slug:
             return None
         now = clock.now()
-        if await _screening_runs(now) != state.screening_runs:
-            return None
-        # Read after the change log, so at least as new as it; physicians no longer found were deleted.
-        reviewers = await current_reviewers(now, physician_ids=physician_ids)
-        changed: dict[UUID, ReviewerFacts | None] = dict.fromkeys(physician_ids)
-        changed.update((r.id, r) for r in reviewers)
-        index = await asyncio.to_thread(state.index.patched, changed)
+        index, runs = state.index, await _screening_runs(now)
+        if runs != state.screening_runs:
+            if not changes.screening_run:
+                return None  # the runs changed, but no run says so: read everything again
+            index = await asyncio.to_thread(index.rescreened, await screening_standing(now))
+        if changes.physicians:
+            # Read after the change log, so at least as new as it; physicians no longer found were deleted.
+            reviewers = await current_reviewers(now, physician_ids=changes.physicians)
+            changed: dict[UUID, ReviewerFacts | None] = dict.fromkeys(changes.physicians)
+            changed.update((r.id, r) for r in reviewers)
+            index = await asyncio.to_thread(index.patched, changed)
         return RosterState(
             version=version,
             index=index,
             specialties=state.specialties,
             states=state.states,
-            screening_runs=state.screening_runs,
+            screening_runs=runs,
         )
 
 

@@ -257,7 +257,8 @@ async def run_screening(
             "started_at": started,
             "finished_at": clock.now(),
         }
-        await repository.insert_run(run)
+        # The version this run commits as: the matcher's index recomputes only everyone's screening.
+        await repository.insert_run({**run, "roster_version": await claim_roster_version()})
         await repository.insert_hits(new_rows)
         await raise_alerts([_hit_alert(row, "pending") for row in new_rows])
         await audit.record(

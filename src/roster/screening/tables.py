@@ -32,6 +32,9 @@ class ScreeningRun(Table, tablename="screening_run"):
     error = Text(null=True, default=None)
     started_at = Timestamptz(index=True)
     finished_at = Timestamptz(null=True, default=None)
+    #: The ``roster_version`` the run committed as: it changed every physician's screening, which the
+    #: matcher's index then recomputes alone instead of rebuilding everything.
+    roster_version = BigInt(null=True, default=None, index=True)
 
 
 class ScreeningHit(Table, tablename="screening_hit"):

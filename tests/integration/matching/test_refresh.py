@@ -20,9 +20,10 @@ from tests.integration.matching.roster import PHYSICIANS, case, match, ok, revie
 
 @pytest.fixture
 def refreshes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
-    """Records every full build (its version) and every patch (the physicians it reloaded)."""
-    seen: dict[str, list[Any]] = {"builds": [], "patches": []}
-    real_build, real_patched = service.RosterCache._build, RosterIndex.patched
+    """Records every full build (its version), every patch (the physicians it reloaded) and every
+    recomputation of everyone's screening (the physicians whose standing changed)."""
+    seen: dict[str, list[Any]] = {"builds": [], "patches": [], "rescreens": []}
+    real_build, real_patched, real_rescreened = service.RosterCache._build, RosterIndex.patched, RosterIndex.rescreened
 
     async def build(self: service.RosterCache, version: int | None) -> service.RosterState:
         seen["builds"].append(version)
@@ -32,8 +33,16 @@ def refreshes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
         seen["patches"].append(set(changes))
         return real_patched(self, changes)
 
+    def rescreened(self: RosterIndex, screening: dict) -> RosterIndex:
+        out = real_rescreened(self, screening)
+        seen["rescreens"].append(
+            {r.id for r, before in zip(out.reviewers, self.reviewers, strict=True) if r is not before}
+        )
+        return out
+
     monkeypatch.setattr(service.RosterCache, "_build", build)
     monkeypatch.setattr(RosterIndex, "patched", patched)
+    monkeypatch.setattr(RosterIndex, "rescreened", rescreened)
     return seen
 
 
@@ -69,7 +78,7 @@ async def test_a_license_write_reloads_only_its_physician(api: Api, refreshes: d
 
 
 async def test_a_version_that_recorded_no_physician_rebuilds(api: Api, refreshes: dict[str, list[Any]]) -> None:
-    """Screening runs, snapshots and reference data record no physician: all may have changed."""
+    """Reference data, for one, records no physician: all may have changed."""
     await reviewer(api, 1)
     await match(api)
     async with write_tx():

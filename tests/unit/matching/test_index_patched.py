@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 import msgspec
@@ -12,11 +12,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roster.matching.facts import Case, MatchRules, ReviewerFacts
+from roster.matching.facts import Case, MatchRules, ReviewerFacts, ScreeningStanding, SnapshotRef
 from roster.matching.index import RosterIndex
 from roster.matching.rules import evaluate, rank
 from tests.unit.matching.roster import RULES, case, cert, lic, reviewer
-from tests.unit.matching.test_index_agrees import STATES, cases, days, match_rules, reviewers, rosters
+from tests.unit.matching.test_index_agrees import STATES, cases, days, match_rules, reviewers, rosters, screening
+
+RUN = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def as_physician(facts: ReviewerFacts, physician_id: UUID) -> ReviewerFacts:
@@ -129,3 +131,66 @@ def test_per_row_values_follow_their_physicians_through_a_patch() -> None:
     assert {new.reviewers[i].id: int(carried[i]) for i in range(new.size)} == {a.id: 1, c.id: 3, added.id: 0}
     assert new.carried_over(RosterIndex([a, b, c], RULES), open_cases) is None, "only from the index it came from"
     assert old.carried_over(new, carried) is None, "a full build carries nothing"
+
+
+@st.composite
+def standings(draw: st.DrawFn, roster: list[ReviewerFacts]) -> dict[UUID, ScreeningStanding]:
+    """Every physician's screening after a run: new facts for some, the same for the others."""
+    out: dict[UUID, ScreeningStanding] = {}
+    for r in roster:
+        if draw(st.booleans()):
+            refs = tuple(
+                SnapshotRef(
+                    source=f.source, snapshot_id=uuid.uuid4(), sha256="0" * 64, loaded_at=RUN, run_id=uuid.uuid4()
+                )
+                for f in draw(screening())
+            )
+            out[r.id] = (draw(screening()), refs)
+        else:
+            out[r.id] = (r.compliance.screening, r.snapshots)
+    return out
+
+
+def rescreen(facts: ReviewerFacts, standing: ScreeningStanding) -> ReviewerFacts:
+    compliance = msgspec.structs.replace(facts.compliance, screening=standing[0])
+    return msgspec.structs.replace(facts, compliance=compliance, snapshots=standing[1])
+
+
+@settings(max_examples=120)
+@given(data=st.data(), roster=rosters(), rules=match_rules, as_of=days)
+def test_rescreened_index_answers_as_a_fresh_build(
+    data: st.DataObject, roster: list[ReviewerFacts], rules: MatchRules, as_of: date
+) -> None:
+    index = RosterIndex(roster, rules)
+    index.day(as_of)  # a cached date view must not leak into the rescreened index
+    before = {name: value.copy() for name, value in vars(index).items() if isinstance(value, np.ndarray)}
+    standing = data.draw(standings(roster))
+    rescreened = index.rescreened(standing)
+    current = [rescreen(r, standing[r.id]) for r in roster]
+    fresh = RosterIndex(current, rules)
+    assert rescreened.reviewers == current, "the facts an assignment keeps as evidence are the new ones"
+    for _ in range(2):
+        c = data.draw(cases(current))
+        assert answers(rescreened, c, as_of) == answers(fresh, c, as_of)
+    for name, value in before.items():
+        assert np.array_equal(getattr(index, name), value), name
+    # A patch after a rescreen still answers as a fresh build (the run, then a write).
+    for batch in data.draw(write_batches(current)):
+        rescreened = rescreened.patched(batch)
+        by_id = {r.id: r for r in current}
+        for pid, facts in batch.items():
+            if facts is None:
+                by_id.pop(pid, None)
+            else:
+                by_id[pid] = facts
+        current = list(by_id.values())
+        c = data.draw(cases(current))
+        assert answers(rescreened, c, as_of) == answers(RosterIndex(current, rules), c, as_of)
+
+
+def test_rescreening_carries_open_cases_over() -> None:
+    busy = reviewer(1)
+    index = RosterIndex([busy, reviewer(2)], RULES)
+    counts = np.array([3, 0], dtype=np.int64)
+    rescreened = index.rescreened({r.id: (r.compliance.screening, r.snapshots) for r in index.reviewers})
+    assert rescreened.carried_over(index, counts).tolist() == [3, 0]

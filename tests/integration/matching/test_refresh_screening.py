@@ -1,10 +1,11 @@
-"""A hit decision changes one physician's eligibility at once: the roster index reloads that physician
-rather than rebuilding the whole roster (a screening run, which changes everyone's, still rebuilds; a
-list loaded but not yet screened against changes no one's)."""
+"""Screening and the roster index: a hit decision changes one physician's eligibility at once, and the
+index reloads that physician; a run changes everyone's screening, and the index recomputes just that; a
+list loaded but not yet screened against changes no one's. None of them rebuilds the whole roster."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -34,13 +35,16 @@ async def decide(api: Api, hit_id: str, decision: str) -> dict[str, Any]:
 async def test_decisions_patch_their_physicians_in(api: Api, refreshes: dict[str, list[Any]]) -> None:  # noqa: F811
     first, second = await reviewer(api, 1, last_name="Quill"), await reviewer(api, 2, last_name="Marsh")
     third = await reviewer(api, 3, last_name="Okafor")
+    assert (await match(api))["ineligible"] == {"screening_stale": 3}, "never screened"
     listed = [leie_row(name, "ADA", dob="19700517") for name in ("QUILL", "MARSH")]
     await ok(await upload(api, leie_file(*FILLER, *listed)), 201)
     await ok(await api.post("/api/v1/screening/runs", json={}), 201)
     result = await match(api)
     assert [e["physician_id"] for e in result["eligible"]] == [third["id"]]
     assert result["ineligible"] == {"screening_pending": 2}
-    assert len(refreshes["builds"]) == 1
+    assert len(refreshes["builds"]) == 1, "a run recomputes everyone's screening, not the whole index"
+    assert refreshes["rescreens"] == [{UUID(p["id"]) for p in (first, second, third)}]
+    assert not refreshes["patches"]
 
     hits = (await api.get("/api/v1/screening/hits", params={"status": "pending"})).json()["items"]
     by_physician = {h["physician_id"]: h["id"] for h in hits}
@@ -62,10 +66,11 @@ async def test_decisions_patch_their_physicians_in(api: Api, refreshes: dict[str
     assert max(s["roster_version"] for s in stamps) == await counter()
     assert {str(s["physician"]) for s in stamps if s["roster_version"]} == {first["id"], second["id"]}
 
-    # A new run changes every physician's screening: rebuilt.
+    # A new run against the same list: the decided hits stay decided, the screening is fresh again.
     await ok(await api.post("/api/v1/screening/runs", json={}), 201)
-    await match(api)
-    assert len(refreshes["builds"]) == 2
+    result = await match(api)
+    assert result["ineligible"] == {"excluded_oig": 1}
+    assert len(refreshes["builds"]) == 1 and len(refreshes["rescreens"]) == 2
 
 
 async def test_a_refused_decision_stamps_nothing(api: Api, refreshes: dict[str, list[Any]]) -> None:  # noqa: F811
@@ -102,4 +107,4 @@ async def test_a_loaded_list_changes_nothing_until_a_run(
     assert len(refreshes["builds"]) == 1 and not refreshes["patches"]
     await ok(await api.post("/api/v1/screening/runs", json={}), 201)
     assert (await match(api))["ineligible"] == {"screening_pending": 1}, "the run against it is"
-    assert len(refreshes["builds"]) == 2
+    assert len(refreshes["builds"]) == 1 and len(refreshes["rescreens"]) == 1
