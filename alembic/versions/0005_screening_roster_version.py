@@ -22,34 +22,28 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _add_roster_version(table: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "roster_version",
+                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                autoincrement=False,
+                nullable=True,
+            )
+        )
+        batch_op.create_index(batch_op.f(f"ix_{table}_roster_version"), ["roster_version"], unique=False)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("screening_hit", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "roster_version",
-                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                autoincrement=False,
-                nullable=True,
-            )
-        )
-        batch_op.create_index(batch_op.f("ix_screening_hit_roster_version"), ["roster_version"], unique=False)
+    _add_roster_version("screening_hit")
     op.execute("UPDATE screening_hit SET roster_version = 0 WHERE status <> 'pending'")
-    with op.batch_alter_table("screening_run", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "roster_version",
-                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                autoincrement=False,
-                nullable=True,
-            )
-        )
-        batch_op.create_index(batch_op.f("ix_screening_run_roster_version"), ["roster_version"], unique=False)
+    _add_roster_version("screening_run")
     op.execute("UPDATE screening_run SET roster_version = 0")
 
 
 def downgrade() -> None:
     # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), as in 0003.
-    op.drop_index(op.f("ix_screening_run_roster_version"), table_name="screening_run")
-    op.drop_column("screening_run", "roster_version")
-    op.drop_index(op.f("ix_screening_hit_roster_version"), table_name="screening_hit")
-    op.drop_column("screening_hit", "roster_version")
+    for table in ("screening_run", "screening_hit"):
+        op.drop_index(op.f(f"ix_{table}_roster_version"), table_name=table)
+        op.drop_column(table, "roster_version")

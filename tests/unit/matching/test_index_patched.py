@@ -50,6 +50,13 @@ def write_batches(draw: st.DrawFn, roster: list[ReviewerFacts]) -> list[dict[UUI
     return batches
 
 
+def after(current: dict[UUID, ReviewerFacts], batch: dict[UUID, ReviewerFacts | None]) -> dict[UUID, ReviewerFacts]:
+    """The roster ``current`` once ``batch`` is written."""
+    out = {pid: facts for pid, facts in current.items() if batch.get(pid, facts) is not None}
+    out.update((pid, facts) for pid, facts in batch.items() if facts is not None)
+    return out
+
+
 def answers(index: RosterIndex, case_: Case, as_of: date) -> dict[str, object]:
     """Everything a request can read from the index, keyed by physician rather than row."""
     view = index.evaluate(case_, as_of, {r.id: r.open_cases for r in index.reviewers})
@@ -73,11 +80,7 @@ def test_patched_index_answers_as_a_fresh_build(
     current = {r.id: r for r in roster}
     for batch in data.draw(write_batches(roster)):
         index = index.patched(batch)
-        for pid, facts in batch.items():
-            if facts is None:
-                current.pop(pid, None)
-            else:
-                current[pid] = facts
+        current = after(current, batch)
         fresh = RosterIndex(list(current.values()), rules)
         assert sorted(r.id for r in index.reviewers) == sorted(current, key=lambda pid: pid.int)
         for _ in range(2):
@@ -175,17 +178,12 @@ def test_rescreened_index_answers_as_a_fresh_build(
     for name, value in before.items():
         assert np.array_equal(getattr(index, name), value), name
     # A patch after a rescreen still answers as a fresh build (the run, then a write).
+    by_id = {r.id: r for r in current}
     for batch in data.draw(write_batches(current)):
         rescreened = rescreened.patched(batch)
-        by_id = {r.id: r for r in current}
-        for pid, facts in batch.items():
-            if facts is None:
-                by_id.pop(pid, None)
-            else:
-                by_id[pid] = facts
-        current = list(by_id.values())
-        c = data.draw(cases(current))
-        assert answers(rescreened, c, as_of) == answers(RosterIndex(current, rules), c, as_of)
+        by_id = after(by_id, batch)
+        c = data.draw(cases(list(by_id.values())))
+        assert answers(rescreened, c, as_of) == answers(RosterIndex(list(by_id.values()), rules), c, as_of)
 
 
 def test_rescreening_carries_open_cases_over() -> None:
