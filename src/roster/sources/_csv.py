@@ -200,18 +200,16 @@ def read_xlsx_table(data: bytes) -> Table:
     return Table(frame=frame, header=header, first_line=2, multiline=False)
 
 
-def first_copies(table: Table, identity: Sequence[str] = ()) -> pl.Series | None:
-    """Which rows of ``table`` to keep: all but those that repeat an earlier row cell for cell (the LEIE
-    full file and the SAM extract repeat lines verbatim); ``None`` when no row repeats.
+def first_copies(frame: pl.DataFrame, suspects: pl.Series, whole: pl.Expr) -> pl.Series | None:
+    """Which rows of ``frame`` to keep: all but those whose ``whole`` (the row as published) repeats an
+    earlier row's; ``None`` when none does (the LEIE full file and the SAM extract repeat lines verbatim).
 
-    Rows are compared by a hash of their ``identity`` cells (default: all), and only those whose hash
-    repeats are compared in full: identical rows share every cell, so a few identifying columns find
-    them as surely as all, and a shared hash costs a comparison, never a row."""
-    frame = table.frame
-    suspects = frame.select(identity or table.header).hash_rows().is_duplicated()
+    ``suspects`` marks the rows whose cheap key (a hash of a few identifying cells, a record key) repeats:
+    identical rows share it, so only those are compared in full. A shared key costs a comparison, never
+    a row."""
     if not suspects.any():
         return None
-    first = frame.filter(suspects).select(pl.struct(table.header).is_first_distinct()).to_series()
+    first = frame.filter(suspects).select(whole.is_first_distinct()).to_series()
     return pl.repeat(True, frame.height, eager=True).scatter(suspects.arg_true().filter(~first), False)
 
 
@@ -363,11 +361,13 @@ def finish(
     identity: Sequence[str] = (),
 ) -> pl.DataFrame:
     """The list frame: LIST_SCHEMA ``columns`` in order, then the published record (see :func:`published`),
-    without repeated rows (:func:`first_copies` by ``identity``), once ``dates`` are checked (:func:`check_dates`).
+    without repeated rows (:func:`first_copies`, suspected by a hash of the ``identity`` cells, default
+    all), once ``dates`` are checked (:func:`check_dates`).
 
     ``record_key`` is ``columns["record_key"]`` where that is not null, else the :func:`sha256_hex` of
     ``hashed``. The date checks and the rows run as one polars call, on every core."""
-    keep = first_copies(table, identity)
+    suspects = table.frame.select(identity or table.header).hash_rows().is_duplicated()
+    keep = first_copies(table.frame, suspects, pl.struct(table.header))
     kept = table.frame.lazy() if keep is None else table.frame.lazy().filter(keep)
     key = columns["record_key"]
     listed = kept.select(
@@ -382,13 +382,8 @@ def finish(
 
 
 def drop_repeated_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` without the rows whose published record repeats an earlier row's, in order.
+    """``frame`` (a list frame) without the rows whose published record repeats an earlier row's, in order.
 
-    Comparing whole records is the costly part, and ``record_key`` is computed from the row's own
-    cells, so identical rows share it: only rows whose key repeats are compared in full."""
-    suspects = frame.get_column("record_key").is_duplicated()
-    if not suspects.any():
-        return frame
-    numbered = frame.with_row_index("__i")
-    repeats = numbered.filter(suspects).filter(~pl.col(RECORD).is_first_distinct())["__i"]
-    return numbered.filter(~pl.col("__i").is_in(repeats.implode())).drop("__i")
+    ``record_key`` is computed from the row's own cells, so identical rows share it (see :func:`first_copies`)."""
+    keep = first_copies(frame, frame.get_column("record_key").is_duplicated(), pl.col(RECORD))
+    return frame if keep is None else frame.filter(keep)

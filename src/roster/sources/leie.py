@@ -47,7 +47,7 @@ LEIE_HEADER: tuple[str, ...] = (
 )
 
 _NO_DATE = ("", "00000000")
-#: The cells that tell one exclusion from another, for finding repeated lines (see _csv.first_copies).
+#: The cells that tell one exclusion from another, for finding repeated lines (see _csv.finish).
 _PARTY = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "NPI", "DOB", "EXCLTYPE", "EXCLDATE")
 
 
