@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from typing import Protocol
 from uuid import UUID
@@ -86,11 +85,7 @@ def compliance_reasons(facts: ReviewerFacts, as_of: date, rules: MatchRules) -> 
 
 def evaluate(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules) -> Decision:
     """Every failing reason for this physician on this case as of ``as_of`` (empty: eligible)."""
-    return _decide(facts, case, as_of, rules, compliance_reasons(facts, as_of, rules))
-
-
-def _decide(facts: ReviewerFacts, case: Case, as_of: date, rules: MatchRules, compliance: Iterable[str]) -> Decision:
-    reasons = set(compliance)
+    reasons = set(compliance_reasons(facts, as_of, rules))
     license, miss = _license(facts, case, as_of, rules)
     if miss is not None:
         reasons.add(miss)
