@@ -13,9 +13,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.response import Stream
 
+from roster import spreadsheet
+
 CSV = "text/csv"
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection): it gets a leading quote.
-_FORMULA_START = r"^[=+\-@\t\r]"
 
 
 def wants_csv(request: Request[Any, Any, Any]) -> bool:
@@ -28,19 +28,13 @@ def csv_of(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, pl.DataType |
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], schema: Mapping[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
+    """The rows as a frame, text a spreadsheet would run as a formula escaped (``roster.spreadsheet``)."""
     frame = (
         pl.DataFrame([dict(r) for r in rows], schema=dict(schema), orient="row")
         if rows
         else pl.DataFrame(schema=dict(schema))
     )
-    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(
-        pl.when(pl.col(name).str.contains(_FORMULA_START))
-        .then(pl.concat_str([pl.lit("'"), pl.col(name)]))
-        .otherwise(pl.col(name))
-        .alias(name)
-        for name in text
-    )
+    return spreadsheet.escape_text(frame)
 
 
 def csv_chunks(

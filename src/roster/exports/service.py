@@ -2,7 +2,9 @@
 
 CSV and XLSX cells are text exactly as the importer reads them (dates ``YYYY-MM-DD``, lists
 ``;``-separated, booleans ``true``/``false``), so exporting, then importing the file into an empty
-database, gives the same roster. Parquet keeps the CSV's long layout (a ``record`` column) with
+database, gives the same roster. A cell that would be a formula in a spreadsheet (``=``, ``+``,
+``-``, ``@``, tab, carriage return first) gets a leading quote (``roster.spreadsheet``), which the
+import takes off again. Parquet keeps the CSV's long layout (a ``record`` column) with
 typed columns (dates, booleans, integers, lists) for analysis tools.
 """
 
@@ -16,7 +18,7 @@ from typing import Any, Literal
 import polars as pl
 import xlsxwriter
 
-from roster import clock
+from roster import clock, spreadsheet
 from roster.exports import repository
 from roster.imports.layout import (
     BOOL_COLUMNS,
@@ -74,6 +76,11 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select([expr.alias(name) for expr, name in zip(out, frame.columns, strict=True)])
 
 
+def _cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every cell as text, escaped so that no spreadsheet runs it as a formula (the import undoes it)."""
+    return spreadsheet.escape_text(_as_text(frame))
+
+
 def _long(frames: dict[RecordKind, pl.DataFrame]) -> pl.DataFrame:
     """One table, one record per row, the CSV columns; grouped by physician (NPI), physician first."""
     parts = [
@@ -104,7 +111,7 @@ def _xlsx(frames: dict[RecordKind, pl.DataFrame]) -> bytes:
     buffer = io.BytesIO()
     with xlsxwriter.Workbook(buffer, {"strings_to_numbers": False, "strings_to_formulas": False}) as workbook:
         for kind, frame in frames.items():
-            _as_text(frame).write_excel(workbook, worksheet=SHEETS[kind], autofit=False, table_style=None)
+            _cells(frame).write_excel(workbook, worksheet=SHEETS[kind], autofit=False, table_style=None)
     return buffer.getvalue()
 
 
@@ -115,7 +122,7 @@ def render(frames: dict[RecordKind, pl.DataFrame], fmt: ExportFormat) -> bytes:
         buffer = io.BytesIO()
         _long(frames).write_parquet(buffer)
         return buffer.getvalue()
-    return _long({kind: _as_text(frame) for kind, frame in frames.items()}).write_csv().encode()
+    return _long({kind: _cells(frame) for kind, frame in frames.items()}).write_csv().encode()
 
 
 async def export_roster(fmt: ExportFormat) -> RosterExport:

@@ -1,7 +1,8 @@
 """Read an uploaded roster file (CSV or XLSX) into one all-text frame per record kind.
 
 Every cell is read as text (``infer_schema=False``; an NPI or license number keeps its leading
-zeros), stripped, and null when empty. Each frame carries ``ROW``, the spreadsheet row a person
+zeros), stripped, and null when empty; the leading quote the export puts before a would-be formula
+(``roster.spreadsheet``) comes off. Each frame carries ``ROW``, the spreadsheet row a person
 sees (header = row 1; blank rows still count). Problems with the file as a whole (not UTF-8, wrong
 delimiter, a missing or unknown column, a missing or extra sheet) are :class:`FileRejected`, each
 reported once instead of once per row.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import fastexcel
 import polars as pl
 
+from roster import spreadsheet
 from roster.imports.layout import COLUMNS, CSV_COLUMNS, KINDS, RECORD, SHEETS, RecordKind
 from roster.imports.schemas import RowError, row_error
 
@@ -62,10 +64,21 @@ def read_roster(data: bytes, file_name: str | None = None) -> RosterFile:
     return read_workbook(data) if is_workbook(data, file_name) else read_csv(data)
 
 
+def _cell(column: str) -> pl.Expr:
+    """Stripped, empty -> null; a cell the export quoted (``'=x``) loses the quote and keeps what it protects.
+
+    The quote goes by :func:`roster.spreadsheet.unescape`, so an exported roster reads back exactly.
+    What follows it is kept verbatim: it may be a tab or carriage return that stripping would eat.
+    """
+    left = pl.col(column).str.strip_chars_start()
+    cell = pl.when(spreadsheet.is_escaped(left)).then(spreadsheet.unescape(left)).otherwise(left.str.strip_chars_end())
+    return cell.replace("", None).alias(column)
+
+
 def _cleaned(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
-    """Strip every cell, empty -> null, drop rows with nothing in them."""
-    stripped = frame.with_columns([pl.col(c).str.strip_chars().replace("", None).alias(c) for c in columns])
-    return stripped.filter(~pl.all_horizontal([pl.col(c).is_null() for c in columns]))
+    """Clean every cell (:func:`_cell`), drop rows with nothing in them."""
+    cleaned = frame.with_columns([_cell(c) for c in columns])
+    return cleaned.filter(~pl.all_horizontal([pl.col(c).is_null() for c in columns]))
 
 
 def _header_errors(

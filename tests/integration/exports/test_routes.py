@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from roster.imports.layout import COLUMNS, CSV_COLUMNS, SHEETS
+from roster.spreadsheet import FORMULA_START
 from tests import factories
 from tests.conftest import Api
 
@@ -145,6 +146,78 @@ async def test_export_then_import_gives_the_identical_roster(api: Api, fmt: str)
         "licenses": 0,
         "certifications": 0,
     }
+
+
+async def build_formula_roster(api: Api, start: str) -> None:
+    """Values a spreadsheet would run as formulas, and values that already start with a quote."""
+    a = await created(
+        api,
+        P,
+        factories.physician(
+            1,
+            first_name=f'{start}HYPERLINK("http://x","a")',
+            last_name=f"{start}SUM(1)",
+            middle_name=f"{start}Q",
+            suffix=f"{start}1",
+            former_last_names=[f"{start}Old", "O'Neil"],
+        ),
+    )
+    await created(api, f"{P}/{a['id']}/licenses", factories.license("AZ", "md-1", verification_source=f"{start}board"))
+    await created(
+        api,
+        f"{P}/{a['id']}/certifications",
+        factories.certification(verified_on=date.today().isoformat(), verification_source=f"{start}abms"),
+    )
+    await created(
+        api,
+        P,
+        factories.physician(2, first_name="'O'Neil", last_name=f"'{start}x", middle_name=f"''{start}", suffix="'"),
+    )
+
+
+def exported_cells(fmt: str, content: bytes) -> list[dict[str, str]]:
+    """Every record of an exported CSV or XLSX, as the text a spreadsheet gets."""
+    if fmt == "csv":
+        return list(csv.DictReader(io.StringIO(content.decode(), newline="")))
+    reader = fastexcel.read_excel(content)
+    return [
+        {k: v or "" for k, v in row.items()}
+        for sheet in reader.sheet_names
+        for row in reader.load_sheet(sheet, dtypes="string").to_polars().to_dicts()
+    ]
+
+
+@pytest.mark.parametrize("start", list(FORMULA_START), ids=["eq", "plus", "minus", "at", "tab", "cr"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_formulas_are_neutralised_and_the_export_still_imports_to_the_same_roster(
+    api: Api, fmt: str, start: str
+) -> None:
+    await build_formula_roster(api, start)
+    before = await snapshot(api)
+    exported = (await export(api, fmt)).content
+
+    rows = exported_cells(fmt, exported)
+    assert [v for row in rows for v in row.values() if v and v[0] in FORMULA_START] == []
+    first, second = (next(r for r in rows if r.get("middle_name") and r["npi"] == factories.npi(n)) for n in (1, 2))
+    names = "Old;O'Neil" if start in "\t\r" else f"'{start}Old;O'Neil"  # the API strips names, not middle names
+    if start not in "\t\r":
+        assert (first["first_name"], first["last_name"]) == (f'\'{start}HYPERLINK("http://x","a")', f"'{start}SUM(1)")
+    assert (first["middle_name"], first["suffix"], first["former_last_names"]) == (f"'{start}Q", f"'{start}1", names)
+    # A value already starting with quotes and a formula character gets one more; any other quote is text.
+    assert (second["first_name"], second["last_name"], second["middle_name"], second["suffix"]) == (
+        "'O'Neil",
+        f"''{start}x",
+        f"'''{start}",
+        "'",
+    )
+    sources = sorted(r["verification_source"] for r in rows if r.get("verification_source"))
+    assert sources == [f"'{start}abms", f"'{start}board"]
+
+    await wipe_roster()
+    name = f"roster.{fmt}"
+    response = await api.post("/api/v1/imports/roster", files={"file": (name, exported, MEDIA[fmt])})
+    assert response.status_code == 200, response.text
+    assert await snapshot(api) == before
 
 
 async def test_csv_is_the_default_in_the_template_layout(api: Api) -> None:

@@ -94,3 +94,25 @@ def test_workbook_sheet_problems() -> None:
         ("Sheet1", "unexpected sheet"),
         ("licenses", "missing sheet (it may have only its header row)"),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_quote_the_export_puts_before_a_formula_comes_off(fmt: str) -> None:
+    person = files.physician(
+        1,
+        first_name='\'=HYPERLINK("http://x","a")',
+        last_name="  '+SUM(1)",
+        middle_name="'\tQ",
+        suffix="''-1",
+        former_last_names="'@A;B",
+    )
+    quoted = files.physician(2, first_name="'O'Neil", last_name="'abc", middle_name="'\r", suffix="'")
+    cert = files.certification(1, moc_status="'=meeting")  # the CSV's last column: no line ending kept
+    data = files.csv_bytes([person, quoted, cert]) if fmt == "csv" else files.xlsx_bytes([person, quoted, cert])
+    source = read_roster(data, f"roster.{fmt}")
+    names = ["first_name", "last_name", "middle_name", "suffix", "former_last_names"]
+    assert source.frames["physician"].select(names).rows() == [
+        ('=HYPERLINK("http://x","a")', "+SUM(1)", "\tQ", "'-1", "@A;B"),
+        ("'O'Neil", "'abc", "\r", "'", None),
+    ], "one quote off a quoted formula, kept verbatim after it; any other quote stays"
+    assert source.frames["certification"].get_column("moc_status").to_list() == ["=meeting"]

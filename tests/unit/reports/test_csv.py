@@ -26,6 +26,9 @@ def test_no_rows_is_just_the_header() -> None:
 
 
 def test_text_that_a_spreadsheet_would_run_is_quoted() -> None:
-    rows = [{"name": name, "days_left": 1} for name in ("=SUM(A1)", "+1", "-1", "@cmd", "\tx", "O'Neil", "a=b", None)]
-    parsed = [r["name"] for r in csv.DictReader(io.StringIO(csv_of(rows, SCHEMA).decode()))]
-    assert parsed == ["'=SUM(A1)", "'+1", "'-1", "'@cmd", "'\tx", "O'Neil", "a=b", ""]
+    names = ("=SUM(A1)", "+1", "-1", "@cmd", "\tx", "\rx", "'=x", "O'Neil", "a=b", None)
+    rows = [{"name": name, "days_left": -1} for name in names]
+    parsed = [r["name"] for r in csv.DictReader(io.StringIO(csv_of(rows, SCHEMA).decode(), newline=""))]
+    assert parsed == ["'=SUM(A1)", "'+1", "'-1", "'@cmd", "'\tx", "'\rx", "''=x", "O'Neil", "a=b", ""]
+    streamed = b"".join(csv_chunks(iter(rows), SCHEMA, chunk_rows=4))
+    assert streamed == csv_of(rows, SCHEMA), "the streamed report is escaped the same way"
