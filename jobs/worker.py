@@ -25,6 +25,7 @@ from roster.errors import Conflict
 from roster.scheduling import service
 from roster.scheduling.leader import LeaderLock, leader_lock
 from roster.scheduling.schedule import JOBS, triggers
+from roster.sources import egress
 
 log = logging.getLogger("jobs.worker")
 
@@ -124,9 +125,8 @@ async def run_worker(
     triggers(settings)  # a bad schedule fails now, not when this worker becomes leader
     engine = await open_engine(settings)
     lock = leader_lock(settings)
-    timeout = httpx.Timeout(settings.download_timeout, connect=10.0)
     try:
-        async with httpx.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True) as http:
+        async with egress.http_client(settings, http_transport) as http:
             standby_logged = False
             while not stop.is_set():
                 if await lock.acquire():

@@ -45,6 +45,7 @@ from roster.reports.routes import ReportController
 from roster.scheduling.routes import JobController
 from roster.scheduling.schedule import triggers
 from roster.screening.routes import ScreeningController
+from roster.sources import egress
 from roster.sources.preclusion import layout_with
 
 API_PREFIX = "/api/v1"
@@ -66,9 +67,8 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
 
     @asynccontextmanager
     async def http_client(app: Litestar) -> AsyncIterator[None]:
-        """One client for list downloads, shared by every request."""
-        timeout = httpx.Timeout(settings.download_timeout, connect=10.0)
-        async with httpx.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True) as client:
+        """One outbound client, shared by every request; list hosts go through the vetting transport."""
+        async with egress.http_client(settings, http_transport) as client:
             app.state["http"] = client
             yield
 
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
             if cache is not None:
                 cache.close()
 
+    key_cache = KeyCache(settings.api_key_cache_seconds)
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -118,13 +119,15 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
     )
     app = Litestar(
         route_handlers=[health, api, fhir_router()],
-        lifespan=[database, http_client, background_jobs, roster_index],
+        lifespan=[database, http_client, background_jobs, roster_index, key_cache.lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[options_allow_middleware],
+        # JSON bodies; the upload routes lift it and bound their files with the per-endpoint limits.
+        request_max_body_size=settings.max_json_body_bytes,
         state=State(
             {
                 "settings": settings,
-                "key_cache": KeyCache(settings.api_key_cache_seconds),
+                "key_cache": key_cache,
                 "policy": CompliancePolicy(
                     required_sources=settings.required_sources,
                     screening_max_age_days=settings.screening_max_age_days,

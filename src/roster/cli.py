@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -82,16 +84,71 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option(
+    "--expires-on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The key's last day (UTC, YYYY-MM-DD); default: until revoked.",
+)
 @click.pass_obj
-def keys_create(settings: Settings, name: str, role: str) -> None:
+def keys_create(settings: Settings, name: str, role: str, expires_on: datetime | None) -> None:
     """Print a new API key; the plaintext is shown once, on the last line."""
     from roster.keys.service import create_key
 
-    created = _run(settings, lambda: create_key(name=name, role=role, actor="cli"))
+    last_day = None if expires_on is None else expires_on.date()
+    created = _keys_run(settings, lambda: create_key(name=name, role=role, expires_on=last_day, actor="cli"))
+    until = "" if last_day is None else f", valid through {last_day.isoformat()} UTC"
     click.echo(
-        f"created {created.role.value} key {created.name!r} ({created.id}); store it now, it is not shown again:"
+        f"created {created.role.value} key {created.name!r} ({created.id}{until}); store it now, it is not shown again:"
     )
     click.echo(created.key)
+
+
+@keys.command("list")
+@click.option("--name", help="Only keys with this name.")
+@click.option("--live", is_flag=True, help="Leave out revoked keys.")
+@click.pass_obj
+def keys_list(settings: Settings, name: str | None, live: bool) -> None:
+    """List API keys, newest first (never the keys themselves)."""
+    from roster.keys.service import list_page
+
+    async def every_key() -> list[Any]:
+        found: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = await list_page(name=name, include_revoked=not live, cursor=cursor, limit=500)
+            found += page.items
+            if (cursor := page.next_cursor) is None:
+                return found
+
+    def shown(value: date | datetime | None) -> str:
+        if value is None:
+            return "-"
+        return value.isoformat(timespec="minutes") if isinstance(value, datetime) else value.isoformat()
+
+    click.echo("id\tname\trole\tcreated_at\texpires_on\tlast_used_at\trevoked_at")
+    for key in _keys_run(settings, every_key):
+        fields = (key.created_at, key.expires_on, key.last_used_at, key.revoked_at)
+        click.echo("\t".join([str(key.id), key.name, key.role.value, *map(shown, fields)]))
+
+
+@keys.command("revoke")
+@click.argument("key_id", metavar="ID", type=click.UUID)
+@click.pass_obj
+def keys_revoke(settings: Settings, key_id: uuid.UUID) -> None:
+    """Revoke an API key: refused from then on, by every replica within a second. Idempotent."""
+    from roster.keys.service import revoke_key
+
+    key = _keys_run(settings, lambda: revoke_key(key_id, actor="cli"))
+    click.echo(f"revoked {key.role.value} key {key.name!r} ({key.id}) at {key.revoked_at}")
+
+
+def _keys_run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    from roster.errors import RosterError
+
+    try:
+        return _run(settings, work)
+    except RosterError as exc:
+        raise click.ClickException(exc.detail) from None
 
 
 @main.command()
@@ -121,10 +178,9 @@ def screen(settings: Settings, sources: tuple[str, ...], file_path: Path | None,
 
 
 async def _screen(settings: Settings, sources: tuple[str, ...], file_path: Path | None, url: str | None) -> str:
-    import httpx
-
     from roster.errors import InvalidInput
     from roster.screening import service
+    from roster.sources import egress
     from roster.sources.download import DownloadError, download, save_stream
 
     lines = []
@@ -136,9 +192,9 @@ async def _screen(settings: Settings, sources: tuple[str, ...], file_path: Path 
             name = file_path.name
         else:
             assert url is not None
-            async with httpx.AsyncClient(timeout=httpx.Timeout(settings.download_timeout, connect=10)) as client:
+            async with egress.http_client(settings) as client:
                 try:
-                    staged = await download(client, url, staging)
+                    staged = await download(client, url, staging, egress.ListFetchPolicy.from_settings(settings))
                 except DownloadError as exc:
                     raise InvalidInput.on("url", str(exc)) from None
             name = Path(url.split("?", 1)[0]).name or f"{source}.download"

@@ -12,10 +12,14 @@ import re
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+if TYPE_CHECKING:
+    from roster.sources.egress import Resolver
+
 SOURCES = ("oig_leie", "sam", "cms_preclusion")
+MIB = 1024 * 1024
 
 #: The project checkout (``src/roster/config.py`` -> repo root). The service is installed editable,
 #: so ``fixtures/`` and ``alembic/`` are found beside ``src/``.
@@ -34,6 +38,26 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     if raw is None or raw.strip() == "":
         return default
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _env_mib(name: str, default: int) -> int:
+    """A size in whole MiB (``ROSTER_MAX_LIST_FILE_MB=600``), as bytes."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(f"{name}: {raw!r} is not a positive whole number of MiB")
+    return int(raw) * MIB
+
+
+def _env_hosts(default: tuple[str, ...]) -> tuple[str, ...]:
+    """``ROSTER_LIST_URL_HOSTS`` normalized as URLs spell hosts; a malformed entry fails at start-up."""
+    from roster.sources.egress import host_entry
+
+    try:
+        return tuple(host_entry(entry) for entry in _env_list("ROSTER_LIST_URL_HOSTS", default))
+    except ValueError as exc:
+        raise ValueError(f"ROSTER_LIST_URL_HOSTS: {exc}") from None
 
 
 def _env_columns(name: str) -> dict[str, str | None]:
@@ -114,6 +138,24 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("var"))
     #: Seconds to wait for a list download before giving up (connect and between reads).
     download_timeout: float = 60.0
+    #: The largest file each upload endpoint takes (``ROSTER_MAX_<KIND>_FILE_MB``); bigger ones get 413.
+    #: A list file: a SAM extract ZIP is tens of MB, its CSV a few hundred, LEIE's ``UPDATED.csv`` ~15 MB.
+    max_list_file_bytes: int = 512 * MIB
+    #: A roster import: 50,000 physicians with their licenses and certifications are ~25 MB of CSV.
+    max_roster_file_bytes: int = 128 * MIB
+    #: A credentialing file's evidence (a PDF or PNG scan).
+    max_evidence_file_bytes: int = 25 * MIB
+    #: A JSON request body (every endpoint but the uploads).
+    max_json_body_bytes: int = 1 * MIB
+    #: Hosts list files may be downloaded from, by URL or redirect (``ROSTER_LIST_URL_HOSTS``,
+    #: comma-separated): exact names, or ``*.example.gov`` for any name under example.gov. The hosts
+    #: of the configured list URLs below are allowed too; every address is still vetted (public only).
+    list_url_hosts: tuple[str, ...] = ("oig.hhs.gov", "api.sam.gov")
+    #: Seconds one whole list download may take, redirects and retries included
+    #: (``ROSTER_LIST_DOWNLOAD_SECONDS``): a server dripping bytes cannot hold a request longer.
+    list_download_seconds: float = 600.0
+    #: Name resolution for list downloads: tests inject one; None is the system resolver.
+    list_url_resolver: Resolver | None = field(default=None, repr=False, compare=False)
     #: Jaro-Winkler similarity a name-only match needs (rules.md §4 "name").
     fuzzy_name_threshold: float = 0.93
     #: The plan's Preclusion List layout where it differs from the default: field -> the file's column
@@ -123,7 +165,8 @@ class Settings:
     sqlite_busy_timeout: float = 30.0
     pg_pool_min: int = 1
     pg_pool_max: int = 10
-    #: Seconds an authenticated API key stays cached in a process (revocation takes this long).
+    #: Seconds an authenticated API key stays cached in a process (0: none). A revocation is seen at once
+    #: by the revoking process and within a second by the others (``roster.keys.service.KeyCache``).
     api_key_cache_seconds: float = 30.0
     #: List files the monthly refresh downloads (``ROSTER_LEIE_URL``, ``ROSTER_SAM_URL``,
     #: ``ROSTER_PRECLUSION_URL``); a list without a URL is not refreshed.
@@ -179,6 +222,11 @@ class Settings:
             fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
             data_dir=Path(os.environ.get("ROSTER_DATA_DIR", base.data_dir)),
             preclusion_columns=_env_columns("ROSTER_PRECLUSION_COLUMNS"),
+            max_list_file_bytes=_env_mib("ROSTER_MAX_LIST_FILE_MB", base.max_list_file_bytes),
+            max_roster_file_bytes=_env_mib("ROSTER_MAX_ROSTER_FILE_MB", base.max_roster_file_bytes),
+            max_evidence_file_bytes=_env_mib("ROSTER_MAX_EVIDENCE_FILE_MB", base.max_evidence_file_bytes),
+            list_url_hosts=_env_hosts(base.list_url_hosts),
+            list_download_seconds=float(os.environ.get("ROSTER_LIST_DOWNLOAD_SECONDS") or base.list_download_seconds),
             leie_url=os.environ.get("ROSTER_LEIE_URL", base.leie_url) or None,
             sam_url=os.environ.get("ROSTER_SAM_URL") or None,
             preclusion_url=os.environ.get("ROSTER_PRECLUSION_URL") or None,

@@ -130,6 +130,8 @@ MATRIX: list[Endpoint] = [
         lambda ids: {"name": "matrix", "role": "router"},
         writes=True,
     ),
+    Endpoint("GET", f"{API_PREFIX}/keys", ADMIN_ONLY, 200),
+    Endpoint("DELETE", f"{API_PREFIX}/keys/{{key_id}}", ADMIN_ONLY, 204, writes=True),
     # Screening: credentialing loads lists, runs and decides; managers and auditors read hits.
     Endpoint(
         "POST",
@@ -244,6 +246,8 @@ async def roster(api: Api) -> Ids:
     assert (await api.post(f"{API_PREFIX}/screening/runs", json={})).status_code == 201
     [hit] = (await api.get(f"{API_PREFIX}/screening/hits")).json()["items"]
     alert = (await api.get(f"{API_PREFIX}/alerts", params={"kind": "exclusion_hit"})).json()["items"][0]
+    key = await api.post(f"{API_PREFIX}/keys", json={"name": "matrix-client", "role": "router"})
+    assert key.status_code == 201, key.text
     return {
         "source": "oig_leie",
         "hit_id": hit["id"],
@@ -254,6 +258,7 @@ async def roster(api: Api) -> Ids:
         "certification_id": cert.json()["id"],
         "name": "expiration_sweep",
         "assignment_id": str(uuid.uuid4()),
+        "key_id": key.json()["id"],
     }
 
 
@@ -314,6 +319,7 @@ async def test_every_endpoint_without_a_key_is_401(api: Api, endpoint: Endpoint)
         "hit_id": "00000000-0000-4000-8000-000000000003",
         "alert_id": "00000000-0000-4000-8000-000000000004",
         "assignment_id": "00000000-0000-4000-8000-000000000005",
+        "key_id": "00000000-0000-4000-8000-000000000006",
         "source": "oig_leie",
         "npi": factories.npi(1),
         "name": "expiration_sweep",

@@ -131,8 +131,12 @@ def on_roster_error(_: Request, exc: RosterError) -> Response[Problem]:
 
 def on_http_error(_: Request, exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
+    # Litestar's own 413 (a JSON body over the app's limit) names the body, as ours name the file.
+    errors = [ProblemField(field="body", message="larger than this endpoint accepts")] if status == 413 else []
     return problem_response(
-        Problem(type="about:blank", title=_TITLES.get(status, "Error"), status=status, detail=str(exc.detail)),
+        Problem(
+            type="about:blank", title=_TITLES.get(status, "Error"), status=status, detail=str(exc.detail), errors=errors
+        ),
         headers=exc.headers,
     )
 

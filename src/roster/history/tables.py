@@ -26,15 +26,16 @@ class RecordVersion(Table, tablename="record_version"):
 
 
 #: Rows of ``roster_version``: the roster's counter, and the assignments' (kept apart so that
-#: assignments never queue behind a roster write's lock on the first).
+#: assignments never queue behind a roster write's lock on the first), and the API keys' revocations.
 ROSTER = 1
 ASSIGNMENTS = 2
+KEYS = 3
 
 
 class RosterVersion(Table, tablename="roster_version"):
     """Change counters, so each API replica can tell with one cheap query whether what it holds in
     memory is stale: ``ROSTER`` is bumped by every roster write (the index), ``ASSIGNMENTS`` by every
-    assignment opened or closed (the open-case counts)."""
+    assignment opened or closed (the open-case counts), ``KEYS`` by every key revoked (the cached keys)."""
 
     id = Integer(primary_key=True)
     version = BigInt(default=0)

@@ -1,28 +1,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Annotated, Any
 
+import anyio
 from litestar import Controller, Request, Response, post
-from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import MultipartBody, QueryParameter
+from litestar.openapi.spec import Operation
+from litestar.params import QueryParameter
 
 from roster.api.auth import WRITE_ROSTER
 from roster.api.problems import PROBLEM_JSON, problems
+from roster.api.uploads import multipart_file_body, receive_file
 from roster.imports import service
 from roster.imports.schemas import ImportProblem, ImportResult
 from roster.keys.schemas import Principal
 
 AuthedRequest = Request[Principal, Any, Any]
-#: A 50,000-physician roster CSV is about 25 MB.
-MAX_ROSTER_FILE = 128 * 1024 * 1024
 
 
 @dataclass
-class RosterUpload:
-    file: UploadFile
+class RosterUploadOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = multipart_file_body("The roster file (CSV or XLSX) in the import layout")
 
 
 def rejected(exc: service.ImportRejected) -> Response[ImportProblem]:
@@ -52,7 +52,8 @@ class ImportController(Controller):
         "/roster",
         opt=WRITE_ROSTER,
         status_code=200,
-        request_max_body_size=MAX_ROSTER_FILE,
+        request_max_body_size=None,  # bounded by receive_file with the deployment's limit
+        operation_class=RosterUploadOperation,
         responses={
             **problems(401, 403, 413),
             422: ResponseSpec(
@@ -67,14 +68,20 @@ class ImportController(Controller):
     async def import_roster(
         self,
         request: AuthedRequest,
-        data: MultipartBody[RosterUpload],
         dry_run: Annotated[bool, QueryParameter(description="validate and count, write nothing")] = False,
     ) -> Response[ImportResult]:
-        upload = data.file
-        content = await upload.read()
-        name = PurePosixPath(upload.filename).name if upload.filename else None
+        settings = request.app.state["settings"]
+        upload = await receive_file(
+            request, limit=settings.max_roster_file_bytes, dest_dir=settings.data_dir / "imports"
+        )
         try:
-            result = await service.import_roster(content, file_name=name, dry_run=dry_run, actor=request.user.name)
+            content = await anyio.Path(upload.path).read_bytes()
+        finally:
+            upload.path.unlink(missing_ok=True)
+        try:
+            result = await service.import_roster(
+                content, file_name=upload.filename, dry_run=dry_run, actor=request.user.name
+            )
         except service.ImportRejected as exc:
             return rejected(exc)  # type: ignore[return-value]
         return Response(result)

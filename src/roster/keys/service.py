@@ -1,27 +1,62 @@
-"""API keys: random 32-byte secrets, stored as SHA-256 (a slow hash buys nothing for random keys)."""
+"""API keys: random 32-byte secrets, stored as SHA-256 (a slow hash buys nothing for random keys).
+
+Lifecycle: a key may carry a last day (``expires_on``, UTC: accepted through the end of that day);
+revoking it is immediate in the revoking process and takes at most ``REVOCATION_SECONDS`` on the
+others (see :class:`KeyCache`). Rotation is two live keys under one name: create the new one, move
+the client, revoke the old.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import msgspec
 
 from roster import clock
+from roster.api.pagination import Page, cursor_key, page_of
 from roster.audit import service as audit
 from roster.db import write_tx
-from roster.errors import InvalidInput
+from roster.errors import InvalidInput, NotFound
 from roster.keys import repository
-from roster.keys.schemas import ApiKeyCreated, Principal, Role
+from roster.keys.schemas import ApiKeyCreated, ApiKeyRead, Principal, Role
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "rst_"
+#: How stale another process's revocation may be here: the counter is re-read at most this often.
+REVOCATION_SECONDS = 1.0
+#: ``last_used_at`` granularity: each process records a key's use at most this often.
+USE_RECORDED_EVERY = timedelta(minutes=1)
+_USE_SECONDS = USE_RECORDED_EVERY.total_seconds()
 
 
 def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-async def create_key(*, name: str, role: str, actor: str) -> ApiKeyCreated:
+def expires_at(expires_on: date | None) -> datetime | None:
+    """The instant a key with this last day stops working: midnight UTC after it."""
+    if expires_on is None:
+        return None
+    return datetime(expires_on.year, expires_on.month, expires_on.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def _audited(key: dict[str, Any]) -> dict[str, Any]:
+    """What the audit log keeps of a key: never its hash or plaintext."""
+    return msgspec.to_builtins({k: key[k] for k in ("id", "name", "role", "expires_on", "revoked_at") if k in key})
+
+
+async def create_key(*, name: str, role: str, actor: str, expires_on: date | None = None) -> ApiKeyCreated:
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput.on("name", "must be 1-100 characters")
@@ -29,50 +64,192 @@ async def create_key(*, name: str, role: str, actor: str) -> ApiKeyCreated:
         role_ = Role(role)
     except ValueError:
         raise InvalidInput.on("role", f"must be one of {', '.join(r.value for r in Role)}") from None
+    now = clock.now()
+    if expires_on is not None and expires_on < now.date():
+        raise InvalidInput.on("expires_on", f"is in the past (today is {now.date().isoformat()} UTC)")
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-    key_id, now = uuid.uuid4(), clock.now()
+    key_id = uuid.uuid4()
     async with write_tx(roster_change=False):
         await repository.insert(
-            id=key_id, name=name, role=role_.value, prefix=plaintext[:12], key_hash=hash_key(plaintext), created_at=now
+            id=key_id,
+            name=name,
+            role=role_.value,
+            prefix=plaintext[:12],
+            key_hash=hash_key(plaintext),
+            created_at=now,
+            expires_on=expires_on,
         )
         await audit.record(
             actor=actor,
             action="create",
             entity="api_key",
             entity_id=key_id,
-            after={"id": str(key_id), "name": name, "role": role_.value, "prefix": plaintext[:12]},
+            after={
+                **_audited({"id": key_id, "name": name, "role": role_.value, "expires_on": expires_on}),
+                "prefix": plaintext[:12],
+            },
         )
-    return ApiKeyCreated(id=key_id, name=name, role=role_, created_at=now, key=plaintext)
+    return ApiKeyCreated(id=key_id, name=name, role=role_, created_at=now, expires_on=expires_on, key=plaintext)
+
+
+async def list_page(*, name: str | None, include_revoked: bool, cursor: str | None, limit: int) -> Page[ApiKeyRead]:
+    after = cursor_key(cursor, datetime.fromisoformat, UUID)
+    rows = await repository.page(name=name, include_revoked=include_revoked, after=after, limit=limit + 1)
+    return page_of(
+        [msgspec.convert(r, ApiKeyRead) for r in rows], limit, lambda k: (k.created_at.isoformat(), str(k.id))
+    )
+
+
+async def revoke_key(key_id: UUID, *, actor: str, cache: KeyCache | None = None) -> ApiKeyRead:
+    """Idempotent: revoking a revoked key changes nothing and records nothing (the first revocation
+    stands), so an operator or a script may safely retry. The keys' counter is bumped with it, so every
+    process drops its cached keys; this one at once."""
+    now = clock.now()
+    async with write_tx(roster_change=False):
+        current = await repository.get(key_id)
+        if current is None:
+            raise NotFound(f"no API key {key_id}")
+        if current["revoked_at"] is None and await repository.revoke(key_id, at=now):
+            await repository.bump_revocations()
+            await audit.record(
+                actor=actor,
+                action="revoke",
+                entity="api_key",
+                entity_id=key_id,
+                before=_audited(current),
+                after=_audited({**current, "revoked_at": now}),
+            )
+            current = {**current, "revoked_at": now}
+    if cache is not None:
+        cache.forget()
+    return msgspec.convert(current, ApiKeyRead)
+
+
+async def record_use(used: dict[UUID, datetime]) -> None:
+    """Deliberately outside a transaction: one statement per key, each atomic on its own, so the SQLite
+    write lock is held for a statement, never across awaits, and a lost write only loses a timestamp."""
+    await repository.record_use(used)
 
 
 class KeyCache:
-    """Per-process cache of authenticated keys, so a hot read path costs one query, not two."""
+    """Per-process key state: authenticated keys, so the hot path costs no query, and when each key's
+    use was last recorded.
 
-    def __init__(self, ttl_seconds: float) -> None:
+    A cached key is trusted for ``ttl`` seconds at most, never past its expiry, and only while the
+    shared revocation counter (``roster_version`` row ``KEYS``) is what it was before the key was
+    read. The counter is re-read at most every ``recheck`` seconds, so a revocation through another
+    process is seen within that, for one read by primary key per process per second rather than one
+    per request. Times are ``time.time()`` floats: a datetime per request cost more than the lookup.
+    """
+
+    def __init__(self, ttl_seconds: float, recheck_seconds: float = REVOCATION_SECONDS) -> None:
         self.ttl = ttl_seconds
-        self._entries: dict[str, tuple[float, Principal]] = {}
+        self.recheck = recheck_seconds
+        #: key hash -> (trusted until, principal, the revocation counter read before the key was).
+        self._entries: dict[str, tuple[float, Principal, int]] = {}
+        self._revocations: int | None = None
+        self._recheck_at = 0.0  # time.monotonic()
+        #: key hash -> when its use was last noted.
+        self._used: dict[str, float] = {}
+        self._unwritten: dict[UUID, datetime] = {}
+        self._writer: asyncio.Task[None] | None = None
 
-    def get(self, key_hash: str) -> Principal | None:
+    def cached(self, key_hash: str) -> Principal | None:
+        """The hot path, no await: the key if cached, trusted and no counter re-read is due."""
         entry = self._entries.get(key_hash)
-        if entry is None or entry[0] < time.monotonic():
-            self._entries.pop(key_hash, None)
+        if entry is None or entry[2] != self._revocations or time.monotonic() >= self._recheck_at:
             return None
+        now = time.time()
+        if now >= entry[0]:
+            return None
+        if not 0 <= now - self._used.get(key_hash, -_USE_SECONDS) < _USE_SECONDS:
+            self._note_use(key_hash, entry[1].key_id, now)
         return entry[1]
 
-    def put(self, key_hash: str, principal: Principal) -> None:
-        if len(self._entries) > 10_000:
+    async def principal(self, key_hash: str) -> Principal | None:
+        """The key, re-reading the revocation counter if due and the key itself if not cached."""
+        if self.ttl > 0 and time.monotonic() >= self._recheck_at:
+            await self._reread_revocations()
+        revocations = self._revocations  # read before the key is
+        now = time.time()
+        entry = self._entries.get(key_hash)
+        if entry is not None and now < entry[0] and entry[2] == revocations:
+            principal = entry[1]
+        else:
+            self._entries.pop(key_hash, None)
+            found = await _lookup(key_hash, now)
+            if found is None:
+                return None
+            principal, expires = found
+            if self.ttl > 0 and revocations is not None:
+                if len(self._entries) > 10_000:
+                    self._entries.clear()
+                until = now + self.ttl if expires is None else min(now + self.ttl, expires)
+                self._entries[key_hash] = (until, principal, revocations)
+        if not 0 <= now - self._used.get(key_hash, -_USE_SECONDS) < _USE_SECONDS:
+            self._note_use(key_hash, principal.key_id, now)
+        return principal
+
+    async def _reread_revocations(self) -> None:
+        self._recheck_at = time.monotonic() + self.recheck  # one reader at a time; the others use the last value
+        try:
+            current = await repository.revocations()
+        except BaseException:
+            self._recheck_at = 0.0
+            raise
+        if current != self._revocations:
             self._entries.clear()
-        self._entries[key_hash] = (time.monotonic() + self.ttl, principal)
+        self._revocations = current
+
+    def forget(self) -> None:
+        """Drop every cached key and re-read the counter on the next request (a key was revoked here)."""
+        self._entries.clear()
+        self._recheck_at = 0.0
+
+    def _note_use(self, key_hash: str, key_id: UUID, now: float) -> None:
+        """Written in the background; callers note a key at most once per ``USE_RECORDED_EVERY``."""
+        if len(self._used) > 10_000:
+            self._used.clear()
+        self._used[key_hash] = now
+        self._unwritten[key_id] = datetime.fromtimestamp(now, UTC)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_uses())
+
+    async def _write_uses(self) -> None:
+        while self._unwritten:
+            batch, self._unwritten = self._unwritten, {}
+            try:
+                await record_use(batch)
+            except Exception:
+                # Usage is informational: a failed write must not fail requests; a later use retries.
+                logger.warning("could not record the use of %d API key(s)", len(batch), exc_info=True)
+
+    @asynccontextmanager
+    async def lifespan(self, _: object) -> AsyncIterator[None]:
+        """The app's lifespan: the last uses are written before the database closes."""
+        try:
+            yield
+        finally:
+            if self._writer is not None:
+                await asyncio.gather(self._writer, return_exceptions=True)
 
 
 async def authenticate(plaintext: str, cache: KeyCache | None = None) -> Principal | None:
+    """The key's principal, or None for an unknown, revoked or expired key."""
     key_hash = hash_key(plaintext)
-    if cache is not None and (hit := cache.get(key_hash)) is not None:
-        return hit
-    row = await repository.find_active_by_hash(key_hash)
+    if cache is not None:
+        return cache.cached(key_hash) or await cache.principal(key_hash)
+    found = await _lookup(key_hash, time.time())
+    return None if found is None else found[0]
+
+
+async def _lookup(key_hash: str, now: float) -> tuple[Principal, float | None] | None:
+    """The live key with this hash, and when it expires (``time.time()``)."""
+    row = await repository.find_unrevoked_by_hash(key_hash)
     if row is None:
         return None
-    principal = Principal(key_id=row["id"], name=row["name"], role=Role(row["role"]))
-    if cache is not None and cache.ttl > 0:
-        cache.put(key_hash, principal)
-    return principal
+    expires = expires_at(row["expires_on"])
+    until = None if expires is None else expires.timestamp()
+    if until is not None and now >= until:
+        return None
+    return Principal(key_id=row["id"], name=row["name"], role=Role(row["role"])), until

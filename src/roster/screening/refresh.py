@@ -4,6 +4,9 @@ A download or parse that fails leaves the last good snapshot in force (the downl
 a bad file is rejected before it is stored) and fails the run with what went wrong. It never marks
 anyone clear: the roster is still screened against the lists that are loaded, and a list that is
 not refreshed ages into ``screening_stale`` under the compliance rules.
+
+Downloads are guarded as a URL posted to the API is (``sources.egress``): a configured URL's host is
+allowed because an operator chose it, but its addresses must still be public.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from roster.errors import InvalidInput
 from roster.scheduling.schedule import JobFailed
 from roster.screening import service
 from roster.sources.download import DownloadError, download
+from roster.sources.egress import ListFetchPolicy
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,9 @@ def configured_lists(settings: Settings) -> dict[str, str]:
 
 async def refresh_list(source: str, url: str, settings: Settings, http: httpx.AsyncClient) -> bool:
     """Download and load one list; True when the file was new. Raises DownloadError or InvalidInput."""
-    staged = await download(http, url, service.list_dir(settings.data_dir, source))
+    staged = await download(
+        http, url, service.list_dir(settings.data_dir, source), ListFetchPolicy.from_settings(settings)
+    )
     file_name = PurePosixPath(urlparse(url).path).name or f"{source}.download"
     _, created = await service.load_snapshot(
         source, staged.path, staged.sha256, file_name=file_name, origin=url, settings=settings, actor=ACTOR

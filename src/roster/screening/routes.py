@@ -1,21 +1,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 from urllib.parse import urlparse
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from roster.api.auth import READ_SCREENING, WRITE_ROSTER
 from roster.api.bodies import decode_json
 from roster.api.pagination import Cursor, Limit, Page
 from roster.api.problems import problems
+from roster.api.uploads import TooLarge, multipart_file_body, read_body, receive_file
 from roster.errors import FieldError, InvalidInput, RosterError
 from roster.keys.schemas import Principal
 from roster.screening import service
@@ -29,10 +29,11 @@ from roster.screening.schemas import (
     SnapshotRead,
     Source,
 )
-from roster.sources.download import DownloadError, InvalidUrl, download, save_stream
+from roster.sources.download import Downloaded, DownloadError, InvalidUrl, download
+from roster.sources.download import TooLarge as TooLargeDownload
+from roster.sources.egress import ListFetchPolicy
 
 AuthedRequest = Request[Principal, Any, Any]
-MAX_LIST_FILE = 512 * 1024 * 1024
 
 
 @dataclass
@@ -40,16 +41,9 @@ class SnapshotUploadOperation(Operation):
     """The snapshot route takes either a multipart upload or a JSON ``{"url"}``; document both."""
 
     def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            required=True,
-            content={
-                "multipart/form-data": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        properties={"file": Schema(type=OpenAPIType.STRING, format="binary")},
-                        required=["file"],
-                    )
-                ),
+        self.request_body = multipart_file_body(
+            "The list file as the publisher ships it, or the URL to fetch it from",
+            extra={
                 "application/json": OpenAPIMediaType(
                     schema=Schema(
                         type=OpenAPIType.OBJECT,
@@ -63,9 +57,40 @@ class SnapshotUploadOperation(Operation):
 
 
 def _upstream(exc: DownloadError) -> RosterError:
+    """A failed download as problem details naming ``url``: its message says what was refused or the
+    HTTP status, never what the server sent."""
+    if isinstance(exc, TooLargeDownload):
+        return TooLarge.over("url", exc.limit)
     if isinstance(exc, InvalidUrl) or (exc.status is not None and 400 <= exc.status < 500):
         return InvalidInput(detail=str(exc), errors=[FieldError("url", str(exc))])
     return RosterError(detail=str(exc), errors=[FieldError("url", str(exc))], status=502, title="Bad gateway")
+
+
+async def _load_from_url(request: AuthedRequest, source: str, url: str, staging: Path) -> Response[SnapshotRead]:
+    """Fetch and load the list at ``url``. A file that does not parse gets one generic message: the
+    caller chose the URL, so quoting the file (a reader's errors do) would read internal pages back."""
+    settings = request.app.state["settings"]
+    try:
+        staged = await download(request.app.state["http"], url, staging, ListFetchPolicy.from_settings(settings))
+    except DownloadError as exc:
+        raise _upstream(exc) from None
+    not_a_list = InvalidInput.on("url", f"the file at that URL is not a {source} list file (upload it to see why)")
+    if staged.size == 0:
+        staged.path.unlink(missing_ok=True)
+        raise not_a_list
+    try:
+        snapshot, created = await service.load_snapshot(
+            source,
+            staged.path,
+            staged.sha256,
+            file_name=PurePosixPath(urlparse(url).path).name or f"{source}.download",
+            origin=url,
+            settings=settings,
+            actor=request.user.name,
+        )
+    except InvalidInput:
+        raise not_a_list from None
+    return Response(snapshot, status_code=201 if created else 200)
 
 
 class ScreeningController(Controller):
@@ -75,7 +100,7 @@ class ScreeningController(Controller):
     @post(
         "/{source:str}/snapshots",
         opt=WRITE_ROSTER,
-        request_max_body_size=MAX_LIST_FILE,
+        request_max_body_size=None,  # bounded by receive_file / read_body with the deployment's limits
         operation_class=SnapshotUploadOperation,
         responses={
             200: ResponseSpec(SnapshotRead, description="This exact file was loaded before: the existing snapshot"),
@@ -88,19 +113,12 @@ class ScreeningController(Controller):
         staging = service.list_dir(settings.data_dir, source)
         media_type = request.content_type[0]
         if media_type == "multipart/form-data":
-            form = await request.form()
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInput.on("file", "send the list file in the multipart field 'file'")
-            staged = await save_stream(_chunks(upload), staging)
-            file_name, origin = PurePosixPath(upload.filename or f"{source}.csv").name, "upload"
+            upload = await receive_file(request, limit=settings.max_list_file_bytes, dest_dir=staging)
+            staged = Downloaded(path=upload.path, sha256=upload.sha256, size=upload.size)
+            file_name, origin = upload.filename or f"{source}.csv", "upload"
         elif media_type == "application/json":
-            body = decode_json(await request.body(), SnapshotFromUrl)
-            try:
-                staged = await download(request.app.state["http"], body.url, staging)
-            except DownloadError as exc:
-                raise _upstream(exc) from None
-            file_name, origin = PurePosixPath(urlparse(body.url).path).name or f"{source}.download", body.url
+            body = decode_json(await read_body(request, settings.max_json_body_bytes), SnapshotFromUrl)
+            return await _load_from_url(request, source, body.url, staging)
         else:
             raise RosterError(
                 detail="send multipart/form-data with a 'file' field, or application/json with a 'url'",
@@ -154,8 +172,3 @@ class ScreeningController(Controller):
     )
     async def decide(self, request: AuthedRequest, hit_id: FromPath[UUID], data: JSONBody[HitDecision]) -> HitRead:
         return await service.decide(hit_id, data, actor=request.user.name)
-
-
-async def _chunks(upload: UploadFile):  # type: ignore[no-untyped-def]
-    while chunk := await upload.read(1 << 20):
-        yield chunk

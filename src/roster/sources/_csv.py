@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
@@ -38,6 +38,14 @@ def load(source: bytes | Path) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source)
     return Path(source).read_bytes()
+
+
+def peek(source: bytes | Path) -> bytes:
+    """The first bytes of a file, enough to tell its kind and read its header without loading it all."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source[: _HEADER_SPAN + 1])
+    with Path(source).open("rb") as handle:
+        return handle.read(_HEADER_SPAN + 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,14 +142,8 @@ def _require_unique(header: Sequence[str]) -> None:
         seen.add(name)
 
 
-def read_csv_table(data: bytes) -> Table:
-    """Parse a comma-separated, ``"``-quoted UTF-8 file with a header line; every cell is text.
-
-    Raises :class:`ListFormatError` for an empty file, non-UTF-8 bytes, an unreadable header, or a
-    record with the wrong number of fields (including a truncated last line or an unterminated
-    quote), naming the line.
-    """
-    body = _strip_bom(data)
+def _header(body: bytes) -> tuple[tuple[str, ...], int]:
+    """The header's names and the physical line of the first data row."""
     # The header is near the top: parsing a prefix spares decoding the whole file. Leniently, so
     # that a file in another dialect (``"A";"B"``) reaches the header check and its message.
     reader = csv.reader(io.StringIO(_head(body)))
@@ -151,8 +153,29 @@ def read_csv_table(data: bytes) -> Table:
         raise ListFormatError(f"unreadable header ({exc})", line=1) from None
     if not header:
         raise ListFormatError("missing header: the first line is blank", line=1)
-    first_line = reader.line_num + 1
     _require_unique(header)
+    return header, reader.line_num + 1
+
+
+def read_csv_table(source: bytes | Path, check_header: Callable[[tuple[str, ...]], None] | None = None) -> Table:
+    """Parse a comma-separated, ``"``-quoted UTF-8 file with a header line; every cell is text.
+
+    ``check_header`` (the reader's own header rule) runs before the body is parsed, and for a path
+    before the file is even loaded: a file of another kind is refused at the cost of its first bytes.
+    Raises :class:`ListFormatError` for an empty file, non-UTF-8 bytes, an unreadable header, or a
+    record with the wrong number of fields (including a truncated last line or an unterminated
+    quote), naming the line.
+    """
+    if check_header is not None and not isinstance(source, bytes | bytearray | memoryview):
+        prefix = _strip_bom(peek(source))
+        # The header is read from the first bytes either way (see _head), so the prefix gives the same
+        # header and the same faults as the whole file, unless it is all blank: then only the whole can tell.
+        if prefix.strip():
+            check_header(_header(prefix)[0])
+    body = _strip_bom(load(source))
+    header, first_line = _header(body)
+    if check_header is not None:
+        check_header(header)
     positional = [f"c{i}" for i in range(len(header))]
     try:
         frame = pl.read_csv(

@@ -1,11 +1,16 @@
 """Fetch a list file over HTTP: streamed to disk, hashed on the way, moved into place atomically.
 
-A failed or partial download never leaves a file behind, so the last good snapshot stays in force.
+A failed, refused or partial download never leaves a file behind, so the last good snapshot stays
+in force. Every download follows ``ListFetchPolicy`` (``egress``): allowed hosts only, checked on
+each redirect hop, a size cap and an overall deadline. The client must come from
+``egress.http_client`` in production, whose transport vets the address of every connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import os
 import tempfile
 import uuid
@@ -16,11 +21,17 @@ from pathlib import Path
 import httpx
 import stamina
 
+from roster.sources.egress import ListFetchPolicy, RefusedDestination, canonical_host
+
+log = logging.getLogger(__name__)
+
 CHUNK = 1 << 20
 
 
 class DownloadError(Exception):
-    """The publisher could not be reached or refused the request; ``status`` is its HTTP status, if any."""
+    """The publisher could not be reached or refused the request; ``status`` is its HTTP status, if any.
+
+    Messages name the URL the caller gave and at most an HTTP status, never what the server sent."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -28,7 +39,15 @@ class DownloadError(Exception):
 
 
 class InvalidUrl(DownloadError):
-    """The URL itself is unusable; nothing was requested."""
+    """The URL itself is unusable or not allowed; nothing was requested from it."""
+
+
+class TooLarge(DownloadError):
+    """The file is over ``limit`` bytes; what was read of it is gone."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +63,14 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, httpx.TransportError)
 
 
-async def _write(chunks: AsyncIterator[bytes], tmp: Path) -> tuple[str, int]:
+async def _write(chunks: AsyncIterator[bytes], tmp: Path, limit: int | None = None) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     with tmp.open("wb") as out:
         async for chunk in chunks:
-            digest.update(chunk)
             size += len(chunk)
+            if limit is not None and size > limit:
+                raise TooLarge(f"the file is larger than the limit of {limit} bytes", limit=limit)
+            digest.update(chunk)
             out.write(chunk)
     return digest.hexdigest(), size
 
@@ -67,36 +88,72 @@ def _publish(tmp: Path, dest_dir: Path, sha256: str, size: int) -> Downloaded:
     return Downloaded(path=final, sha256=sha256, size=size)
 
 
-async def save_stream(chunks: AsyncIterator[bytes], dest_dir: Path) -> Downloaded:
+async def save_stream(chunks: AsyncIterator[bytes], dest_dir: Path, *, limit: int | None = None) -> Downloaded:
     """Write an uploaded stream into ``dest_dir``, hashing it; the caller removes the staged file."""
     tmp = _temp_in(dest_dir)
     try:
-        sha256, size = await _write(chunks, tmp)
+        sha256, size = await _write(chunks, tmp, limit)
         return _publish(tmp, dest_dir, sha256, size)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def _allowed(url: httpx.URL, policy: ListFetchPolicy, *, redirected: bool) -> httpx.URL:
+    """``url`` with its host spelled as the allow-list spells it (so the client routes it through the
+    vetting transport), or InvalidUrl. A redirect's target is not quoted: the server chose it."""
+    what = "the URL redirects to one that" if redirected else "the URL"
+    if url.scheme not in ("http", "https") or not url.raw_host:
+        raise InvalidUrl(f"{what} is not http or https with a host")
+    if url.userinfo:
+        raise InvalidUrl(f"{what} carries a user name or password")
+    host = canonical_host(url)
+    if not policy.hosts.allows(host):
+        if redirected:
+            log.warning("list download refused: a redirect to %s, which is not on the allow-list", host)
+        raise InvalidUrl(f"{what} is not on a host list files may be downloaded from (ROSTER_LIST_URL_HOSTS)")
+    return url.copy_with(host=host)
+
+
 @stamina.retry(on=_retryable, attempts=3, timeout=120)
-async def _stream_to(client: httpx.AsyncClient, url: str, tmp: Path) -> tuple[str, int]:
-    async with client.stream("GET", url) as response:
-        response.raise_for_status()
-        return await _write(response.aiter_bytes(CHUNK), tmp)
+async def _fetch(client: httpx.AsyncClient, url: httpx.URL, tmp: Path, policy: ListFetchPolicy) -> tuple[str, int]:
+    """Follow redirects by hand, vetting each target before it is requested."""
+    for _ in range(policy.max_redirects + 1):
+        async with client.stream("GET", url, follow_redirects=False) as response:
+            if response.is_redirect:
+                try:
+                    target = url.join(response.headers["location"])
+                except (httpx.InvalidURL, UnicodeError, ValueError):
+                    raise InvalidUrl("the URL redirects to an invalid address") from None
+                if url.scheme == "https" and target.scheme == "http":
+                    raise InvalidUrl("the URL redirects from https to plain http")
+                url = _allowed(target, policy, redirected=True)
+                continue
+            response.raise_for_status()
+            announced = response.headers.get("content-length", "")
+            if announced.isdigit() and int(announced) > policy.max_bytes:
+                raise TooLarge(f"the file is larger than the limit of {policy.max_bytes} bytes", limit=policy.max_bytes)
+            return await _write(response.aiter_bytes(CHUNK), tmp, policy.max_bytes)
+    raise InvalidUrl(f"the URL redirects more than {policy.max_redirects} times")
 
 
-async def download(client: httpx.AsyncClient, url: str, dest_dir: Path) -> Downloaded:
-    """Download ``url`` into ``dest_dir``; retries 429, 5xx and transport errors with backoff."""
+async def download(client: httpx.AsyncClient, url: str, dest_dir: Path, policy: ListFetchPolicy) -> Downloaded:
+    """Download ``url`` into ``dest_dir``; retries 429, 5xx and transport errors with backoff, all
+    within ``policy.deadline_seconds``."""
     try:
         parsed = httpx.URL(url)
         parsed.host.encode("idna")
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
         raise InvalidUrl(f"not a valid URL: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise InvalidUrl("only http and https URLs with a host can be fetched")
+    first = _allowed(parsed, policy, redirected=False)
     tmp = _temp_in(dest_dir)
     try:
-        sha256, size = await _stream_to(client, url, tmp)
+        async with asyncio.timeout(policy.deadline_seconds):
+            sha256, size = await _fetch(client, first, tmp, policy)
         return _publish(tmp, dest_dir, sha256, size)
+    except RefusedDestination as exc:
+        raise InvalidUrl(str(exc)) from None
+    except TimeoutError:
+        raise DownloadError(f"{url} did not finish downloading within {policy.deadline_seconds:g} s") from None
     except httpx.HTTPStatusError as exc:
         raise DownloadError(f"{url} answered HTTP {exc.response.status_code}", status=exc.response.status_code) from exc
     except httpx.TimeoutException as exc:

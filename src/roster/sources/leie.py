@@ -18,7 +18,6 @@ from roster.sources._csv import (
     drop_repeated_rows,
     finish,
     joined,
-    load,
     npi,
     read_csv_table,
     require_header,
@@ -59,8 +58,7 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
     its key from month to month; ``record`` keeps all 18 published values (what a hit's
     ``record_hash`` covers). Byte-identical duplicate lines become one row.
     """
-    table = read_csv_table(load(source))
-    require_header(table.header, LEIE_HEADER)
+    table = read_csv_table(source, check_header=lambda header: require_header(header, LEIE_HEADER))
     dob_column = DateColumn("DOB", [YYYYMMDD], nulls=_NO_DATE)
     excluded_column = DateColumn("EXCLDATE", [YYYYMMDD], nulls=_NO_DATE)
     dob, excluded_on = dob_column.parsed(), excluded_column.parsed()

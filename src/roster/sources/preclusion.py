@@ -25,6 +25,7 @@ from roster.sources._csv import (
     joined,
     load,
     npi,
+    peek,
     read_csv_table,
     read_xlsx_table,
     require_columns,
@@ -89,12 +90,14 @@ def read_preclusion(
     :class:`~roster.sources.records.ListFormatError` names the missing ones. ``record_key`` is the
     NPI, or the SHA-256 of the names when there is none; ``excluded_on`` is the effective date.
     """
-    data = load(source)
     if file_name is None and isinstance(source, Path):
         file_name = source.name
-    table = read_xlsx_table(data) if _is_spreadsheet(data, file_name) else read_csv_table(data)
     mapped = layout.columns()
-    require_columns(table.header, mapped.values())
+    if _is_spreadsheet(peek(source), file_name):
+        table = read_xlsx_table(load(source))
+        require_columns(table.header, mapped.values())
+    else:
+        table = read_csv_table(source, check_header=lambda header: require_columns(header, mapped.values()))
     effective = DateColumn(layout.effective_date, _DATE_FORMATS)
     checked = [effective]
     if layout.claim_denial_date is not None:

@@ -24,6 +24,7 @@ from roster.sources._csv import (
     joined,
     load,
     npi,
+    peek,
     read_csv_table,
     require_header,
     text,
@@ -99,11 +100,10 @@ def read_sam(source: bytes | Path) -> pl.DataFrame:
     ``record_key`` is the SAM Number, or when that is empty the SHA-256 of the name fields, UEI,
     CAGE and NPI; ``record`` keeps all 31 published values and duplicate rows collapse.
     """
-    data = load(source)
-    if data.startswith(ZIP_MAGIC):
-        data = _csv_from_zip(data)
-    table = read_csv_table(data)
-    require_header(table.header, SAM_HEADER)
+    data: bytes | Path = source
+    if peek(source).startswith(ZIP_MAGIC):
+        data = _csv_from_zip(load(source))
+    table = read_csv_table(data, check_header=lambda header: require_header(header, SAM_HEADER))
     active = DateColumn("Active Date", [MM_DD_YYYY])
     checked = [
         active,

@@ -35,13 +35,15 @@ class Publisher:
     """The OIG site as the test wants it: a file, an error status, a timeout or garbage."""
 
     def __init__(self) -> None:
-        self.answer: bytes | int | Exception = 404
+        self.answer: bytes | int | Exception | httpx.Response = 404
         self.calls = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
         if isinstance(self.answer, Exception):
             raise self.answer
+        if isinstance(self.answer, httpx.Response):
+            return self.answer
         if isinstance(self.answer, int):
             return httpx.Response(self.answer)
         return httpx.Response(200, content=self.answer)
@@ -134,6 +136,22 @@ async def test_a_failed_refresh_keeps_the_last_good_snapshot_and_records_why(
     assert oig["ok"] is False and oig["reason"] == "screening_pending"
     [stored] = [r for r in await service.job_runs("list_refresh") if r.id == run["id"] or str(r.id) == run["id"]]
     assert stored.outcome == "failed" and stored.error == run["error"]
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["https://169.254.169.254/latest/meta-data/", "https://127.0.0.1:9/UPDATED.csv", "https://mirror.test/x"],
+)
+async def test_a_refresh_redirected_off_the_allowed_hosts_is_refused(
+    api: Api, publisher: Publisher, location: str
+) -> None:
+    """The configured URL's host is allowed; where it redirects to is checked like any URL's."""
+    await api.post("/api/v1/physicians", json=factories.physician(11))
+    publisher.answer = httpx.Response(302, headers={"Location": location})
+    run = await refresh(api)
+    assert run["outcome"] == "failed" and "ROSTER_LIST_URL_HOSTS" in run["error"], run
+    assert publisher.calls == 1 and location not in run["error"]
+    assert await snapshots() == []
 
 
 async def test_the_first_refresh_failing_leaves_nothing_loaded_and_fails(api: Api, publisher: Publisher) -> None:

@@ -273,7 +273,7 @@ def _no_retry_sleeps() -> Iterator[None]:
 
 
 async def test_load_from_url(api: Api) -> None:
-    ok = await api.post(SNAPSHOTS, json={"url": "https://oig.example/exclusions/UPDATED.csv"})
+    ok = await api.post(SNAPSHOTS, json={"url": "https://oig.hhs.gov/exclusions/UPDATED.csv"})
     assert ok.status_code == 201, ok.text
     assert ok.json()["sha256"] == hashlib.sha256(GOOD).hexdigest()
 
@@ -281,7 +281,7 @@ async def test_load_from_url(api: Api) -> None:
 @pytest.mark.parametrize(("path", "status"), [("/missing.csv", 422), ("/slow.csv", 502), ("/flaky.csv", 502)])
 async def test_failed_downloads_store_nothing(api: Api, path: str, status: int) -> None:
     CALLS.clear()
-    response = await api.post(SNAPSHOTS, json={"url": f"https://oig.example{path}"})
+    response = await api.post(SNAPSHOTS, json={"url": f"https://oig.hhs.gov{path}"})
     assert response.status_code == status, response.text
     assert response.json()["errors"][0]["field"] == "url"
     if path != "/missing.csv":

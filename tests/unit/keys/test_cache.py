@@ -1,0 +1,146 @@
+"""``KeyCache`` without a database: what it reads, when, and what it trusts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+import time_machine
+
+from roster.keys import service
+from roster.keys.service import KeyCache, authenticate, expires_at, hash_key
+
+KEY = "rst_" + "k" * 43
+
+
+@dataclass
+class FakeKeys:
+    """The repository functions the cache calls, counting the calls."""
+
+    expires_on: date | None = None
+    revoked: bool = False
+    counter: int = 0
+    key_reads: int = 0
+    counter_reads: int = 0
+    uses: list[dict[UUID, datetime]] = field(default_factory=list)
+    key_id: UUID = field(default_factory=uuid.uuid4)
+    #: Run while the key row is being read (a revocation racing the read).
+    during_key_read: Any = None
+
+    async def find_unrevoked_by_hash(self, key_hash: str) -> dict[str, Any] | None:
+        assert key_hash == hash_key(KEY)
+        self.key_reads += 1
+        row = {"id": self.key_id, "name": "n", "role": "router", "expires_on": self.expires_on}
+        if self.revoked:
+            row = None
+        if self.during_key_read is not None:
+            self.during_key_read()
+            self.during_key_read = None
+        return row
+
+    async def revocations(self) -> int:
+        self.counter_reads += 1
+        return self.counter
+
+    async def record_use(self, used: dict[UUID, datetime]) -> None:
+        self.uses.append(dict(used))
+
+    def revoke(self) -> None:
+        self.revoked = True
+        self.counter += 1
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
+    fake = FakeKeys()
+    for name in ("find_unrevoked_by_hash", "revocations", "record_use"):
+        monkeypatch.setattr(service.repository, name, getattr(fake, name))
+    return fake
+
+
+async def test_a_cached_key_costs_one_counter_read_per_recheck_not_per_request(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=3600)
+    for _ in range(100):
+        assert (await authenticate(KEY, cache)) is not None
+    assert (keys.key_reads, keys.counter_reads) == (1, 1)
+
+
+async def test_without_caching_the_counter_is_never_read(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=0)
+    for _ in range(3):
+        assert (await authenticate(KEY, cache)) is not None
+    assert (keys.key_reads, keys.counter_reads) == (3, 0)
+
+
+async def test_a_revocation_elsewhere_is_seen_at_the_next_recheck(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.05)
+    assert await authenticate(KEY, cache) is not None
+    keys.revoke()  # through another process: this cache is not told
+    assert await authenticate(KEY, cache) is not None, "trusted until the recheck"
+    await asyncio.sleep(0.06)
+    assert await authenticate(KEY, cache) is None
+    assert keys.counter_reads == 2
+
+
+async def test_a_revocation_racing_the_key_read_is_not_cached_for_long(keys: FakeKeys) -> None:
+    """The key row was read live, then revoked before the counter was re-read: the entry carries the
+    counter from before the read, so the re-read drops it."""
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.05)
+    keys.during_key_read = keys.revoke
+    assert await authenticate(KEY, cache) is not None  # the row as read
+    await asyncio.sleep(0.06)
+    assert await authenticate(KEY, cache) is None
+
+
+async def test_forget_rereads_the_counter_at_once(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=3600)
+    assert await authenticate(KEY, cache) is not None
+    keys.revoke()
+    cache.forget()  # revoked through this process
+    assert await authenticate(KEY, cache) is None
+    assert keys.counter_reads == 2
+
+
+async def test_a_cached_key_expires_at_midnight_utc_after_its_last_day(keys: FakeKeys) -> None:
+    last_day = date(2031, 5, 6)
+    keys.expires_on = last_day
+    assert expires_at(last_day) == datetime(2031, 5, 7, tzinfo=UTC)
+    cache = KeyCache(ttl_seconds=10**9, recheck_seconds=10**9)
+    with time_machine.travel(datetime(2031, 5, 6, 0, 0, tzinfo=UTC), tick=False) as traveller:
+        assert await authenticate(KEY, cache) is not None
+        traveller.move_to(datetime(2031, 5, 6, 23, 59, 59, 999999, tzinfo=UTC))
+        assert await authenticate(KEY, cache) is not None
+        traveller.move_to(datetime(2031, 5, 7, tzinfo=UTC))
+        assert await authenticate(KEY, cache) is None
+    assert keys.key_reads == 2, "the expired entry was not trusted; the database agreed"
+
+
+async def test_use_is_written_in_the_background_once_a_minute(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=3600)
+    start = datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
+    async with cache.lifespan(None):
+        with time_machine.travel(start, tick=False) as traveller:
+            for _ in range(10):
+                assert await authenticate(KEY, cache) is not None
+                traveller.shift(timedelta(seconds=5))  # 50 s in all
+            await asyncio.sleep(0)
+            assert keys.uses == [{keys.key_id: start}]
+            traveller.shift(timedelta(seconds=10))
+            assert await authenticate(KEY, cache) is not None
+    assert keys.uses == [{keys.key_id: start}, {keys.key_id: start + timedelta(seconds=60)}], "drained on shutdown"
+
+
+async def test_a_failed_use_write_fails_no_request(keys: FakeKeys, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(used: dict[UUID, datetime]) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(service.repository, "record_use", broken)
+    cache = KeyCache(ttl_seconds=30)
+    async with cache.lifespan(None):
+        assert await authenticate(KEY, cache) is not None
+    assert await authenticate(KEY, cache) is not None
