@@ -50,23 +50,26 @@ async def latest_success(job: str) -> dict[str, Any] | None:
     )
 
 
-async def running_since(job: str, since: datetime) -> dict[str, Any] | None:
-    """A run of ``job`` still marked running that started after ``since`` (older ones are presumed dead)."""
+async def running(job: str) -> list[dict[str, Any]]:
+    """Runs of ``job`` still marked running, with their last sign of life."""
     return await (
-        JobRun.select(JobRun.id, JobRun.started_at, JobRun.trigger)
-        .where((JobRun.job == job) & (JobRun.outcome == "running") & (JobRun.started_at > since))
-        .first()
+        JobRun.select(JobRun.id, JobRun.started_at, JobRun.trigger, JobRun.alive_at)
+        .where((JobRun.job == job) & (JobRun.outcome == "running"))
         .run()
     )
 
 
-async def abandon_running(triggers: tuple[str, ...], values: dict[str, Any]) -> int:
-    closed = await (
-        JobRun.update(values)
-        .where((JobRun.outcome == "running") & JobRun.trigger.is_in(list(triggers)))
-        .returning(JobRun.id)
-        .run()
-    )
+async def beat(run_id: UUID, at: datetime) -> None:
+    await JobRun.update({JobRun.alive_at: at}).where((JobRun.id == run_id) & (JobRun.outcome == "running")).run()
+
+
+async def abandon_running(values: dict[str, Any], *, triggers: tuple[str, ...] = (), silent_since: datetime) -> int:
+    """Close the running runs started by ``triggers``, and any other whose last sign of life is older than
+    ``silent_since``."""
+    dead = JobRun.alive_at.is_null() | (JobRun.alive_at < silent_since)
+    if triggers:
+        dead = dead | JobRun.trigger.is_in(list(triggers))
+    closed = await JobRun.update(values).where((JobRun.outcome == "running") & dead).returning(JobRun.id).run()
     return len(closed)
 
 

@@ -38,9 +38,11 @@ from roster.scheduling.schemas import JobRead, JobRunRead, RunTrigger
 
 log = logging.getLogger(__name__)
 
-#: A run still marked ``running`` after this long is presumed dead (its worker was killed) and no
-#: longer blocks new runs; longer than any job takes.
-STALE_AFTER = timedelta(hours=6)
+#: How often a running job's process records that it is alive (``job_run.alive_at``).
+HEARTBEAT = timedelta(seconds=15)
+#: A run marked ``running`` whose process has been silent this long is presumed dead (killed with its
+#: API server or worker): it no longer blocks its job and is closed as abandoned by the next start.
+SILENT_AFTER = 4 * HEARTBEAT
 _MAX_ERROR = 4000
 
 
@@ -64,12 +66,15 @@ async def start_run(name: str, trigger: RunTrigger, *, actor: str | None = None)
     async with write_tx(roster_change=False):
         if isinstance(current_engine(), PostgresEngine):
             await repository.serialize_job(name)
-        running = await repository.running_since(name, now - STALE_AFTER)
-        if running is not None:
-            raise Conflict(
-                f"job {name!r} is already running (run {running['id']}, started {running['started_at'].isoformat()})",
-                errors=[FieldError("name", "already running")],
-            )
+        for run in await repository.running(name):
+            last_sign = run["alive_at"] or run["started_at"]
+            if last_sign >= now - SILENT_AFTER:
+                raise Conflict(
+                    f"job {name!r} is already running (run {run['id']}, started {run['started_at'].isoformat()})",
+                    errors=[FieldError("name", "already running")],
+                )
+            log.warning("job %s: run %s abandoned (no sign of life since %s)", name, run["id"], last_sign.isoformat())
+            await repository.finish_run(run["id"], _abandoned(now, since=last_sign))
         row = {
             "id": uuid.uuid4(),
             "job": name,
@@ -79,6 +84,7 @@ async def start_run(name: str, trigger: RunTrigger, *, actor: str | None = None)
             "outcome": "running",
             "counts": {},
             "error": None,
+            "alive_at": now,
         }
         await repository.insert_run(row)
         if actor is not None:
@@ -133,9 +139,26 @@ async def start_job(
     return run_read(row)
 
 
+def _abandoned(now: datetime, *, since: datetime | None = None) -> dict[str, Any]:
+    silent = f" (no sign of life since {since.isoformat()})" if since is not None else ""
+    return {"outcome": "failed", "finished_at": now, "error": f"abandoned: the process running it stopped{silent}"}
+
+
+async def _heartbeat(run_id: uuid.UUID) -> None:
+    """Record every :data:`HEARTBEAT` that this process still runs the job; a missed beat is retried at the next."""
+    while True:
+        await asyncio.sleep(HEARTBEAT.total_seconds())
+        try:
+            async with write_tx(roster_change=False):
+                await repository.beat(run_id, clock.now())
+        except Exception:
+            log.warning("job run %s: could not record its heartbeat", run_id, exc_info=True)
+
+
 async def _execute(spec: JobSpec, row: dict[str, Any], settings: Settings, http: httpx.AsyncClient) -> JobRunRead:
     name = spec.name
     outcome, counts, error = "failed", {}, None
+    heartbeat = asyncio.create_task(_heartbeat(row["id"]), name=f"heartbeat:{name}:{row['id']}")
     try:
         counts = _counts(await load_body(spec)(settings, http))
         outcome = "succeeded"
@@ -149,6 +172,8 @@ async def _execute(spec: JobSpec, row: dict[str, Any], settings: Settings, http:
         outcome, error = "cancelled", "cancelled before it finished (worker stopped)"
         await _finish(row, outcome, counts, error)
         raise
+    finally:
+        heartbeat.cancel()
     return await _finish(row, outcome, counts, error)
 
 
@@ -160,15 +185,16 @@ async def _finish(row: dict[str, Any], outcome: str, counts: dict[str, int], err
 
 
 async def abandon_orphaned_runs() -> int:
-    """Close the scheduled runs a dead leader left ``running``, so they stop blocking their jobs.
+    """Close the runs a dead process left ``running``, so they stop blocking their jobs.
 
     Called by a worker that has just taken the leader lock: the previous holder is gone, so its
-    runs will never finish. Manual runs belong to API processes and are left alone.
+    scheduled runs will never finish. A manual run belongs to an API process, which may be alive: it
+    is closed only once silent for :data:`SILENT_AFTER` (its API server was killed).
     """
+    now = clock.now()
     async with write_tx(roster_change=False):
         return await repository.abandon_running(
-            ("schedule", "catch_up"),
-            {"outcome": "failed", "finished_at": clock.now(), "error": "abandoned: the worker running it stopped"},
+            _abandoned(now), triggers=("schedule", "catch_up"), silent_since=now - SILENT_AFTER
         )
 
 

@@ -13,3 +13,6 @@ class JobRun(Table, tablename="job_run"):
     outcome = Varchar(length=16, default="running")
     counts = JSON(default="{}")
     error = Text(null=True, default=None)
+    #: The running process's last sign of life (a heartbeat while the body runs): a run whose process
+    #: died stops blocking its job once this is old, whichever process started it.
+    alive_at = Timestamptz(null=True, default=None)

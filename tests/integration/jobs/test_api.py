@@ -14,7 +14,7 @@ import time_machine
 from roster.app import create_app
 from roster.config import Settings
 from roster.keys import service as keys_service
-from roster.scheduling import schedule, service
+from roster.scheduling import repository, schedule, service
 from roster.scheduling.schedule import JOBS, ScheduleError
 from tests import factories
 from tests.conftest import Api, serving
@@ -101,11 +101,65 @@ async def test_a_job_already_running_is_409(api: Api) -> None:
     assert (await api.post(f"{JOBS_URL}/list_refresh/run", params=WAIT)).status_code == 201
 
 
-async def test_a_run_left_running_by_a_dead_process_stops_blocking_once_stale(api: Api) -> None:
-    with time_machine.travel(datetime.now(UTC) - service.STALE_AFTER - timedelta(minutes=1), tick=False):
-        await service.start_run("expiration_sweep", "schedule")
+@pytest.mark.parametrize("trigger", ["manual", "schedule"])
+async def test_a_run_left_running_by_a_dead_process_stops_blocking_once_silent(api: Api, trigger: str) -> None:
+    """A server killed mid-run leaves its run ``running`` and never beats again: after SILENT_AFTER the
+    next start closes it as abandoned instead of answering 409 for hours."""
+    with time_machine.travel(datetime.now(UTC) - service.SILENT_AFTER - timedelta(seconds=5), tick=False):
+        dead = await service.start_run("expiration_sweep", trigger)  # type: ignore[arg-type]
     response = await api.post(f"{JOBS_URL}/expiration_sweep/run", params=WAIT)
     assert response.status_code == 201 and response.json()["outcome"] == "succeeded", response.text
+    [closed] = [run for run in await service.job_runs("expiration_sweep") if run.id == dead["id"]]
+    assert closed.outcome == "failed" and closed.finished_at is not None
+    assert closed.error is not None and closed.error.startswith("abandoned: the process running it stopped")
+
+
+async def test_a_run_that_beat_recently_still_blocks(api: Api) -> None:
+    with time_machine.travel(datetime.now(UTC) - service.SILENT_AFTER + timedelta(seconds=30), tick=False):
+        alive = await service.start_run("expiration_sweep", "manual")
+    problem(await api.post(f"{JOBS_URL}/expiration_sweep/run", params=WAIT), 409)
+    assert [run.outcome for run in await service.job_runs("expiration_sweep")] == ["running"]
+    assert alive["alive_at"] == alive["started_at"]
+
+
+async def test_a_running_job_records_its_heartbeat(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "HEARTBEAT", timedelta(seconds=0.05))
+    release = asyncio.Event()
+
+    def slow(spec: schedule.JobSpec) -> Any:
+        async def body(settings: Settings, http: httpx.AsyncClient) -> Any:
+            await release.wait()
+            return {}
+
+        return body
+
+    monkeypatch.setattr(service, "load_body", slow)
+    started = (await api.post(f"{JOBS_URL}/expiration_sweep/run")).json()
+    first = await repository.running("expiration_sweep")
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        beats = await repository.running("expiration_sweep")
+        if beats[0]["alive_at"] > first[0]["alive_at"]:
+            break
+    else:
+        pytest.fail("the running job never recorded a heartbeat")
+    release.set()
+    for _ in range(100):
+        if not await repository.running("expiration_sweep"):
+            break
+        await asyncio.sleep(0.05)
+    [run] = [r for r in await service.job_runs("expiration_sweep") if str(r.id) == started["id"]]
+    assert run.outcome == "succeeded"
+
+
+async def test_a_new_leader_closes_scheduled_runs_and_silent_manual_ones(api: Api) -> None:
+    scheduled = await service.start_run("expiration_sweep", "schedule")
+    live_manual = await service.start_run("list_refresh", "manual")
+    with time_machine.travel(datetime.now(UTC) - service.SILENT_AFTER - timedelta(seconds=5), tick=False):
+        dead_manual = await service.start_run("nppes_reverify", "manual")
+    assert await service.abandon_orphaned_runs() == 2
+    outcomes = {run.id: run.outcome for run in await service.job_runs()}
+    assert outcomes == {scheduled["id"]: "failed", live_manual["id"]: "running", dead_manual["id"]: "failed"}
 
 
 async def test_a_run_started_without_wait_finishes_in_the_background(api: Api) -> None:
