@@ -24,7 +24,7 @@ from roster.alerts.routes import AlertController
 from roster.api.auth import ApiKeyMiddleware
 from roster.api.options import allowed_methods, options_allow_middleware
 from roster.api.problems import EXCEPTION_HANDLERS
-from roster.api.query import reject_unknown_query
+from roster.api.query import check_request
 from roster.assignments.routes import AssignmentController
 from roster.audit.routes import AuditController
 from roster.certifications.routes import CertificationController
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
             CoverageController,
         ],
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
-        before_request=reject_unknown_query,
+        before_request=check_request,
         security=[{"bearer": []}],
     )
     app = Litestar(

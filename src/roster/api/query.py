@@ -12,6 +12,7 @@ from litestar import Request
 from litestar.enums import ParamType
 from litestar.params import KwargDefinition, ParameterKwarg
 
+from roster.api.characters import reject_nul
 from roster.errors import FieldError, InvalidInput
 
 _RESERVED = {"request", "data", "state", "headers", "cookies", "query", "scope", "socket", "body"}
@@ -44,3 +45,9 @@ async def reject_unknown_query(request: Request[Any, Any, Any]) -> None:
             detail="unknown query parameter(s): " + ", ".join(unknown),
             errors=[FieldError(name, "unknown query parameter") for name in unknown],
         )
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """What every API request must pass before its handler: only declared query parameters, no NUL."""
+    await reject_unknown_query(request)
+    await reject_nul(request)

@@ -16,7 +16,7 @@ from litestar.params import FromPath, QueryParameter
 
 import roster
 from roster.api.auth import READ_ROSTER, ApiKeyMiddleware
-from roster.api.query import reject_unknown_query
+from roster.api.query import check_request
 from roster.errors import NotFound
 from roster.fhir import service
 from roster.fhir.outcome import EXCEPTION_HANDLERS, FHIR_JSON, outcomes
@@ -133,6 +133,6 @@ def fhir_router() -> Router:
     return Router(
         path=FHIR_PREFIX,
         route_handlers=[fhir_metadata, secured],
-        before_request=reject_unknown_query,
+        before_request=check_request,
         exception_handlers=EXCEPTION_HANDLERS,
     )

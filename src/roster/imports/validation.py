@@ -139,7 +139,11 @@ def _parsed(frame: pl.DataFrame, kind: RecordKind, sheet: str | None) -> tuple[p
         *[pl.col(c).is_not_null().alias(f"__raw_{c}") for c in typed],
         *[_list(c).alias(c) for c in columns if c in LIST_COLUMNS],
     )
-    errors = []
+    errors = [
+        row_error(row, column, "contains a NUL character (U+0000)", sheet)
+        for column in columns
+        for row, _ in frame.select(ROW, column).filter(pl.col(column).str.contains("\x00", literal=True)).iter_rows()
+    ]
     for column in typed:
         bad = frame.select(ROW, column).filter(out.get_column(f"__raw_{column}") & out.get_column(column).is_null())
         message = _PARSERS[column][1]
