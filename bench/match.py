@@ -4,7 +4,8 @@ and the in-process cost of evaluating one case over the whole roster.
 Run as a script (not a test; figures, not pass/fail)::
 
     python bench/match.py [--physicians 50000] [--concurrency 200] [--requests 10000] [--workers 1]
-                          [--load 0.5 | --rate R] [--open-seconds 20] [--updates 5] [--skip-load]
+                          [--rounds 1] [--assign-rate 0] [--load 0.5 | --rate R] [--open-seconds 20] [--updates 5]
+                          [--skip-load] [--skip-open] [--skip-in-process]
 
 It reuses ``bench/api.py``'s generator and bulk loader for physicians and licenses, then adds what
 eligibility also needs, encoded with Piccolo's SQLite adapters: a board certification for ~90% of
@@ -24,7 +25,15 @@ routing: after one license update, after a screening run and after one hit decis
 service, as the API does; the hits from a LEIE file naming a few roster physicians, loaded and screened),
 the next match's whole time with the index patched (after the run: everyone's screening recomputed),
 against a full rebuild of the same roster (what each cost before).
-``--skip-load`` skips the HTTP part and prints only the in-process figures.
+``--skip-load`` skips the HTTP part and prints only the in-process figures; ``--skip-open`` skips the open
+loop and ``--skip-in-process`` the in-process part.
+
+Tail latency is judged in the closed loop against /health on the same server: each endpoint's p50, p99 and
+p99/p50, and match p99 / health p99 (target <= 3x). ``--rounds N`` measures the closed-loop pair N times in a
+row on the same server and connections (health, then match, each round), so a noisy neighbour hits both halves
+of a ratio alike; every round is printed, then the spread of the ratio over the rounds. ``--assign-rate R``
+has a router commit about R assignments a second through the API during each match loop, as routers do
+after matching: each moves the assignments' counter under the matches in flight.
 """
 
 from __future__ import annotations
@@ -203,26 +212,82 @@ async def run_load(port: int, key: str, specialties: list[str], states: list[str
             for _ in range(n)
         ]
 
+    async def assign_while(running: asyncio.Event, made: list[int]) -> None:
+        """A router's writes beside the load: every ``1 / --assign-rate`` seconds, a match, then the case
+        assigned to its first eligible reviewer (one assignment committed: the assignments' counter moves,
+        so every match in flight finds its cached open-case counts stale)."""
+        writer = loadgen.Pool("127.0.0.1", port, 1)
+        cases = random.Random(args.seed + 5)
+        try:
+            while not running.is_set():
+                await asyncio.sleep(1 / args.assign_rate)
+                body = random_case(cases, specialties, states)
+                status, raw = await writer.request(
+                    loadgen.encode("POST", "/api/v1/match", host=host, headers=auth, body=body)
+                )
+                eligible = json.loads(raw)["eligible"] if status == 200 else []
+                if not eligible:
+                    continue
+                case = {**body, "case_id": f"BENCH-{uuid.uuid4()}", "physician_id": eligible[0]["physician_id"]}
+                case.pop("language", None)
+                status, _ = await writer.request(
+                    loadgen.encode("POST", "/api/v1/assignments", host=host, headers=auth, body=case)
+                )
+                made[0 if status in (200, 201) else 1] += 1
+        finally:
+            await writer.close()
+
+    async def measured(name: str, requests) -> loadgen.Result:
+        """One closed loop; match's with ``--assign-rate`` assignments committed meanwhile."""
+        if not args.assign_rate or name != "POST /api/v1/match":
+            return await loadgen.closed_loop(pool, name, requests(args.requests), args.concurrency, args.time_cap)
+        done, made = asyncio.Event(), [0, 0]
+        writer = asyncio.create_task(assign_while(done, made))
+        try:
+            result = await loadgen.closed_loop(pool, name, requests(args.requests), args.concurrency, args.time_cap)
+        finally:
+            done.set()
+            await writer
+        result.assigned = made  # type: ignore[attr-defined]
+        return result
+
     endpoints = [("GET /health", health), ("POST /api/v1/match", matches)]
     pool = loadgen.Pool("127.0.0.1", port, args.concurrency)
     try:
-        results = []
-        for name, requests in endpoints:
-            if args.warmup:
+        if args.warmup:
+            for name, requests in endpoints:
                 await loadgen.closed_loop(pool, name, requests(args.warmup), args.concurrency, args.time_cap)
-            results.append(
-                await loadgen.closed_loop(pool, name, requests(args.requests), args.concurrency, args.time_cap)
-            )
+        rounds = []
+        for _ in range(args.rounds):
+            rounds.append([await measured(name, requests) for name, requests in endpoints])
+        if args.skip_open:
+            return rounds, 0.0, []
         # The open loop's traffic: a fraction of what match sustained in this run (a server is run below
         # saturation, and /health could take any rate match can), or a fixed rate.
-        rate = args.rate or args.load * min(r.rps for r in results)
+        rate = args.rate or args.load * min(r.rps for r in rounds[0])
         opened = [
             await loadgen.open_loop(pool, name, requests(max(1, int(rate * args.open_seconds))), rate)
             for name, requests in endpoints
         ]
-        return results, rate, opened
+        return rounds, rate, opened
     finally:
         await pool.close()
+
+
+def tail_table(results: list[loadgen.Result]) -> None:
+    """p50, p99 and p99/p50 per endpoint: how far the slowest request in a hundred is from the typical one."""
+    print(f"{'endpoint':<30} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} {'max ms':>8}")
+    for r in results:
+        worst = max(r.latencies) * 1000 if r.latencies else float("nan")
+        print(f"{r.endpoint:<30} {r.pct(50):>8.2f} {r.pct(99):>8.2f} {r.pct(99) / r.pct(50):>8.2f} {worst:>8.1f}")
+
+
+def tail_ratio(health: loadgen.Result, matched: loadgen.Result) -> float:
+    return matched.pct(99) / health.pct(99)
+
+
+#: Match's p99 may be at most this many times /health's p99 on the same server in the same run.
+TAIL_TARGET = 3.0
 
 
 def in_process(settings: Settings, specialties: list[str], states: list[str], args: argparse.Namespace) -> None:
@@ -406,7 +471,13 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=2000, help="in-process cases for the fast path")
     parser.add_argument("--plain-cases", type=int, default=3, help="in-process cases for the plain rules")
     parser.add_argument("--updates", type=int, default=5, help="writes timed for the next match after (each kind)")
+    parser.add_argument("--rounds", type=int, default=1, help="closed-loop health+match pairs on the same server")
+    parser.add_argument(
+        "--assign-rate", type=float, default=0.0, help="assignments per second committed during match's closed loop"
+    )
     parser.add_argument("--skip-load", action="store_true", help="skip the HTTP load test (in-process figures only)")
+    parser.add_argument("--skip-open", action="store_true", help="skip the open loop")
+    parser.add_argument("--skip-in-process", action="store_true", help="skip the in-process figures")
     parser.add_argument("--load", type=float, default=0.5, help="open-loop rate as a fraction of match's req/s")
     parser.add_argument("--rate", type=float, default=0.0, help="open-loop rate in req/s (overrides --load)")
     parser.add_argument("--open-seconds", type=float, default=20.0, help="open-loop duration per endpoint")
@@ -446,34 +517,57 @@ def main() -> int:
                 f"database: {args.physicians} physicians, {n_licenses} licenses, certifications, 5000 open "
                 f"assignments; setup {setup:.1f}s, server ready {ready:.1f}s"
             )
-            results, rate, opened = asyncio.run(run_load(port, key, specialties, states, args))
-            print(f"\nclosed loop: {args.concurrency} requests always in flight (saturation)")
-            loadgen.table(results)
-            health, matched = results
-            print(f"throughput ratio match/health: {matched.rps / health.rps if health.rps else float('nan'):.3f}")
-            print(
-                f"\nopen loop: {rate:.0f} req/s offered (Poisson) over up to {args.concurrency} connections, "
-                f"{args.open_seconds:.0f} s per endpoint"
-            )
-            loadgen.table(opened)
-            open_health, open_match = opened
-            little = args.concurrency / matched.rps * 1000 if matched.rps else float("nan")
-            print(
-                f"\ntargets: match/health >= 0.5: {'PASS' if matched.rps >= 0.5 * health.rps else 'MISS'} "
-                f"({matched.rps / health.rps:.3f}); match p99 <= 25 ms with up to {args.concurrency} concurrent "
-                f"clients at {rate:.0f} req/s (open loop): {'PASS' if open_match.pct(99) <= 25 else 'MISS'} "
-                f"({open_match.pct(99):.1f} ms; /health {open_health.pct(99):.1f} ms)"
-            )
-            print(
-                f"  at saturation (closed loop, {args.concurrency} always in flight) latency is set by throughput "
-                f"(Little's law: {args.concurrency} / {matched.rps:.0f} req/s = {little:.0f} ms), not judged: "
-                f"match p99 {matched.pct(99):.0f} ms, /health p99 {health.pct(99):.0f} ms "
-                f"(25 ms there would take {args.concurrency / 0.025:.0f} req/s)"
-            )
+            rounds, rate, opened = asyncio.run(run_load(port, key, specialties, states, args))
+            ratios = []
+            for i, results in enumerate(rounds, 1):
+                label = f" (round {i} of {args.rounds})" if args.rounds > 1 else ""
+                print(f"\nclosed loop{label}: {args.concurrency} requests always in flight (saturation)")
+                loadgen.table(results)
+                tail_table(results)
+                health, matched = results
+                ratio = tail_ratio(health, matched)
+                ratios.append(ratio)
+                little = args.concurrency / matched.rps * 1000 if matched.rps else float("nan")
+                if hasattr(matched, "assigned"):
+                    print(
+                        f"assignments committed during match's loop: {matched.assigned[0]} "
+                        f"(+{matched.assigned[1]} refused), --assign-rate {args.assign_rate:g}/s"
+                    )
+                print(
+                    f"throughput ratio match/health: {matched.rps / health.rps if health.rps else float('nan'):.3f} "
+                    f"(target >= 0.5: {'PASS' if matched.rps >= 0.5 * health.rps else 'MISS'}); "
+                    f"Little's-law bound for match {little:.0f} ms"
+                )
+                print(
+                    f"tail: match p99 / health p99 = {matched.pct(99):.1f} / {health.pct(99):.1f} ms = {ratio:.2f}x "
+                    f"(target <= {TAIL_TARGET:.0f}x: {'PASS' if ratio <= TAIL_TARGET else 'MISS'})"
+                )
+            if len(ratios) > 1:
+                ordered = sorted(ratios)
+                print(
+                    f"\ntail ratio match p99 / health p99 over {len(ratios)} rounds: min {ordered[0]:.2f}x, "
+                    f"median {statistics.median(ordered):.2f}x, max {ordered[-1]:.2f}x; "
+                    f"{sum(r <= TAIL_TARGET for r in ratios)} of {len(ratios)} rounds within {TAIL_TARGET:.0f}x"
+                )
+            results = [r for pair in rounds for r in pair]
+            if opened:
+                print(
+                    f"\nopen loop: {rate:.0f} req/s offered (Poisson) over up to {args.concurrency} connections, "
+                    f"{args.open_seconds:.0f} s per endpoint"
+                )
+                loadgen.table(opened)
+                tail_table(opened)
+                open_health, open_match = opened
+                print(
+                    f"\ntargets: match p99 <= 25 ms with up to {args.concurrency} concurrent clients at {rate:.0f} "
+                    f"req/s (open loop): {'PASS' if open_match.pct(99) <= 25 else 'MISS'} "
+                    f"({open_match.pct(99):.1f} ms; /health {open_health.pct(99):.1f} ms)"
+                )
             results = [*results, *opened]
             roster_bench.stop_server(proc)
             proc = None
-        in_process(settings, specialties, states, args)
+        if not args.skip_in_process:
+            in_process(settings, specialties, states, args)
         return 0 if all(not r.errors for r in results) else 1
     finally:
         if proc is not None:

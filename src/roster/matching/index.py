@@ -346,6 +346,8 @@ class RosterIndex:
         self._day_cache = day_cache
         self._capacity: tuple[np.ndarray, Capacity] | None = None
         self._language_penalty: dict[str, np.ndarray] = {}
+        #: ``row_of`` keyed by the ids as text (see :meth:`open_case_counts_of`), made on first use.
+        self._row_of_text: dict[str, int] | None = None
         #: Set on a patched index: the index it was patched from, and each row's row there (-1: new).
         self._patched_from: weakref.ref[RosterIndex] | None = None
         self._rows_before: np.ndarray | None = None
@@ -512,6 +514,7 @@ class RosterIndex:
         out._day_cache = self._day_cache
         out._capacity = None
         out._language_penalty = {}
+        out._row_of_text = None
         return out
 
     def rescreened(self, screening: Mapping[UUID, ScreeningStanding]) -> RosterIndex:
@@ -533,6 +536,7 @@ class RosterIndex:
         out._days = OrderedDict()
         out._capacity = None
         out._language_penalty = {}
+        out._row_of_text = None
         out._patched_from = weakref.ref(self)
         out._rows_before = np.arange(self.size, dtype=np.int64)
         return out
@@ -625,6 +629,19 @@ class RosterIndex:
         out = np.zeros(self.size, dtype=np.int64)
         for pid, count in counts.items():
             row = self.row_of.get(pid)
+            if row is not None:
+                out[row] = count
+        return out
+
+    def open_case_counts_of(self, counts: Iterable[tuple[str, int]]) -> np.ndarray:
+        """:meth:`open_case_counts` from (physician id as text, count) rows, as the database gives them
+        cheapest: no UUID made per row (a match waits for this read whenever an assignment was made)."""
+        by_text = self._row_of_text
+        if by_text is None:
+            by_text = self._row_of_text = {str(pid): row for pid, row in self.row_of.items()}
+        out = np.zeros(self.size, dtype=np.int64)
+        for pid, count in counts:
+            row = by_text.get(pid)
             if row is not None:
                 out[row] = count
         return out

@@ -52,7 +52,8 @@ class RosterCache:
 
     Every request reads the counters (one query by primary key: the roster's and the assignments'),
     so a write committed through any replica is seen by the next match on every replica; no shared
-    memory is needed. Open-case counts are cached the same way, keyed by the assignments' counter.
+    memory is needed. Open-case counts are cached the same way, keyed by the assignments' counter, and read
+    once for all the requests that find them stale.
 
     A refresh reloads only the physicians whose records were written or whose hits were decided since
     the index's version (each record version, decision and screening run carries the roster version it
@@ -66,7 +67,10 @@ class RosterCache:
         self.policy = policy
         self._state: RosterState | None = None
         self._lock = asyncio.Lock()
-        self._open: tuple[int | None, int | None, RosterIndex, np.ndarray] | None = None
+        #: The open cases per index row: (the assignments version read before them, that index, the counts).
+        self._open: tuple[int, RosterIndex, np.ndarray] | None = None
+        #: The open-case read in progress: (the assignments version read before it, the index, the read).
+        self._reading: tuple[int, RosterIndex, asyncio.Future[np.ndarray]] | None = None
 
     async def current(self) -> RosterState:
         return (await self.snapshot())[0]
@@ -77,18 +81,50 @@ class RosterCache:
         state = self._state
         if not _fresh(state, version):
             state = await self._rebuild(version)
-        cached = self._open
-        known = version is not None and assignments is not None  # without the counters, count every time
-        if known and cached is not None and cached[:2] == (version, assignments) and cached[2] is state.index:
-            return state, cached[3]
-        counts = None
-        if known and cached is not None and cached[1] == assignments:
-            # Same assignments, index patched since: the counts move with their physicians' rows.
-            counts = state.index.carried_over(cached[2], cached[3])
+        if version is None or assignments is None:  # without the counters, count every time
+            return state, state.index.open_case_counts_of(await repository.open_assignment_counts_by_text())
+        counts = self._cached_counts(state.index, assignments)
         if counts is None:
-            counts = state.index.open_case_counts(await repository.open_assignment_counts())
-        self._open = (version, assignments, state.index, counts)
+            # One read for every request that found the counts stale: an assignment moves the counter
+            # while dozens of matches are in flight, and each reading every open assignment again stalled
+            # them all (at 2 assignments a second under load, matches took seconds). The others await
+            # the same read, and all wake together when it lands (behind a lock they woke one per loop
+            # iteration, each after a round of other requests: half a second for 64 of them). Shielded: a
+            # request that goes away does not cancel the read the others wait for.
+            reading = self._reading
+            if reading is None or reading[0] < assignments or reading[1] is not state.index:
+                task = asyncio.ensure_future(self._read_counts(state.index, assignments))
+                reading = self._reading = (assignments, state.index, task)
+                task.add_done_callback(self._read_done)
+            counts = await asyncio.shield(reading[2])
         return state, counts
+
+    async def _read_counts(self, index: RosterIndex, assignments: int) -> np.ndarray:
+        counts = index.open_case_counts_of(await repository.open_assignment_counts_by_text())
+        cached = self._open
+        if cached is None or cached[0] <= assignments:
+            self._open = (assignments, index, counts)
+        return counts
+
+    def _read_done(self, task: asyncio.Future[np.ndarray]) -> None:
+        if self._reading is not None and self._reading[2] is task:
+            self._reading = None
+        if not task.cancelled():
+            task.exception()  # marked retrieved: its requests got the error (or had gone; nothing to log)
+
+    def _cached_counts(self, index: RosterIndex, assignments: int) -> np.ndarray | None:
+        """The cached open cases per row of ``index``, if read at or after the ``assignments`` version (a
+        newer read may answer: the request began before that write committed); None to read them."""
+        cached = self._open
+        if cached is None or cached[0] < assignments:
+            return None
+        if cached[1] is index:
+            return cached[2]
+        # Same or newer assignments, index patched since: the counts move with their physicians' rows.
+        counts = index.carried_over(cached[1], cached[2])
+        if counts is not None:
+            self._open = (cached[0], index, counts)
+        return counts
 
     async def _rebuild(self, version: int | None) -> RosterState:
         async with self._lock:
@@ -105,7 +141,7 @@ class RosterCache:
 
     def close(self) -> None:
         """Drop the index and hand what was frozen back to the collector (the app is shutting down)."""
-        self._state = self._open = None
+        self._state = self._open = self._reading = None
         gc.unfreeze()
 
     async def _reference(self) -> tuple[MatchRules, SpecialtyIndex, frozenset[str]]:

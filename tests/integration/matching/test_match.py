@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -315,6 +316,36 @@ async def test_the_index_is_reused_until_the_roster_changes(api: Api, monkeypatc
     assert len(builds) == 1, (
         "a physician's write is patched in, not rebuilt (tests/integration/matching/test_refresh.py)"
     )
+
+
+async def test_matches_in_flight_read_moved_open_case_counts_once(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An assignment moves the assignments' counter while matches are in flight: one of them reads every
+    open assignment again, the others wait for that read instead of each making their own (which stalled
+    them all), and every one of them sees the new assignment."""
+    from roster.matching import service
+
+    reads = []
+    real_counts = service.repository.open_assignment_counts_by_text
+
+    async def slow_counts() -> list[tuple[str, int]]:
+        reads.append(None)
+        await asyncio.sleep(0.05)  # long enough for every match below to find the counts stale meanwhile
+        return await real_counts()
+
+    physician = await reviewer(api, 1, max_open_cases=3)
+    assert (await match(api))["eligible"][0]["open_cases"] == 0
+    await ok(
+        await api.post(
+            "/api/v1/assignments", role="router", json={**case(), "case_id": "C", "physician_id": physician["id"]}
+        ),
+        201,
+    )
+    monkeypatch.setattr(service.repository, "open_assignment_counts_by_text", slow_counts)
+    results = await asyncio.gather(*(match(api) for _ in range(8)))
+    assert [r["eligible"][0]["open_cases"] for r in results] == [1] * 8, "the assignment is seen by every match"
+    assert reads == [None], "one read of the open cases for all the matches that found them stale"
+    assert (await match(api))["eligible"][0]["open_cases"] == 1
+    assert reads == [None], "then they are cached until the assignments' counter moves again"
 
 
 @pytest.mark.parametrize(("field", "value"), [("explain", 0), ("limit", "5"), ("as_of", 20250101)])

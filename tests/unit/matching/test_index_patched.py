@@ -136,6 +136,27 @@ def test_per_row_values_follow_their_physicians_through_a_patch() -> None:
     assert old.carried_over(new, carried) is None, "a full build carries nothing"
 
 
+def test_open_cases_read_as_text_land_on_the_same_rows_before_and_after_a_patch() -> None:
+    """The open-case read keyed by ids as text (what the database returns cheapest) gives what the read keyed
+    by UUIDs gives, on a renumbered patched index too; physicians the index does not hold are ignored."""
+    a, b, c = reviewer(1), reviewer(2), reviewer(3)
+    old = RosterIndex([a, b, c], RULES)
+    counts = {a.id: 1, b.id: 2, c.id: 3, uuid.uuid4(): 4}
+    as_text = [(str(pid), n) for pid, n in counts.items()]
+    assert np.array_equal(old.open_case_counts_of(as_text), old.open_case_counts(counts))
+    added = reviewer(4)
+    new = old.patched({a.id: None, added.id: added})
+    as_text.append((str(added.id), 5))
+    counts[added.id] = 5
+    assert np.array_equal(new.open_case_counts_of(as_text), new.open_case_counts(counts))
+    assert {new.reviewers[i].id: int(n) for i, n in enumerate(new.open_case_counts_of(as_text))} == {
+        b.id: 2,
+        c.id: 3,
+        added.id: 5,
+    }
+    assert np.array_equal(old.open_case_counts_of(as_text), old.open_case_counts(counts)), "the old index unchanged"
+
+
 @st.composite
 def standings(draw: st.DrawFn, roster: list[ReviewerFacts]) -> dict[UUID, ScreeningStanding]:
     """Every physician's screening after a run: new facts for some, the same for the others."""
