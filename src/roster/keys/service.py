@@ -152,6 +152,8 @@ class KeyCache:
         #: key hash -> when its use was last noted.
         self._used: dict[str, float] = {}
         self._unwritten: dict[UUID, datetime] = {}
+        #: key hash -> the database lookup in flight for it.
+        self._lookups: dict[str, asyncio.Future[tuple[Principal, float | None] | None]] = {}
         self._writer: asyncio.Task[None] | None = None
 
     def cached(self, key_hash: str) -> Principal | None:
@@ -177,7 +179,7 @@ class KeyCache:
             principal = entry[1]
         else:
             self._entries.pop(key_hash, None)
-            found = await _lookup(key_hash, now)
+            found = await self._lookup_once(key_hash, now)
             if found is None:
                 return None
             principal, expires = found
@@ -189,6 +191,23 @@ class KeyCache:
         if not 0 <= now - self._used.get(key_hash, -_USE_SECONDS) < _USE_SECONDS:
             self._note_use(key_hash, principal.key_id, now)
         return principal
+
+    async def _lookup_once(self, key_hash: str, now: float) -> tuple[Principal, float | None] | None:
+        """One database read per key however many requests want it: when a busy key's entry lapses,
+        the dozens of requests in flight with it wait for one lookup instead of each making its own
+        (which stalled them all for hundreds of milliseconds every ``ttl``). Shielded: a request that
+        goes away does not cancel the lookup the others wait for."""
+        lookup = self._lookups.get(key_hash)
+        if lookup is None:
+            lookup = self._lookups[key_hash] = asyncio.ensure_future(_lookup(key_hash, now))
+            lookup.add_done_callback(lambda done: self._lookup_done(key_hash, done))
+        return await asyncio.shield(lookup)
+
+    def _lookup_done(self, key_hash: str, lookup: asyncio.Future[Any]) -> None:
+        if self._lookups.get(key_hash) is lookup:
+            del self._lookups[key_hash]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved: its requests got the error, or had gone
 
     async def _reread_revocations(self) -> None:
         self._recheck_at = time.monotonic() + self.recheck  # one reader at a time; the others use the last value

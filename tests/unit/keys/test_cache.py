@@ -31,10 +31,14 @@ class FakeKeys:
     key_id: UUID = field(default_factory=uuid.uuid4)
     #: Run while the key row is being read (a revocation racing the read).
     during_key_read: Any = None
+    #: Awaited while the key row is being read (a slow database).
+    key_read_gate: asyncio.Event | None = None
 
     async def find_unrevoked_by_hash(self, key_hash: str) -> dict[str, Any] | None:
         assert key_hash == hash_key(KEY)
         self.key_reads += 1
+        if self.key_read_gate is not None:
+            await self.key_read_gate.wait()
         row = {"id": self.key_id, "name": "n", "role": "router", "expires_on": self.expires_on}
         if self.revoked:
             row = None
@@ -144,3 +148,26 @@ async def test_a_failed_use_write_fails_no_request(keys: FakeKeys, monkeypatch: 
     async with cache.lifespan(None):
         assert await authenticate(KEY, cache) is not None
     assert await authenticate(KEY, cache) is not None
+
+
+async def test_requests_in_flight_when_an_entry_lapses_share_one_lookup(keys: FakeKeys) -> None:
+    """Every ``ttl`` a busy key's entry lapses with dozens of requests in flight: one database read serves
+    them all (each making its own stalled them all for hundreds of milliseconds)."""
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=3600)
+    keys.key_read_gate = asyncio.Event()
+    waiting = [asyncio.create_task(authenticate(KEY, cache)) for _ in range(64)]
+    await asyncio.sleep(0.01)
+    keys.key_read_gate.set()
+    assert all(p is not None and p.key_id == keys.key_id for p in await asyncio.gather(*waiting))
+    assert keys.key_reads == 1
+
+
+async def test_a_request_that_goes_away_does_not_cancel_the_shared_lookup(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=3600)
+    keys.key_read_gate = asyncio.Event()
+    first, second = (asyncio.create_task(authenticate(KEY, cache)) for _ in range(2))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    keys.key_read_gate.set()
+    assert (await second) is not None
+    assert first.cancelled() and keys.key_reads == 1
