@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import stamina
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
@@ -26,6 +27,7 @@ from litestar import Litestar
 from roster.config import Settings
 from roster.db.engine import postgres_config
 from tests import suite_clock
+from tests.tripwire import Tripwire, record_connections, serving_tripwire
 
 hypothesis_settings.register_profile(
     "roster", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -202,3 +204,24 @@ async def api(settings: Settings, http_transport: httpx.AsyncBaseTransport | Non
             for role in Role
         }
         yield Api(client, keys)
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_sleeps() -> Iterator[None]:
+    """Outbound retries happen as in production, without their backoff sleeps."""
+    stamina.set_testing(True, attempts=3)
+    yield
+    stamina.set_testing(False)
+
+
+@pytest.fixture
+def tripwire() -> Iterator[Tripwire]:
+    """A loopback server that counts every connection: one a refused download must never make."""
+    with serving_tripwire() as server:
+        yield server
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every TCP connection attempted, refused unless to loopback (see ``tests.tripwire``)."""
+    return record_connections(monkeypatch)

@@ -51,7 +51,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving() -> Iterator[Tripwire]:
+def serving_tripwire() -> Iterator[Tripwire]:
     server = Tripwire()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

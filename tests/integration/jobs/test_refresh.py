@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import stamina
 
 from roster.config import Settings
 from roster.scheduling import service
@@ -62,13 +60,6 @@ def http_transport(publisher: Publisher) -> httpx.AsyncBaseTransport:
 @pytest.fixture
 def settings(migrated: TempDatabase) -> Settings:
     return migrated.settings(leie_url=LEIE_URL)
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    stamina.set_testing(True, attempts=3)
-    yield
-    stamina.set_testing(False)
 
 
 async def refresh(api: Api) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import stamina
 import time_machine
 
 from roster.alerts.tables import Alert
@@ -35,13 +34,6 @@ JUN_01 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 JUN_08 = datetime(2025, 6, 8, 12, tzinfo=UTC)
 
 Answer = Callable[[httpx.Request], httpx.Response]
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    stamina.set_testing(True, attempts=3)  # retries happen, without the backoff sleeps
-    yield
-    stamina.set_testing(False)
 
 
 def recorded(name: str, npi: str) -> httpx.Response:

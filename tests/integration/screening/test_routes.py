@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import httpx
 import polars as pl
 import pytest
-import stamina
 
 from roster.alerts.tables import Alert
 from roster.config import Settings
@@ -263,13 +261,6 @@ def _publisher(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def http_transport() -> httpx.AsyncBaseTransport:
     return httpx.MockTransport(_publisher)
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    stamina.set_testing(True, attempts=3)  # retries happen, without the backoff sleeps
-    yield
-    stamina.set_testing(False)
 
 
 async def test_load_from_url(api: Api) -> None:

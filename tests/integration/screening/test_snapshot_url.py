@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import stamina
 from click.testing import CliRunner
 
 from roster.cli import main
@@ -26,28 +25,10 @@ from roster.screening.service import list_dir
 from roster.screening.tables import ListSnapshot
 from roster.sources.egress import VettingTransport
 from tests.conftest import Api, TempDatabase
-from tests.tripwire import SECRET, Tripwire, record_connections, serving
+from tests.tripwire import SECRET, Tripwire
 
 SNAPSHOTS = "/api/v1/screening/oig_leie/snapshots"
 LIMIT = 64 * 1024
-
-
-@pytest.fixture
-def tripwire() -> Iterator[Tripwire]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    return record_connections(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    stamina.set_testing(True, attempts=3)
-    yield
-    stamina.set_testing(False)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from ipaddress import ip_address
 from pathlib import Path
@@ -19,34 +19,15 @@ from typing import Any
 import httpcore
 import httpx
 import pytest
-import stamina
 
 from roster.config import Settings
 from roster.sources import egress
 from roster.sources.download import CHUNK, DownloadError, InvalidUrl, TooLarge, download
 from roster.sources.egress import HostAllowList, ListFetchPolicy, host_entry, is_public
-from tests.tripwire import SECRET, Tripwire, record_connections, serving
+from tests.tripwire import SECRET, Tripwire
 
 FILE = b"HEADER\nrow\n"
 PUBLIC = "93.184.216.34"
-
-
-@pytest.fixture
-def tripwire() -> Iterator[Tripwire]:
-    with serving() as server:
-        yield server
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    return record_connections(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    stamina.set_testing(True, attempts=3)
-    yield
-    stamina.set_testing(False)
 
 
 def policy(*hosts: str, max_bytes: int = 1 << 20, deadline: float = 30.0) -> ListFetchPolicy:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -26,13 +26,6 @@ URL = "https://npiregistry.example/api/"
 
 def recorded(name: str) -> bytes:
     return (API / name).read_bytes()
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_sleeps() -> Iterator[None]:
-    stamina.set_testing(True, attempts=3)  # retries happen, without the backoff sleeps
-    yield
-    stamina.set_testing(False)
 
 
 # -- answers ---------------------------------------------------------------------------------------
