@@ -265,6 +265,18 @@ def start_server(db_path: Path, port: int, workers: int, log_path: Path) -> subp
         log.close()
 
 
+def interruptible() -> None:
+    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, so a bench's ``finally`` clauses stop its servers and
+    remove its files and databases (SIGINT is restored even where the launching shell left it ignored, as it
+    does for background jobs)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         try:

@@ -73,7 +73,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from api import free_port, stop_server  # bench/api.py: the server helpers every bench shares
+from api import free_port, interruptible, stop_server  # bench/api.py: the server helpers every bench shares
 from roster.cli import migrate_database
 from roster.config import Settings
 from roster.db.engine import postgres_config, sqlite_path
@@ -767,17 +767,6 @@ async def run(args: argparse.Namespace, backend: Backend, tmp: Path, key: str, i
     finally:
         harness.stop_all()
     return trials
-
-
-def interruptible() -> None:
-    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, so the ``finally`` clauses clean up (SIGINT is restored even
-    where the launching shell left it ignored, as it does for background jobs)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main() -> int:

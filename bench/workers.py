@@ -56,7 +56,7 @@ from typing import Any
 
 import asyncpg
 
-from api import stop_server  # bench/api.py: stops a process group, SIGTERM then SIGKILL
+from api import interruptible, stop_server  # bench/api.py: signal handling and stopping a process group
 from roster.cli import migrate_database
 from roster.config import Settings
 from roster.db.engine import postgres_config, sqlite_path
@@ -468,17 +468,6 @@ async def _admin(server_url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
-
-
-def interruptible() -> None:
-    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, so the ``finally`` clauses clean up (SIGINT is restored even
-    where the launching shell left it ignored, as it does for background jobs)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def main() -> int:
