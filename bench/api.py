@@ -41,6 +41,7 @@ import httpx
 from piccolo.engine.sqlite import convert_array_in, convert_date_in, convert_datetime_in, convert_uuid_in
 
 import loadgen
+from options import parser_for
 from roster.cli import migrate_database
 from roster.config import Settings
 from roster.physicians.npi import check_digit
@@ -363,7 +364,7 @@ def report(results: list[loadgen.Result], args: argparse.Namespace) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--physicians", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--requests", type=int, default=20_000, help="measured requests per endpoint")

@@ -74,6 +74,7 @@ import asyncpg
 import httpx
 
 from api import free_port, interruptible, stop_server  # bench/api.py: the server helpers every bench shares
+from options import parser_for
 from roster.cli import migrate_database
 from roster.config import Settings
 from roster.db.engine import postgres_config, sqlite_path
@@ -770,9 +771,7 @@ async def run(args: argparse.Namespace, backend: Backend, tmp: Path, key: str, i
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = parser_for(__doc__)
     parser.add_argument("--rows", type=int, default=20_000, help="rows of the killed import's file")
     parser.add_argument("--kills", type=int, default=6, help="kill points per scenario")
     parser.add_argument("--seed", type=int, default=7, help="data generator and random kill points")

@@ -41,6 +41,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from options import parser_for  # bench/options.py
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
@@ -236,7 +238,7 @@ def run_backend(backend: str, roster: Path, workdir: Path, postgres_url: str) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--physicians", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])

@@ -61,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import api as roster_bench
 import loadgen
+from options import parser_for
 from roster.cli import migrate_database
 from roster.config import SOURCES, Settings
 
@@ -461,7 +462,7 @@ def in_process(settings: Settings, specialties: list[str], states: list[str], ar
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--physicians", type=int, default=50_000)
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--requests", type=int, default=10_000, help="measured requests per endpoint")

@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from options import parser_for  # bench/options.py
+
 REPO = Path(__file__).resolve().parent.parent
 FULL_FILE_ROWS = 8_000_000
 TARGET_SECONDS = 60.0
@@ -246,7 +248,7 @@ def run_measure(kind: str, path: Path, roster_path: Path, sample: int) -> dict[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--roster", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)

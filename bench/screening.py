@@ -71,6 +71,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from options import parser_for  # bench/options.py
+
 REPO = Path(__file__).resolve().parent.parent
 NICKNAMES = REPO / "fixtures" / "nicknames.csv"
 SEP = "\x1f"
@@ -1409,7 +1411,7 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--physicians", type=int, default=50_000)
     parser.add_argument("--leie", type=int, default=80_000)
     parser.add_argument("--sam", type=int, default=150_000)

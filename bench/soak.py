@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import api as roster_bench
 import loadgen
 import match as match_bench
+from options import parser_for
 from roster.cli import migrate_database
 from roster.config import Settings
 
@@ -602,11 +603,11 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any] | None
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog="Verdicts (printed, never the exit status): zero 5xx, connection errors and server exits; zero "
+    parser = parser_for(__doc__)
+    parser.epilog = (
+        "Verdicts (printed, never the exit status): zero 5xx, connection errors and server exits; zero "
         "'database is locked' in server logs and response bodies; each server's VmRSS at the end within "
-        "--rss-growth percent of its VmRSS after warm-up; the p99 is printed, not judged.",
+        "--rss-growth percent of its VmRSS after warm-up; the p99 is printed, not judged."
     )
     parser.add_argument("--seconds", type=float, default=600.0, help="measured seconds per backend (default 600)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients, one connection each")

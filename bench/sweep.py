@@ -33,6 +33,7 @@ from typing import Any
 
 import asyncpg
 
+from options import parser_for  # bench/options.py
 from roster.alerts import repository as alerts_repository
 from roster.alerts.sweep import HORIZON_DAYS, sweep
 from roster.certifications.tables import Certification
@@ -199,7 +200,7 @@ async def _pg(url: str, sql: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = parser_for(__doc__)
     parser.add_argument("--physicians", type=int, default=50_000)
     parser.add_argument("--licenses", type=int, default=100_000)
     parser.add_argument("--certifications", type=int, default=50_000)

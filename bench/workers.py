@@ -57,6 +57,7 @@ from typing import Any
 import asyncpg
 
 from api import interruptible, stop_server  # bench/api.py: signal handling and stopping a process group
+from options import parser_for
 from roster.cli import migrate_database
 from roster.config import Settings
 from roster.db.engine import postgres_config, sqlite_path
@@ -474,9 +475,7 @@ def main() -> int:
     if len(sys.argv) == 4 and sys.argv[1] == "--child-sweep":
         child_sweep(sys.argv[2], float(sys.argv[3]))
         return 0
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = parser_for(__doc__)
     parser.add_argument("--physicians", type=int, default=2000, help="roster size (2x licenses, 1x certifications)")
     parser.add_argument("--kills", type=int, default=3, help="leader kills in part 2")
     parser.add_argument("--standby-seconds", type=float, default=5.0, help="ROSTER_WORKER_STANDBY_SECONDS")
