@@ -208,8 +208,8 @@ async def api(settings: Settings, http_transport: httpx.AsyncBaseTransport | Non
 
 @pytest.fixture(autouse=True)
 def _no_retry_sleeps() -> Iterator[None]:
-    """Outbound retries happen as in production, without their backoff sleeps."""
-    stamina.set_testing(True, attempts=3)
+    """Outbound retries happen as configured (at most 3 attempts), without their backoff sleeps."""
+    stamina.set_testing(True, attempts=3, cap=True)
     yield
     stamina.set_testing(False)
 

@@ -162,12 +162,25 @@ async def test_a_new_leader_closes_scheduled_runs_and_silent_manual_ones(api: Ap
     assert outcomes == {scheduled["id"]: "failed", live_manual["id"]: "running", dead_manual["id"]: "failed"}
 
 
-async def test_a_run_started_without_wait_finishes_in_the_background(api: Api) -> None:
+async def test_a_run_started_without_wait_finishes_in_the_background(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The body waits for the second request: an empty roster's sweep could otherwise end before it.
+    release = asyncio.Event()
+    body = service.load_body
+
+    def held(spec: schedule.JobSpec) -> Any:
+        async def run(settings: Settings, http: httpx.AsyncClient) -> Any:
+            await release.wait()
+            return await body(spec)(settings, http)
+
+        return run
+
+    monkeypatch.setattr(service, "load_body", held)
     response = await api.post(f"{JOBS_URL}/expiration_sweep/run", role="manager")
     assert response.status_code == 202, response.text
     started = response.json()
     assert started["outcome"] == "running" and started["finished_at"] is None and started["trigger"] == "manual"
     assert problem(await api.post(f"{JOBS_URL}/expiration_sweep/run"), 409)["errors"][0]["field"] == "name"
+    release.set()
     for _ in range(200):
         [listed] = [job for job in (await api.get(JOBS_URL)).json() if job["name"] == "expiration_sweep"]
         if listed["outcome"] != "running":
