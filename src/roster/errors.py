@@ -35,6 +35,19 @@ class InvalidInput(RosterError):
 
 
 @dataclass
+class PayloadTooLarge(RosterError):
+    status: int = 413
+    title: str = "Payload too large"
+    type: str = "https://roster.dev/problems/payload-too-large"
+
+    @classmethod
+    def over(cls, field_name: str, limit: int) -> PayloadTooLarge:
+        size = f"{limit >> 20} MiB" if limit >= 1 << 20 and limit % (1 << 20) == 0 else f"{limit} bytes"
+        message = f"larger than this endpoint's limit of {size}"
+        return cls(detail=f"{field_name}: {message}", errors=[FieldError(field_name, message)])
+
+
+@dataclass
 class NotFound(RosterError):
     status: int = 404
     title: str = "Not found"

@@ -20,29 +20,12 @@ from litestar import Request
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Schema
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
 
-from roster.config import MIB
-from roster.errors import FieldError, InvalidInput, RosterError
+from roster.errors import InvalidInput, PayloadTooLarge
 
 #: Room for the multipart framing around the file: boundaries, part headers, small text fields.
 FRAMING = 64 * 1024
 #: Writes are batched to this size and done off the event loop.
 _BATCH = 1 << 20
-
-
-@dataclass
-class TooLarge(RosterError):
-    status: int = 413
-    title: str = "Payload too large"
-    type: str = "https://roster.dev/problems/payload-too-large"
-
-    @classmethod
-    def over(cls, field_name: str, limit: int) -> TooLarge:
-        message = f"larger than this endpoint's limit of {_size(limit)}"
-        return cls(detail=f"{field_name}: {message}", errors=[FieldError(field_name, message)])
-
-
-def _size(limit: int) -> str:
-    return f"{limit // MIB} MiB" if limit >= MIB and limit % MIB == 0 else f"{limit} bytes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +47,7 @@ def refuse_announced(request: Request[Any, Any, Any], limit: int, field_name: st
     except ValueError:
         raise InvalidInput.on("content-length", "not a number") from None
     if announced > limit:
-        raise TooLarge.over(field_name, limit)
+        raise PayloadTooLarge.over(field_name, limit)
 
 
 async def read_body(request: Request[Any, Any, Any], limit: int, field_name: str = "body") -> bytes:
@@ -74,7 +57,7 @@ async def read_body(request: Request[Any, Any, Any], limit: int, field_name: str
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise TooLarge.over(field_name, limit)
+            raise PayloadTooLarge.over(field_name, limit)
     return bytes(body)
 
 
@@ -98,7 +81,7 @@ class _Sink:
     async def write(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self.limit:
-            raise TooLarge.over(self.field_name, self.limit)
+            raise PayloadTooLarge.over(self.field_name, self.limit)
         self.pending += data
         if len(self.pending) >= _BATCH:
             batch, self.pending = bytes(self.pending), bytearray()
@@ -157,7 +140,7 @@ async def receive_file(
                     else:  # another field: small text at most
                         framing += len(event)
                         if framing > FRAMING:
-                            raise TooLarge.over(field_name, limit)
+                            raise PayloadTooLarge.over(field_name, limit)
             parser.close()
     except (ParserError, ParserLimitReached) as exc:
         if upload is not None:

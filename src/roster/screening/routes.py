@@ -15,8 +15,8 @@ from roster.api.auth import READ_SCREENING, WRITE_ROSTER
 from roster.api.bodies import decode_json
 from roster.api.pagination import Cursor, Limit, Page
 from roster.api.problems import problems
-from roster.api.uploads import TooLarge, multipart_file_body, read_body, receive_file
-from roster.errors import FieldError, InvalidInput, RosterError
+from roster.api.uploads import multipart_file_body, read_body, receive_file
+from roster.errors import FieldError, InvalidInput, PayloadTooLarge, RosterError
 from roster.keys.schemas import Principal
 from roster.screening import service
 from roster.screening.schemas import (
@@ -29,8 +29,7 @@ from roster.screening.schemas import (
     SnapshotRead,
     Source,
 )
-from roster.sources.download import Downloaded, DownloadError, InvalidUrl, download
-from roster.sources.download import TooLarge as TooLargeDownload
+from roster.sources.download import Downloaded, DownloadError, InvalidUrl, TooLarge, download
 from roster.sources.egress import ListFetchPolicy
 
 AuthedRequest = Request[Principal, Any, Any]
@@ -59,8 +58,8 @@ class SnapshotUploadOperation(Operation):
 def _upstream(exc: DownloadError) -> RosterError:
     """A failed download as problem details naming ``url``: its message says what was refused or the
     HTTP status, never what the server sent."""
-    if isinstance(exc, TooLargeDownload):
-        return TooLarge.over("url", exc.limit)
+    if isinstance(exc, TooLarge):
+        return PayloadTooLarge.over("url", exc.limit)
     if isinstance(exc, InvalidUrl) or (exc.status is not None and 400 <= exc.status < 500):
         return InvalidInput(detail=str(exc), errors=[FieldError("url", str(exc))])
     return RosterError(detail=str(exc), errors=[FieldError("url", str(exc))], status=502, title="Bad gateway")
