@@ -8,6 +8,7 @@ an import-time global (stack-notes §1.5).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import weakref
 from pathlib import Path
@@ -23,6 +24,10 @@ from piccolo.querystring import QueryString
 from roster.config import Settings
 
 _engine: Engine | None = None
+log = logging.getLogger(__name__)
+
+#: How long closing waits for connections still checked out of the PostgreSQL pool before closing them under their holder.
+POOL_CLOSE_SECONDS = 10.0
 
 
 def sqlite_path(url: str) -> str:
@@ -194,4 +199,11 @@ async def close_engine(engine: Engine) -> None:
     if isinstance(engine, PooledSQLiteEngine):
         await engine.close_pool()
     elif isinstance(engine, PostgresEngine) and engine.pool is not None:
-        await engine.close_connection_pool()
+        pool, engine.pool = engine.pool, None
+        try:
+            await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+        except TimeoutError:
+            # asyncpg waits for every checked-out connection; one leaked by a task cancelled mid-query
+            # would hang shutdown for good.
+            log.warning("closing the PostgreSQL pool: a connection was still in use after %ss; closed it", POOL_CLOSE_SECONDS)
+            pool.terminate()

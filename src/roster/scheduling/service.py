@@ -144,10 +144,19 @@ def _abandoned(now: datetime, *, since: datetime | None = None) -> dict[str, Any
     return {"outcome": "failed", "finished_at": now, "error": f"abandoned: the process running it stopped{silent}"}
 
 
-async def _heartbeat(run_id: uuid.UUID) -> None:
-    """Record every :data:`HEARTBEAT` that this process still runs the job; a missed beat is retried at the next."""
+async def _heartbeat(run_id: uuid.UUID, stop: asyncio.Event) -> None:
+    """Record every :data:`HEARTBEAT` that this process still runs the job; a missed beat is retried at the next.
+
+    It stops when told, between beats, and is never cancelled: a PostgreSQL transaction cancelled
+    mid-statement can keep its pooled connection checked out for good, and the pool's close on
+    shutdown then waits on it forever.
+    """
     while True:
-        await asyncio.sleep(HEARTBEAT.total_seconds())
+        try:
+            await asyncio.wait_for(stop.wait(), HEARTBEAT.total_seconds())
+            return
+        except TimeoutError:
+            pass
         try:
             async with write_tx(roster_change=False):
                 await repository.beat(run_id, clock.now())
@@ -158,10 +167,16 @@ async def _heartbeat(run_id: uuid.UUID) -> None:
 async def _execute(spec: JobSpec, row: dict[str, Any], settings: Settings, http: httpx.AsyncClient) -> JobRunRead:
     name = spec.name
     outcome, counts, error = "failed", {}, None
-    heartbeat = asyncio.create_task(_heartbeat(row["id"]), name=f"heartbeat:{name}:{row['id']}")
+    stop = asyncio.Event()
+    heartbeat = asyncio.create_task(_heartbeat(row["id"], stop), name=f"heartbeat:{name}:{row['id']}")
     try:
-        counts = _counts(await load_body(spec)(settings, http))
-        outcome = "succeeded"
+        try:
+            counts = _counts(await load_body(spec)(settings, http))
+            outcome = "succeeded"
+        finally:
+            stop.set()
+            # Shielded: a second cancellation leaves the heartbeat to end on its own, a beat at most later.
+            await asyncio.shield(heartbeat)
     except JobFailed as exc:
         log.warning("job %s failed: %s", name, exc)
         counts, error = _counts(exc.counts), str(exc)[:_MAX_ERROR]
@@ -172,8 +187,6 @@ async def _execute(spec: JobSpec, row: dict[str, Any], settings: Settings, http:
         outcome, error = "cancelled", "cancelled before it finished (worker stopped)"
         await _finish(row, outcome, counts, error)
         raise
-    finally:
-        heartbeat.cancel()
     return await _finish(row, outcome, counts, error)
 
 

@@ -152,6 +152,37 @@ async def test_a_running_job_records_its_heartbeat(api: Api, monkeypatch: pytest
     assert run.outcome == "succeeded"
 
 
+async def test_a_beat_in_flight_when_the_job_ends_is_finished_not_cancelled(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelling the heartbeat mid-transaction could leave its PostgreSQL connection checked out, and
+    the pool's close then hung (the suite stuck in teardown). The run waits for the beat instead."""
+    monkeypatch.setattr(service, "HEARTBEAT", timedelta(seconds=0.01))
+    beating, beats_done = asyncio.Event(), []
+    beat = repository.beat
+
+    async def slow_beat(run_id: Any, at: datetime) -> None:
+        beating.set()
+        await asyncio.sleep(0.2)
+        await beat(run_id, at)
+        beats_done.append(at)
+
+    def ends_mid_beat(spec: schedule.JobSpec) -> Any:
+        async def body(settings: Settings, http: httpx.AsyncClient) -> Any:
+            await beating.wait()
+            return {}
+
+        return body
+
+    monkeypatch.setattr(repository, "beat", slow_beat)
+    monkeypatch.setattr(service, "load_body", ends_mid_beat)
+    response = await api.post(f"{JOBS_URL}/expiration_sweep/run", params=WAIT)
+    assert response.status_code == 201 and response.json()["outcome"] == "succeeded", response.text
+    assert len(beats_done) == 1, "the beat under way when the body ended was cut off"
+    [run] = await service.job_runs("expiration_sweep")
+    assert run.outcome == "succeeded"
+
+
 async def test_a_new_leader_closes_scheduled_runs_and_silent_manual_ones(api: Api) -> None:
     scheduled = await service.start_run("expiration_sweep", "schedule")
     live_manual = await service.start_run("list_refresh", "manual")
