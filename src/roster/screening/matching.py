@@ -66,6 +66,10 @@ HIT_SCHEMA: dict[str, pl.DataType] = {
     "matched_fields": pl.List(pl.String()),
     #: The list row as published (JSON).
     "record": pl.String(),
+    #: How each field compared (JSON object: npi, dob, last_name, first_name, middle_name, state).
+    "evidence": pl.String(),
+    #: Null for a hit; else why the pair is not one (``npi_conflict``): listed, counted, not raised.
+    "suppressed": pl.String(),
 }
 
 MATCH_KINDS: tuple[str, ...] = ("npi", "name_dob", "name")
@@ -676,6 +680,8 @@ def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) ->
         score="score",
         matched_fields=fields.list.drop_nulls(),
         record="record",
+        evidence=pl.lit("{}"),
+        suppressed=pl.lit(None, pl.String()),
     )
     # Several list rows can share a record_key (publishers repeat rows): keep one, by a total order.
     return (
