@@ -36,8 +36,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cached_property
 
+import msgspec
 import polars as pl
 
+from roster.screening import evidence as ev
 from roster.screening.names import first_token, last_name_variant_rows, nickname_pairs, normalized
 from roster.sources.records import LIST_SCHEMA, RECORD, record_hash, record_json
 
@@ -129,16 +131,18 @@ def screen_prepared(
         candidates.append(_npi_pairs(roster.people, frame.select("r", npi=_clean_npi(pl.col("npi")))))
         matched = frame.filter(pl.col("r").is_in(candidates[-1]["r"].implode()))
         rows = _prepare_listing(_listing_names(matched), roster.vocabulary)
-        return _strongest(pl.concat(candidates), roster, rows)
+        return _strongest(_judged(pl.concat(candidates), roster, frame, kinds), roster, rows)
     rows = _prepare_listing(names, roster.vocabulary)
     if "npi" in kinds:
         candidates.append(_npi_pairs(roster.people, rows.main))
     individuals = rows.main.filter(~pl.col("entity"), pl.col("first").is_not_null())
     if "name_dob" in kinds:
         candidates.append(_name_dob_pairs(roster, rows, individuals))
+        candidates.append(_close_name_pairs(roster, rows, individuals))
+        candidates.append(_mistyped_dob_pairs(roster, rows, individuals))
     if "name" in kinds:
         candidates.append(_name_pairs(roster, rows, individuals, fuzzy_threshold))
-    return _strongest(pl.concat(candidates), roster, rows)
+    return _strongest(_judged(pl.concat(candidates), roster, frame, kinds), roster, rows)
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -257,6 +261,12 @@ class PreparedRoster:
         )
         variants = last_name_variant_rows(frame, "p", "last_name", "former_last_names")
         self.people = _Side(main, variants, states)
+        #: The roster as given (numbered ``p``): the candidates' evidence is read from it.
+        self.frame = frame
+        #: Each first name's nickname-equivalents, for :func:`roster.screening.evidence.compare`.
+        self.nickname_map: dict[str, frozenset[str]] = {
+            row["a"]: frozenset(row["b"]) for row in pairs.group_by("a").agg("b").iter_rows(named=True)
+        }
         #: Nickname pairs as (tid_r, tid_p) codes.
         self.nicknames = pairs.select(
             tid_r=pl.col("a").cast(self.vocabulary).to_physical(), tid_p=pl.col("b").cast(self.vocabulary).to_physical()
@@ -478,25 +488,107 @@ def _npi_pairs(people: _Side, listed: pl.DataFrame) -> pl.DataFrame:
 
 
 def _name_dob_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame) -> pl.DataFrame:
-    """``individuals``: the rows of ``rows.main`` that may match by name (persons with a first name)."""
+    """Same DOB and a shared last-name variant; any first name (a typo in it, or the middle name in its
+    place, is still a lead with an equal DOB: :mod:`roster.screening.evidence` decides).
+    ``individuals``: the rows of ``rows.main`` that may match by name (persons with a first name)."""
     listed = (
         individuals.filter(pl.col("dob").is_not_null())
         .select("r", "dob")
         .join(rows.last.select("r", "variant"), on="r")
     )
     candidates = listed.join(roster.dated_names, on=["variant", "dob"]).select("p", "r").unique()
+    return candidates.select("p", "r", kind=pl.lit(1, pl.UInt8), score=pl.lit(None, pl.Float64)).cast(_PAIR_SCHEMA)
+
+
+def _close_name_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame) -> pl.DataFrame:
+    """Same DOB, the last name one edit away and the first word equal or a nickname (BAILEV WILLIAM for
+    William Bailey); or first and last names exchanged (the row's last name is the physician's first word)."""
+    dated = individuals.filter(pl.col("dob").is_not_null())
+    people = roster.people.main.filter(pl.col("dob").is_not_null(), pl.col("tid").is_not_null())
+    by_first = pl.concat(
+        [
+            dated.select("r", "dob", "tid"),
+            dated.select("r", "dob", tid_r=pl.col("tid"))
+            .join(roster.nicknames, on="tid_r")
+            .select("r", "dob", tid="tid_p"),
+        ]
+    )
+    same_first = by_first.join(people.select("p", "dob", "tid"), on=["dob", "tid"]).select("p", "r").unique()
+    lasts_r = rows.last.filter("whole").select("r", last_r="variant")
+    lasts_p = roster.people.last.filter("whole").select("p", last_p="variant")
+    typo = same_first.join(lasts_r, on="r").join(lasts_p, on="p")
+    if typo.height:
+        typo = typo.filter(_within_one_edit(typo["last_r"], typo["last_p"]))
+    firsts_p = people.select("p", "dob", variant=first_token(pl.col("first")))
+    swapped = (
+        dated.select("r", "dob").join(rows.last.select("r", "variant"), on="r").join(firsts_p, on=["dob", "variant"])
+    )
     return (
-        _first_name_agreement(_with_first_names(candidates, roster, rows).lazy(), roster.nicknames)
+        pl.concat([typo.select("p", "r"), swapped.select("p", "r")])
+        .unique()
+        .select("p", "r", kind=pl.lit(1, pl.UInt8), score=pl.lit(None, pl.Float64))
+        .cast(_PAIR_SCHEMA)
+    )
+
+
+def _mistyped_dob_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame) -> pl.DataFrame:
+    """A shared last-name variant and a DOB one keystroke away: a one-digit typo leaves two of year, month
+    and day equal, and a day/month transposition leaves the year; each is one join on (variant, two parts)."""
+    listed = (
+        individuals.filter(pl.col("dob").is_not_null())
+        .select("r", y=pl.col("dob").dt.year(), m=pl.col("dob").dt.month(), d=pl.col("dob").dt.day())
+        .join(rows.last.select("r", "variant"), on="r")
+    )
+    dated = roster.dated_names.select(
+        "p", "variant", y=pl.col("dob").dt.year(), m=pl.col("dob").dt.month(), d=pl.col("dob").dt.day()
+    )
+    joins = [
+        listed.join(dated, on=["variant", *keys]).select("p", "r") for keys in (("y", "m"), ("y", "d"), ("m", "d"))
+    ]
+    joins.append(listed.join(dated.rename({"m": "d", "d": "m"}), on=["variant", "y", "m", "d"]).select("p", "r"))
+    pairs = pl.concat(joins).unique().sort("p", "r")
+    # Common surnames share a year and month by the thousand: keep the pairs whose DOBs are one
+    # keystroke apart and whose first names agree before any is judged one by one.
+    pairs = pl.concat(
+        [
+            pairs,
+            _at(roster.people.main, "p", pairs.get_column("p"), dob_p="dob"),
+            _at(rows.main, "r", pairs.get_column("r"), dob_r="dob"),
+        ],
+        how="horizontal",
+    ).filter(_one_keystroke_apart(pl.col("dob_p"), pl.col("dob_r")))
+    return (
+        _first_name_agreement(_with_first_names(pairs.select("p", "r"), roster, rows).lazy(), roster.nicknames)
         .filter("first_ok")
-        .select(
-            "p",
-            "r",
-            kind=pl.lit(1, pl.UInt8),
-            score=pl.when("first_exact").then(NAME_DOB_EXACT_SCORE).otherwise(NAME_DOB_VARIANT_SCORE),
-        )
+        .select("p", "r", kind=pl.lit(1, pl.UInt8), score=pl.lit(None, pl.Float64))
         .cast(_PAIR_SCHEMA)
         .collect()
     )
+
+
+def _one_keystroke_apart(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Two dates whose YYYYMMDD differ in one digit, or whose day and month are exchanged
+    (:func:`roster.screening.evidence.compare_dob` says which)."""
+
+    def digits_differing(x: pl.Expr, y: pl.Expr, width: int) -> pl.Expr:
+        x, y = x.cast(pl.Int32), y.cast(pl.Int32)
+        return pl.sum_horizontal([((x // 10**k) % 10 != (y // 10**k) % 10).cast(pl.Int32) for k in range(width)])
+
+    ya, ma, da = a.dt.year(), a.dt.month(), a.dt.day()
+    yb, mb, db = b.dt.year(), b.dt.month(), b.dt.day()
+    differing = digits_differing(ya, yb, 4) + digits_differing(ma, mb, 2) + digits_differing(da, db, 2)
+    transposed = (ya == yb) & (ma == db) & (da == mb) & (ma != da)
+    return (differing == 1) | transposed
+
+
+def _within_one_edit(left: pl.Series, right: pl.Series) -> pl.Series:
+    """Element-wise: the two strings are at most one edit apart (optimal string alignment)."""
+    import numpy as np  # rapidfuzz's cpdist returns (and needs) numpy arrays
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    distances = process.cpdist(left.to_list(), right.to_list(), scorer=OSA.distance, dtype=np.int32, workers=-1)
+    return pl.Series(values=distances <= 1, dtype=pl.Boolean())
 
 
 def _full_names(frame: pl.DataFrame, side: str, index: str) -> pl.DataFrame:
@@ -630,11 +722,86 @@ def _gathered(frame: pl.DataFrame, positions: pl.Series) -> pl.DataFrame:
     return pl.concat(parts, rechunk=False) if parts else frame.clear()
 
 
-def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
-    """One row per (physician, record): strongest kind, best score; then the fields that agree."""
-    best = candidates.sort("p", "r", "kind", "score", descending=[False, False, False, True]).unique(
-        subset=["p", "r"], keep="first", maintain_order=True
+_JUDGED_SCHEMA: dict[str, pl.DataType] = {
+    **_PAIR_SCHEMA,
+    "evidence": pl.String(),
+    "suppressed": pl.String(),
+}
+
+
+def _judged(
+    candidates: pl.DataFrame, roster: PreparedRoster, listing: pl.DataFrame, kinds: Collection[str]
+) -> pl.DataFrame:
+    """Each candidate pair described field by field and judged by the decision table
+    (:mod:`roster.screening.evidence`); pairs that are no lead are dropped. Candidates are few (the
+    joins above find them), so each is compared in Python, by the same pure functions the tests call."""
+    pairs = (
+        candidates.group_by("p", "r").agg(name_score=pl.col("score").filter(pl.col("kind") == 2).max()).sort("p", "r")
     )
+    if pairs.is_empty():
+        return pl.DataFrame(schema=_JUDGED_SCHEMA)
+
+    # Both sides' names normalised by polars for the candidates alone (the same steps as normalize_name).
+    def name(column: str) -> pl.Expr:
+        return normalized(pl.col(column)).fill_null("")
+
+    present = pl.element().filter(pl.element().is_not_null() & (pl.element() != ""))
+    people = _at(
+        roster.frame, "p", pairs.get_column("p").unique(), "p", "dob", "npi", "first_name", "middle_name",
+        "last_name", "former_last_names", "states",
+    ).select(
+        "p",
+        "dob",
+        npi=_clean_npi(pl.col("npi")),
+        first=name("first_name"),
+        middle=name("middle_name"),
+        lasts=pl.concat_list(pl.col("last_name"), pl.col("former_last_names").fill_null([]))
+        .list.eval(normalized(pl.element()))
+        .list.eval(present),
+        states=pl.col("states").list.eval(_clean_state(pl.element())).list.eval(present),
+    )  # fmt: skip
+    listed = _at(
+        listing,
+        "r",
+        pairs.get_column("r").unique(),
+        "r",
+        "dob",
+        "npi",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "state",
+    ).select(
+        "r",
+        "dob",
+        npi=_clean_npi(pl.col("npi")),
+        first=name("first_name"),
+        middle=name("middle_name"),
+        last=name("last_name"),
+        state=_clean_state(pl.col("state")),
+    )
+    physicians = {
+        p: ev.Side(npi, dob, first, middle, tuple(lasts), frozenset(states))
+        for p, dob, npi, first, middle, lasts, states in people.iter_rows()
+    }
+    rows = {
+        r: ev.Side(npi, dob, first, middle, (last,), frozenset((state,)) if state else frozenset())
+        for r, dob, npi, first, middle, last, state in listed.iter_rows()
+    }
+    kind_codes = {kind: code for code, kind in enumerate(MATCH_KINDS)}
+    judged: list[tuple[int, int, int, float, str, str | None]] = []
+    for p, r, name_score in pairs.iter_rows():
+        evidence = ev.compare(physicians[p], rows[r], roster.nickname_map)
+        verdict = ev.decide(evidence, name_score, kinds=kinds)
+        if verdict is not None:
+            encoded = msgspec.json.encode(evidence.as_dict()).decode()
+            judged.append((p, r, kind_codes[verdict.kind], verdict.score, encoded, verdict.suppressed))
+    return pl.DataFrame(judged, schema=_JUDGED_SCHEMA, orient="row")
+
+
+def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) -> pl.DataFrame:
+    """One row per (physician, record), as judged; then the fields that agree and the published record."""
+    best = candidates
     if best.is_empty():
         return empty_hits()
     people = roster.people
@@ -680,20 +847,21 @@ def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) ->
         score="score",
         matched_fields=fields.list.drop_nulls(),
         record="record",
-        evidence=pl.lit("{}"),
-        suppressed=pl.lit(None, pl.String()),
+        evidence="evidence",
+        suppressed="suppressed",
     )
     # Several list rows can share a record_key (publishers repeat rows): keep one, by a total order.
     return (
         hits.sort(
             "physician_id",
             "record_key",
+            pl.col("suppressed").is_not_null(),
             "kind",
             "score",
             "record_hash",
             "record",
             pl.col("matched_fields").list.join(","),
-            descending=[False, False, False, True, False, False, False],
+            descending=[False, False, False, False, True, False, False, False],
             nulls_last=True,
         )
         .unique(subset=["physician_id", "record_key"], keep="first", maintain_order=True)

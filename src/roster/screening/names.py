@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -167,10 +168,22 @@ def normalized_column(frame: pl.DataFrame, column: str) -> pl.DataFrame:
 # -- first names -------------------------------------------------------------------------------
 
 
-def load_nicknames(path: Path) -> pl.DataFrame:
-    """The ``name,nickname`` CSV at ``path`` as normalised ``name``/``nickname`` String columns,
-    de-duplicated and sorted (self-pairs and blank cells dropped)."""
+def _published_nicknames() -> pl.DataFrame:
+    """The ``nicknames`` package's curated English table (Carlton Northern's, Apache-2.0): ~2,700
+    name/nickname pairs, where a hand-kept list held 165."""
+    with resources.as_file(resources.files("nicknames") / "names.csv") as path:
+        raw = pl.read_csv(path, schema={"name1": pl.String(), "relationship": pl.String(), "name2": pl.String()})
+    return raw.filter(pl.col("relationship") == "has_nickname").select(name="name1", nickname="name2")
+
+
+def load_nicknames(path: Path, *, published: bool = True) -> pl.DataFrame:
+    """The ``name,nickname`` CSV at ``path`` (the project's own additions: Spanish, South Asian and other
+    diminutives the English table lacks) merged with the published table (unless ``published`` is
+    false), as normalised ``name``/``nickname`` String columns, de-duplicated and sorted (self-pairs and
+    blank cells dropped)."""
     raw = pl.read_csv(path, schema={"name": pl.String(), "nickname": pl.String()})
+    if published:
+        raw = pl.concat([raw, _published_nicknames()])
     return (
         raw.select(normalized(pl.col("name")).alias("name"), normalized(pl.col("nickname")).alias("nickname"))
         .filter(
@@ -187,10 +200,14 @@ def load_nicknames(path: Path) -> pl.DataFrame:
 
 def nickname_pairs(nicknames: pl.DataFrame) -> pl.DataFrame:
     """Ordered pairs ``(a, b)`` of distinct first names that count as the same person's name: a name
-    and its nickname in either direction, and two nicknames of one name (BOB ~ ROB via ROBERT)."""
+    and its nickname in either direction, and two shorter nicknames of one name (BOB ~ ROB via ROBERT)."""
     pairs = nicknames.select(pl.col("name").alias("a"), pl.col("nickname").alias("b"))
+    # Only through a formal name, longer than both: the published table also lists the way back
+    # (BILL -> ROBERT, BILL -> WILLIAM), which would otherwise make ROBERT and WILLIAM one name.
+    longer = pl.col("name").str.len_chars()
     siblings = (
         nicknames.join(nicknames, on="name", suffix="_2")
+        .filter(longer > pl.col("nickname").str.len_chars(), longer > pl.col("nickname_2").str.len_chars())
         .select(pl.col("nickname").alias("a"), pl.col("nickname_2").alias("b"))
         .filter(pl.col("a") != pl.col("b"))
     )

@@ -129,18 +129,40 @@ def test_variant_rows_agree_with_python(people: list[tuple[str | None, list[str 
 def test_load_nicknames(tmp_path: Path) -> None:
     path = tmp_path / "nicknames.csv"
     path.write_text("name,nickname\nRobert,Bob\nROBERT,BOB\nrobert,rob\nJOHN,JOHN\nJAMES,\nWilliam,Bill\n")
-    frame = load_nicknames(path)
+    frame = load_nicknames(path, published=False)
     assert frame.schema == pl.Schema({"name": pl.String(), "nickname": pl.String()})
     assert frame.rows() == [("ROBERT", "BOB"), ("ROBERT", "ROB"), ("WILLIAM", "BILL")]
 
 
+def test_the_published_table_is_merged_with_the_projects_additions(tmp_path: Path) -> None:
+    path = tmp_path / "nicknames.csv"
+    path.write_text("name,nickname\nGuadalupe,Lupe\n")
+    rows = set(load_nicknames(path).rows())
+    assert ("GUADALUPE", "LUPE") in rows, "the project's own pair"
+    assert {("WILLIAM", "BILL"), ("MARGARET", "PEGGY"), ("ELIZABETH", "BETSY")} <= rows, "the published English table"
+    assert len(rows) > 2000
+
+
+def test_two_formal_names_sharing_a_nickname_stay_apart() -> None:
+    """The published table lists BILL -> ROBERT and BILL -> WILLIAM: Robert and William are still two names."""
+    pairs = set(nickname_pairs(load_nicknames(FIXTURES / "nicknames.csv")).rows())
+    assert {("ROBERT", "BILL"), ("WILLIAM", "BILL"), ("BOB", "ROB")} <= pairs
+    assert ("ROBERT", "WILLIAM") not in pairs and ("WILLIAM", "ROBERT") not in pairs
+
+
 def test_shipped_nicknames() -> None:
-    frame = load_nicknames(FIXTURES / "nicknames.csv")
+    frame = load_nicknames(FIXTURES / "nicknames.csv", published=False)
     assert frame.height >= 150
     raw = pl.read_csv(FIXTURES / "nicknames.csv", infer_schema=False)
     assert raw.columns == ["name", "nickname"]
     assert raw.height == frame.height, "every shipped pair is already normalised and distinct"
-    for pair in [("ROBERT", "BOB"), ("WILLIAM", "BILL"), ("ELIZABETH", "BETH"), ("MARGARET", "PEGGY")]:
+    for pair in [
+        ("ROBERT", "BOB"),
+        ("WILLIAM", "BILL"),
+        ("GUADALUPE", "LUPE"),
+        ("ALEJANDRO", "ALEX"),
+        ("JOSE", "PEPE"),
+    ]:
         assert pair in frame.rows()
 
 
