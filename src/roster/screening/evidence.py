@@ -23,6 +23,8 @@ Evidence per field:
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -74,6 +76,10 @@ class Evidence:
     def as_dict(self) -> dict[str, str]:
         return {field: getattr(self, field) for field in _FIELDS}
 
+    def as_json(self) -> str:
+        """:meth:`as_dict` as JSON, encoded once per distinct evidence."""
+        return _encoded(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -82,6 +88,11 @@ class Verdict:
     kind: Literal["npi", "name_dob", "name"]
     score: float
     suppressed: str | None = None
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded(evidence: Evidence) -> str:
+    return json.dumps(evidence.as_dict(), separators=(",", ":"))
 
 
 # -- comparing ---------------------------------------------------------------------------------
@@ -303,18 +314,25 @@ def decide(
     """The verdict for one pair, or None (no lead). ``name_score``: the fuzzy "LAST FIRST" score the
     matcher found at or over its threshold, for a pair with no DOB to compare; without it the ``name``
     rule does not apply. ``kinds``: the kinds of hit this list may raise (the preclusion list: NPI only)."""
+    found = _rule_for(evidence, name_score is not None, frozenset(kinds))
+    if found is None:
+        return None
+    rule, suppressed = found
+    score = rule.score if rule.score is not None else name_score
+    assert score is not None
+    return Verdict(rule.kind, score, suppressed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_for(evidence: Evidence, scored: bool, kinds: frozenset[str]) -> tuple[Rule, str | None] | None:
+    """The first rule that holds, and the veto that suppresses it if any. Evidence takes a few hundred
+    distinct values over thousands of pairs: each is worked out once."""
     for rule in _RULES_BY_DOB[evidence.dob]:
-        if rule.kind not in kinds or not rule.holds(evidence):
+        if rule.kind not in kinds or not rule.holds(evidence) or (rule.score is None and not scored):
             continue
-        if rule.score is None:
-            if name_score is None:
-                continue
-            score = name_score
-        else:
-            score = rule.score
         if rule.kind != "npi":
             for reason, veto in VETOES.items():
                 if veto.holds(evidence):
-                    return Verdict(rule.kind, score, suppressed=reason)
-        return Verdict(rule.kind, score)
+                    return rule, reason
+        return rule, None
     return None

@@ -36,7 +36,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cached_property
 
-import msgspec
 import polars as pl
 
 from roster.screening import evidence as ev
@@ -137,9 +136,11 @@ def screen_prepared(
         candidates.append(_npi_pairs(roster.people, rows.main))
     individuals = rows.main.filter(~pl.col("entity"), pl.col("first").is_not_null())
     if "name_dob" in kinds:
-        candidates.append(_name_dob_pairs(roster, rows, individuals))
+        # Only the rows' last-name variants some physician carries can meet a physician by last name.
+        known = rows.last.filter(pl.col("variant").is_in(roster.surnames.implode())).select("r", "variant")
+        candidates.append(_name_dob_pairs(roster, known, individuals))
         candidates.append(_close_name_pairs(roster, rows, individuals))
-        candidates.append(_mistyped_dob_pairs(roster, rows, individuals))
+        candidates.append(_mistyped_dob_pairs(roster, rows, known, individuals))
     if "name" in kinds:
         candidates.append(_name_pairs(roster, rows, individuals, fuzzy_threshold))
     return _strongest(_judged(pl.concat(candidates), roster, frame, kinds), roster, rows)
@@ -487,15 +488,12 @@ def _npi_pairs(people: _Side, listed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _name_dob_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame) -> pl.DataFrame:
+def _name_dob_pairs(roster: PreparedRoster, known: pl.DataFrame, individuals: pl.DataFrame) -> pl.DataFrame:
     """Same DOB and a shared last-name variant; any first name (a typo in it, or the middle name in its
     place, is still a lead with an equal DOB: :mod:`roster.screening.evidence` decides).
-    ``individuals``: the rows of ``rows.main`` that may match by name (persons with a first name)."""
-    listed = (
-        individuals.filter(pl.col("dob").is_not_null())
-        .select("r", "dob")
-        .join(rows.last.select("r", "variant"), on="r")
-    )
+    ``individuals``: the list rows that may match by name (persons with a first name); ``known``: their
+    (r, variant) last-name variants that some physician carries."""
+    listed = individuals.filter(pl.col("dob").is_not_null()).select("r", "dob").join(known, on="r")
     candidates = listed.join(roster.dated_names, on=["variant", "dob"]).select("p", "r").unique()
     return candidates.select("p", "r", kind=pl.lit(1, pl.UInt8), score=pl.lit(None, pl.Float64)).cast(_PAIR_SCHEMA)
 
@@ -531,13 +529,15 @@ def _close_name_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataF
     )
 
 
-def _mistyped_dob_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame) -> pl.DataFrame:
+def _mistyped_dob_pairs(
+    roster: PreparedRoster, rows: _Side, known: pl.DataFrame, individuals: pl.DataFrame
+) -> pl.DataFrame:
     """A shared last-name variant and a DOB one keystroke away: a one-digit typo leaves two of year, month
     and day equal, and a day/month transposition leaves the year; each is one join on (variant, two parts)."""
     listed = (
         individuals.filter(pl.col("dob").is_not_null())
         .select("r", y=pl.col("dob").dt.year(), m=pl.col("dob").dt.month(), d=pl.col("dob").dt.day())
-        .join(rows.last.select("r", "variant"), on="r")
+        .join(known, on="r")
     )
     dated = roster.dated_names.select(
         "p", "variant", y=pl.col("dob").dt.year(), m=pl.col("dob").dt.month(), d=pl.col("dob").dt.day()
@@ -794,8 +794,7 @@ def _judged(
         evidence = ev.compare(physicians[p], rows[r], roster.nickname_map)
         verdict = ev.decide(evidence, name_score, kinds=kinds)
         if verdict is not None:
-            encoded = msgspec.json.encode(evidence.as_dict()).decode()
-            judged.append((p, r, kind_codes[verdict.kind], verdict.score, encoded, verdict.suppressed))
+            judged.append((p, r, kind_codes[verdict.kind], verdict.score, evidence.as_json(), verdict.suppressed))
     return pl.DataFrame(judged, schema=_JUDGED_SCHEMA, orient="row")
 
 
