@@ -860,7 +860,8 @@ def _strongest(candidates: pl.DataFrame, roster: PreparedRoster, rows: _Side) ->
             "record_hash",
             "record",
             pl.col("matched_fields").list.join(","),
-            descending=[False, False, False, False, True, False, False, False],
+            "evidence",
+            descending=[False, False, False, False, True, False, False, False, False],
             nulls_last=True,
         )
         .unique(subset=["physician_id", "record_key"], keep="first", maintain_order=True)

@@ -482,6 +482,20 @@ def test_result_does_not_depend_on_row_order(
     assert hits.sort("physician_id", "record_key").equals(hits)
 
 
+def test_a_repeated_record_key_keeps_the_same_row_whatever_the_order() -> None:
+    """Publishers repeat a key with rows that differ only where the hit's evidence looks (here the DOB):
+    which row speaks for the key must not depend on file order (found by the property above in CI)."""
+    roster = roster_of(physician("p1", npi="1234567893", first_name="Robert", last_name="Smith", dob=date(1970, 3, 4)))
+    rows = [
+        listed("k4", "h1", npi="1234567893", first_name="Robert", last_name="Smith", dob=None),
+        listed("k4", "h1", npi="1234567893", first_name="Robert", last_name="Smith", dob=OTHER_DOB),
+    ]
+    forward = screen(roster, listing_of(*rows), nicknames=NICKNAMES)
+    backward = screen(roster, listing_of(*reversed(rows)), nicknames=NICKNAMES)
+    assert forward.height == 1
+    assert_frame_equal(forward, backward)
+
+
 NICKNAME_PAIRS = set(nickname_pairs(NICKNAMES).iter_rows())
 
 
