@@ -142,6 +142,8 @@ MATRIX: list[Endpoint] = [
         files=lambda ids: {"file": ("UPDATED.csv", factories.leie_file("1234567893", "OTHER"), "text/csv")},
     ),
     Endpoint("POST", f"{API_PREFIX}/screening/runs", WRITE_ROSTER, 201, lambda ids: {}, writes=True),
+    Endpoint("GET", f"{API_PREFIX}/screening/runs/{{run_id}}", READ_SCREENING, 200),
+    Endpoint("GET", f"{API_PREFIX}/screening/runs/{{run_id}}/suppressed", READ_SCREENING, 200),
     Endpoint("GET", f"{API_PREFIX}/screening/hits", READ_SCREENING, 200),
     Endpoint("GET", f"{API_PREFIX}/screening/hits/{{hit_id}}", READ_SCREENING, 200),
     Endpoint(
@@ -243,13 +245,15 @@ async def roster(api: Api) -> Ids:
     assert cert.status_code == 201, cert.text
     files = {"file": ("UPDATED.csv", factories.leie_file(body["npi"]), "text/csv")}
     assert (await api.post(f"{API_PREFIX}/screening/oig_leie/snapshots", files=files)).status_code == 201
-    assert (await api.post(f"{API_PREFIX}/screening/runs", json={})).status_code == 201
+    run = await api.post(f"{API_PREFIX}/screening/runs", json={})
+    assert run.status_code == 201, run.text
     [hit] = (await api.get(f"{API_PREFIX}/screening/hits")).json()["items"]
     alert = (await api.get(f"{API_PREFIX}/alerts", params={"kind": "exclusion_hit"})).json()["items"][0]
     key = await api.post(f"{API_PREFIX}/keys", json={"name": "matrix-client", "role": "router"})
     assert key.status_code == 201, key.text
     return {
         "source": "oig_leie",
+        "run_id": run.json()["id"],
         "hit_id": hit["id"],
         "alert_id": alert["id"],
         "physician_id": physician_id,
@@ -316,6 +320,7 @@ async def test_every_endpoint_without_a_key_is_401(api: Api, endpoint: Endpoint)
         "physician_id": "00000000-0000-4000-8000-000000000000",
         "license_id": "00000000-0000-4000-8000-000000000001",
         "certification_id": "00000000-0000-4000-8000-000000000002",
+        "run_id": "00000000-0000-4000-8000-000000000007",
         "hit_id": "00000000-0000-4000-8000-000000000003",
         "alert_id": "00000000-0000-4000-8000-000000000004",
         "assignment_id": "00000000-0000-4000-8000-000000000005",

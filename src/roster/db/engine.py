@@ -26,7 +26,8 @@ from roster.config import Settings
 _engine: Engine | None = None
 log = logging.getLogger(__name__)
 
-#: How long closing waits for connections still checked out of the PostgreSQL pool before closing them under their holder.
+#: How long closing waits for connections still checked out of the PostgreSQL pool before closing
+#: them under their holder.
 POOL_CLOSE_SECONDS = 10.0
 
 
@@ -205,5 +206,7 @@ async def close_engine(engine: Engine) -> None:
         except TimeoutError:
             # asyncpg waits for every checked-out connection; one leaked by a task cancelled mid-query
             # would hang shutdown for good.
-            log.warning("closing the PostgreSQL pool: a connection was still in use after %ss; closed it", POOL_CLOSE_SECONDS)
+            log.warning(
+                "closing the PostgreSQL pool: a connection was still in use after %ss; closed it", POOL_CLOSE_SECONDS
+            )
             pool.terminate()

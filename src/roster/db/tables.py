@@ -11,7 +11,7 @@ from roster.nppes.tables import NpiVerification
 from roster.physicians.tables import Physician
 from roster.reference.tables import Specialty, StateRule
 from roster.scheduling.tables import JobRun
-from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
+from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun, ScreeningSuppressed
 
 ALL_TABLES = (
     Specialty,
@@ -25,6 +25,7 @@ ALL_TABLES = (
     ListSnapshot,
     ScreeningRun,
     ScreeningHit,
+    ScreeningSuppressed,
     Alert,
     Assignment,
     JobRun,

@@ -35,15 +35,22 @@ async def physician(physician_id: UUID) -> dict[str, Any] | None:
 
 
 async def hits_of(physician_ids: list[UUID]) -> list[dict[str, Any]]:
+    """Oldest first: a screening result lists its hits' evidence in the order they were raised."""
     return (
         await ScreeningHit.select(
+            ScreeningHit.id,
             ScreeningHit.physician.as_alias("physician_id"),
             ScreeningHit.source,
             ScreeningHit.status,
+            ScreeningHit.match_kind,
+            ScreeningHit.score,
+            ScreeningHit.evidence,
             ScreeningHit.decided_at,
             ScreeningHit.created_at,
         )
         .where(ScreeningHit.physician.is_in(physician_ids))
+        .order_by(ScreeningHit.created_at, ScreeningHit.id)
+        .output(load_json=True)
         .run()
     )
 

@@ -34,6 +34,10 @@ USPS_SYSTEM = "https://www.usps.com/"
 LANGUAGE_SYSTEM = "urn:ietf:bcp:47"
 #: Da Vinci / NDH practitioner-qualification extension: the qualification's status and where it is valid.
 QUALIFICATION_EXT = "http://hl7.org/fhir/us/ndh/StructureDefinition/base-ext-practitioner-qualification"
+#: The project's own extension on a screening VerificationResult, one per hit that weighs on the physician
+#: (pending or confirmed): the hit (``hit``, ``status``, ``matchKind``, ``score``) and how each field of the
+#: list row compared with the physician's (``npi``, ``dob``, ``last_name``, ``first_name``, ... as codes).
+SCREENING_EVIDENCE_EXT = "https://roster.dev/fhir/StructureDefinition/screening-evidence"
 _TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
 
 DEGREES = {"MD": "Doctor of Medicine", "DO": "Doctor of Osteopathy"}
@@ -61,6 +65,8 @@ class Screened(msgspec.Struct, frozen=True):
 
     fact: ScreeningFact
     screened_at: datetime | None
+    #: The hits on this list that weigh on the physician (pending or confirmed), with their ``evidence``.
+    hits: Sequence[Mapping[str, Any]] = ()
 
 
 class PractitionerFile(msgspec.Struct, frozen=True):
@@ -108,6 +114,20 @@ def _qualification_status(active: bool, state: str | None = None) -> dict[str, A
     if state is not None:
         parts.append({"url": "whereValid", "valueCodeableConcept": _concept(USPS_SYSTEM, state)})
     return {"url": QUALIFICATION_EXT, "extension": parts}
+
+
+def _hit_evidence(hit: Mapping[str, Any]) -> dict[str, Any]:
+    """A hit as a :data:`SCREENING_EVIDENCE_EXT`: what would make a partner ask "why is this in process?"."""
+    parts: list[dict[str, Any]] = [
+        {"url": "hit", "valueId": str(hit["id"])},
+        {"url": "status", "valueCode": hit["status"]},
+        {"url": "matchKind", "valueCode": hit["match_kind"]},
+        {"url": "score", "valueDecimal": round(float(hit["score"]), 4)},
+    ]
+    for field, compared in (hit.get("evidence") or {}).items():
+        if isinstance(compared, str) and compared.strip():  # a code: never empty, never padded
+            parts.append({"url": field, "valueCode": compared.strip()})
+    return {"url": SCREENING_EVIDENCE_EXT, "extension": parts}
 
 
 def practitioner_ref(physician_id: UUID | str) -> dict[str, str]:
@@ -218,13 +238,13 @@ def _verification(
     target_location: str | None,
     need: str = "periodic",
     monthly: bool = False,
+    extension: Sequence[Resource] = (),
 ) -> Resource:
     source: dict[str, Any] = {"who": {"display": source_name}, "type": [_term("primary-source-type", source_type)]}
-    resource: Resource = {
-        "resourceType": "VerificationResult",
-        "id": vid,
-        "target": [practitioner_ref(physician_id)],
-    }
+    resource: Resource = {"resourceType": "VerificationResult", "id": vid}
+    if extension:
+        resource["extension"] = list(extension)
+    resource["target"] = [practitioner_ref(physician_id)]
     if target_location is not None:
         resource["targetLocation"] = [target_location]
     resource["need"] = _term("need", need)
@@ -315,7 +335,8 @@ def certification_verification(
 def screening_verification(
     physician_id: UUID | str, screened: Screened, today: date, policy: CompliancePolicy
 ) -> Resource | None:
-    """Status from the compliance check of that list; nothing when the physician was never screened against it."""
+    """Status from the compliance check of that list; nothing when the physician was never screened against it.
+    Each hit behind an ``in-process`` or ``val-fail`` status carries its evidence (:data:`SCREENING_EVIDENCE_EXT`)."""
     fact = screened.fact
     if fact.snapshot_loaded_on is None and not fact.pending_hits and not fact.confirmed_hits:
         return None
@@ -336,6 +357,7 @@ def screening_verification(
         next_scheduled=next_check,
         target_location=None,
         monthly=True,
+        extension=[_hit_evidence(hit) for hit in screened.hits],
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -65,16 +65,34 @@ async def practitioner_files(physicians: list[dict[str, Any]]) -> list[Practitio
     files = []
     for physician, pid in zip(physicians, ids, strict=True):
         screened = standing(latest[pid], loaded_at, hits[pid], now)
+        standing_hits = _standing_hits(hits[pid], now)
         files.append(
             PractitionerFile(
                 physician=physician,
                 licenses=licenses[pid],
                 certifications=certifications[pid],
-                screening=tuple(Screened(fact=fact, screened_at=at) for fact, at in screened),
+                screening=tuple(
+                    Screened(fact=fact, screened_at=at, hits=tuple(standing_hits.get(fact.source, ())))
+                    for fact, at in screened
+                ),
                 npi_check=npi_checks.get(pid),
             )
         )
     return files
+
+
+def _standing_hits(hits: list[dict[str, Any]], at: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Per source, the hits that weigh on the physician at ``at`` (pending then, or confirmed), as
+    :func:`roster.screening.facts.standing` counts them: a dismissed one cleared them."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for hit in hits:
+        if hit["created_at"] > at:
+            continue
+        if hit["decided_at"] is None or hit["decided_at"] > at:
+            out[hit["source"]].append({**hit, "status": "pending"})
+        elif hit["status"] == "confirmed":
+            out[hit["source"]].append(hit)
+    return out
 
 
 class _Lookups:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
-from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
+from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun, ScreeningSuppressed
 
 _HIT_COLUMNS = (
     ScreeningHit.id,
@@ -18,6 +18,7 @@ _HIT_COLUMNS = (
     ScreeningHit.score,
     ScreeningHit.matched_fields,
     ScreeningHit.record,
+    ScreeningHit.evidence,
     ScreeningHit.status,
     ScreeningHit.record_key,
     ScreeningHit.snapshot.as_alias("snapshot_id"),
@@ -26,6 +27,23 @@ _HIT_COLUMNS = (
     ScreeningHit.decided_at,
     ScreeningHit.decided_by,
     ScreeningHit.note,
+)
+
+_SUPPRESSED_COLUMNS = (
+    ScreeningSuppressed.id,
+    ScreeningSuppressed.run.as_alias("run_id"),
+    ScreeningSuppressed.physician.as_alias("physician_id"),
+    ScreeningSuppressed.physician.first_name.as_alias("first_name"),
+    ScreeningSuppressed.physician.last_name.as_alias("last_name"),
+    ScreeningSuppressed.source,
+    ScreeningSuppressed.reason,
+    ScreeningSuppressed.match_kind,
+    ScreeningSuppressed.score,
+    ScreeningSuppressed.record_key,
+    ScreeningSuppressed.record,
+    ScreeningSuppressed.evidence,
+    ScreeningSuppressed.snapshot.as_alias("snapshot_id"),
+    ScreeningSuppressed.created_at,
 )
 
 
@@ -134,6 +152,24 @@ async def insert_run(values: dict[str, Any]) -> None:
     await ScreeningRun.insert(ScreeningRun(**values)).run()
 
 
+async def get_run(run_id: UUID) -> dict[str, Any] | None:
+    return await ScreeningRun.select().where(ScreeningRun.id == run_id).output(load_json=True).first().run()
+
+
+async def run_exists(run_id: UUID) -> bool:
+    return await ScreeningRun.exists().where(ScreeningRun.id == run_id).run()
+
+
+async def count_run_hits(run_id: UUID) -> int:
+    """Hits first raised by the run (a hit keeps the run that raised it)."""
+    return await ScreeningHit.count().where(ScreeningHit.run == run_id).run()
+
+
+async def insert_suppressed(rows: list[dict[str, Any]], chunk: int = 500) -> None:
+    for start in range(0, len(rows), chunk):
+        await ScreeningSuppressed.insert(*(ScreeningSuppressed(**row) for row in rows[start : start + chunk])).run()
+
+
 async def insert_hits(rows: list[dict[str, Any]], chunk: int = 500) -> None:
     for start in range(0, len(rows), chunk):
         await ScreeningHit.insert(*(ScreeningHit(**row) for row in rows[start : start + chunk])).run()
@@ -170,3 +206,30 @@ async def page_hits(
             (ScreeningHit.created_at > at) | ((ScreeningHit.created_at == at) & (ScreeningHit.id > last_id))
         )
     return await query.order_by(ScreeningHit.created_at, ScreeningHit.id).limit(limit).run()
+
+
+async def page_suppressed(
+    run_id: UUID,
+    *,
+    reason: str | None,
+    physician_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    query = ScreeningSuppressed.select(*_SUPPRESSED_COLUMNS).where(ScreeningSuppressed.run == run_id)
+    if reason is not None:
+        query = query.where(ScreeningSuppressed.reason == reason)
+    if physician_id is not None:
+        query = query.where(ScreeningSuppressed.physician == physician_id)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            (ScreeningSuppressed.created_at > at)
+            | ((ScreeningSuppressed.created_at == at) & (ScreeningSuppressed.id > last_id))
+        )
+    return (
+        await query.output(load_json=True)
+        .order_by(ScreeningSuppressed.created_at, ScreeningSuppressed.id)
+        .limit(limit)
+        .run()
+    )

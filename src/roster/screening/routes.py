@@ -28,6 +28,8 @@ from roster.screening.schemas import (
     SnapshotFromUrl,
     SnapshotRead,
     Source,
+    SuppressedRead,
+    SuppressReason,
 )
 from roster.sources.download import Downloaded, DownloadError, InvalidUrl, TooLarge, download
 from roster.sources.egress import ListFetchPolicy
@@ -143,6 +145,28 @@ class ScreeningController(Controller):
     async def create_run(self, request: AuthedRequest, data: JSONBody[ScreeningRunCreate]) -> ScreeningRunRead:
         return await service.run_screening(
             data.sources, settings=request.app.state["settings"], actor=request.user.name
+        )
+
+    @get("/runs/{run_id:uuid}", opt=READ_SCREENING, responses=problems(401, 403, 404), summary="A screening run")
+    async def get_run(self, run_id: FromPath[UUID]) -> ScreeningRunRead:
+        return await service.get_run(run_id)
+
+    @get(
+        "/runs/{run_id:uuid}/suppressed",
+        opt=READ_SCREENING,
+        responses=problems(401, 403, 404),
+        summary="The pairs a run held back (not hits), with the physician and the evidence",
+    )
+    async def list_suppressed(
+        self,
+        run_id: FromPath[UUID],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        reason: FromQuery[SuppressReason | None] = None,
+        physician_id: FromQuery[UUID | None] = None,
+    ) -> Page[SuppressedRead]:
+        return await service.list_suppressed(
+            run_id, reason=reason, physician_id=physician_id, cursor=cursor, limit=limit
         )
 
     @get("/hits", opt=READ_SCREENING, responses=problems(401, 403), summary="Screening hits")

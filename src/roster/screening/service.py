@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -34,7 +35,7 @@ from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.screening import repository
 from roster.screening.matching import MATCH_KINDS, ROSTER_SCHEMA, PreparedRoster, empty_hits, screen_prepared
 from roster.screening.names import load_nicknames
-from roster.screening.schemas import HitDecision, HitRead, ScreeningRunRead, SnapshotRead
+from roster.screening.schemas import HitDecision, HitRead, ScreeningRunRead, SnapshotRead, SuppressedRead
 from roster.sources.leie import apply_leie_supplement, read_leie
 from roster.sources.preclusion import PreclusionLayout, layout_with, read_preclusion
 from roster.sources.records import RECORD, ListFormatError
@@ -215,7 +216,11 @@ async def run_screening(
     nicknames = settings.fixtures_dir / "nicknames.csv"
     if progress:
         progress(f"screening {roster.height} physicians against {', '.join(snapshots)}")
-    hits = await anyio.to_thread.run_sync(screen_sources, roster, listings, nicknames, settings.fuzzy_name_threshold)
+    matched = await anyio.to_thread.run_sync(screen_sources, roster, listings, nicknames, settings.fuzzy_name_threshold)
+    # A pair the matcher held back is no hit: listed and counted on the run, never pending, never alerted.
+    hits = matched.filter(pl.col("suppressed").is_null())
+    held = matched.filter(pl.col("suppressed").is_not_null())
+    suppressed = dict(sorted(Counter(held.get_column("suppressed").to_list()).items()))
     run_id = uuid.uuid4()
     async with write_tx():
         known = await repository.existing_hit_keys(list(snapshots))
@@ -239,6 +244,7 @@ async def run_screening(
                     "score": float(hit["score"]),
                     "matched_fields": list(hit["matched_fields"]),
                     "record": msgspec.json.decode(hit["record"]),
+                    "evidence": msgspec.json.decode(hit["evidence"]),
                     "status": "pending",
                     "decided_by": None,
                     "decided_at": None,
@@ -246,12 +252,31 @@ async def run_screening(
                     "created_at": now,
                 }
             )
+        held_rows = [
+            {
+                "id": uuid.uuid4(),
+                "run": run_id,
+                "snapshot": snapshots[row["source"]]["id"],
+                "physician": UUID(row["physician_id"]),
+                "source": row["source"],
+                "record_key": row["record_key"],
+                "record_hash": row["record_hash"],
+                "reason": row["suppressed"],
+                "match_kind": row["match_kind"],
+                "score": float(row["score"]),
+                "evidence": msgspec.json.decode(row["evidence"]),
+                "record": msgspec.json.decode(row["record"]),
+                "created_at": now,
+            }
+            for row in held.iter_rows(named=True)
+        ]
         run = {
             "id": run_id,
             "sources": list(snapshots),
             "snapshots": {source: str(snap["id"]) for source, snap in snapshots.items()},
             "screened": roster.height,
             "hits": hits.height,
+            "suppressed": suppressed,
             "status": "succeeded",
             "error": None,
             "started_at": started,
@@ -260,6 +285,7 @@ async def run_screening(
         # The version this run commits as: the matcher's index recomputes only everyone's screening.
         await repository.insert_run({**run, "roster_version": await claim_roster_version()})
         await repository.insert_hits(new_rows)
+        await repository.insert_suppressed(held_rows)
         await raise_alerts([_hit_alert(row, "pending") for row in new_rows])
         await audit.record(
             actor=actor,
@@ -281,9 +307,34 @@ async def run_screening(
         screened=roster.height,
         hits=hits.height,
         new_hits=len(new_rows),
+        suppressed=suppressed,
         started_at=started,
         finished_at=run["finished_at"],
     )
+
+
+async def get_run(run_id: UUID) -> ScreeningRunRead:
+    row = await repository.get_run(run_id)
+    if row is None:
+        raise NotFound(f"no screening run {run_id}")
+    return msgspec.convert({**row, "new_hits": await repository.count_run_hits(run_id)}, ScreeningRunRead, strict=False)
+
+
+def suppressed_read(row: dict[str, Any]) -> SuppressedRead:
+    name = " ".join(part for part in (row.pop("first_name"), row.pop("last_name")) if part)
+    return msgspec.convert({**row, "physician_name": name}, SuppressedRead, strict=False)
+
+
+async def list_suppressed(
+    run_id: UUID, *, reason: str | None, physician_id: UUID | None, cursor: str | None, limit: int
+) -> Page[SuppressedRead]:
+    after = cursor_key(cursor, datetime.fromisoformat, UUID)
+    if not await repository.run_exists(run_id):
+        raise NotFound(f"no screening run {run_id}")
+    rows = await repository.page_suppressed(
+        run_id, reason=reason, physician_id=physician_id, after=after, limit=limit + 1
+    )
+    return page_of([suppressed_read(r) for r in rows], limit, lambda s: (s.created_at.isoformat(), str(s.id)))
 
 
 def _hit_alert(hit: dict[str, Any], status: str) -> dict[str, Any]:

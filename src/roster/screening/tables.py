@@ -35,6 +35,8 @@ class ScreeningRun(Table, tablename="screening_run"):
     #: The ``roster_version`` the run committed as: it changed every physician's screening, which the
     #: matcher's index then recomputes alone instead of rebuilding everything.
     roster_version = BigInt(null=True, default=None, index=True)
+    #: ``{reason: count}``: the pairs this run held back (see :class:`ScreeningSuppressed`).
+    suppressed = JSON()
 
 
 class ScreeningHit(Table, tablename="screening_hit"):
@@ -58,5 +60,31 @@ class ScreeningHit(Table, tablename="screening_hit"):
     #: The ``roster_version`` its decision committed as (NULL while pending): a decision changes one
     #: physician's eligibility, so the matcher's index reloads that physician instead of rebuilding.
     roster_version = BigInt(null=True, default=None, index=True)
+    #: How each field compared (``{"npi": "absent", "dob": "equal", "last_name": "typo", ...}``): why it is a lead.
+    evidence = JSON()
 
     uq_screening_hit_physician_record = Unique(["physician", "source", "record_key", "record_hash"])
+
+
+class ScreeningSuppressed(Table, tablename="screening_suppressed"):
+    """A pair the matcher held back (e.g. ``npi_conflict``: same name and DOB, another valid NPI).
+
+    Not a hit: nothing pending, no alert, no effect on compliance. Recorded per run, so that a
+    coordinator can see who was held back and why; each run records its own.
+    """
+
+    id = UUID(primary_key=True)
+    run = ForeignKey(references=ScreeningRun, on_delete=OnDelete.restrict, null=False, index=True)
+    snapshot = ForeignKey(references=ListSnapshot, on_delete=OnDelete.restrict, null=False)
+    physician = ForeignKey(references=Physician, on_delete=OnDelete.restrict, null=False, index=True)
+    source = Varchar(length=32)
+    record_key = Varchar(length=200)
+    record_hash = Varchar(length=64)
+    #: Why it is not a hit (``npi_conflict``).
+    reason = Varchar(length=32)
+    #: The kind, and score, the pair would have had as a hit.
+    match_kind = Varchar(length=16)
+    score = Real()
+    evidence = JSON()
+    record = JSON()
+    created_at = Timestamptz()
