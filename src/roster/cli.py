@@ -142,6 +142,53 @@ def keys_revoke(settings: Settings, key_id: uuid.UUID) -> None:
     click.echo(f"revoked {key.role.value} key {key.name!r} ({key.id}) at {key.revoked_at}")
 
 
+@main.group()
+def users() -> None:
+    """Workspace users (people signing in with a browser; systems use API keys)."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.pass_obj
+def users_create(settings: Settings, email: str, role: str) -> None:
+    """Create a user; their one-time password is shown once, on the last line."""
+    from roster.users.service import create_user
+
+    created = _keys_run(settings, lambda: create_user(email=email, role=role, actor="cli"))
+    click.echo(
+        f"created {created.user.role.value} user {created.user.email} ({created.user.id}); "
+        "their one-time password, not shown again:"
+    )
+    click.echo(created.password)
+
+
+@users.command("disable")
+@click.argument("user_id", metavar="[ID]", required=False, type=click.UUID)
+@click.option("--email", help="The user's email, instead of ID.")
+@click.pass_obj
+def users_disable(settings: Settings, user_id: uuid.UUID | None, email: str | None) -> None:
+    """Disable a user: sign-in refused and open sessions ended, at once. Idempotent."""
+    from roster.users.service import disable_user
+
+    if (user_id is None) == (email is None):
+        raise click.UsageError("give the user's ID or --email, not both")
+    user = _keys_run(settings, lambda: disable_user(user_id=user_id, email=email, actor="cli"))
+    click.echo(f"disabled {user.role.value} user {user.email} ({user.id}) at {user.disabled_at}")
+
+
+@users.command("reset-password")
+@click.option("--email", required=True)
+@click.pass_obj
+def users_reset_password(settings: Settings, email: str) -> None:
+    """Give a user a new one-time password (last line); their sessions end and a lockout is lifted."""
+    from roster.users.service import reset_password
+
+    reset = _keys_run(settings, lambda: reset_password(email=email, actor="cli"))
+    click.echo(f"new one-time password for {reset.user.email} ({reset.user.id}), not shown again:")
+    click.echo(reset.password)
+
+
 def _keys_run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     from roster.errors import RosterError
 
@@ -317,7 +364,8 @@ DEMO_NPPES_FILE = "npidata_pfile_20050523-20261108.csv"
 @main.command()
 @click.pass_obj
 def demo(settings: Settings) -> None:
-    """Load the demo roster and list files from fixtures/, screen it, and print one API key per role."""
+    """Load the demo roster and list files from fixtures/, screen it, and print one API key and one
+    workspace user per role."""
     from roster import clock
     from roster.alerts.sweep import sweep
     from roster.demo.service import load_demo
@@ -325,10 +373,11 @@ def demo(settings: Settings) -> None:
     from roster.nppes.service import verify_file
     from roster.screening import service as screening
     from roster.sources.download import save_stream
+    from roster.users.service import demo_users
 
     migrate_database(settings)
 
-    async def work() -> tuple[Any, Any, dict[str, int], dict[str, int], list[Any]]:
+    async def work() -> tuple[Any, Any, dict[str, int], dict[str, int], list[Any], list[Any]]:
         loaded = await load_demo(settings.fixtures_dir / "demo", clock.today())
         for source, name in DEMO_LISTS:
             path = settings.fixtures_dir / "lists" / name
@@ -342,9 +391,9 @@ def demo(settings: Settings) -> None:
         npis = await verify_file(settings, settings.fixtures_dir / "nppes" / DEMO_NPPES_FILE)
         alerts = await sweep(clock.today())
         made = [await create_key(name=f"demo-{role.value}", role=role.value, actor="demo") for role in Role]
-        return loaded, run, npis, alerts, made
+        return loaded, run, npis, alerts, made, await demo_users(actor="demo")
 
-    loaded, run, npis, alerts, made = _run(settings, work)
+    loaded, run, npis, alerts, made, people = _run(settings, work)
     click.echo(
         f"demo roster: {loaded.physicians} physicians, {loaded.licenses} licenses, "
         f"{loaded.certifications} certifications loaded ({loaded.skipped} already present)"
@@ -358,3 +407,6 @@ def demo(settings: Settings) -> None:
     click.echo("API keys (shown once):")
     for key in made:
         click.echo(f"  {key.role.value:<14} {key.key}")
+    click.echo("Workspace users, email and one-time password (shown once; sign in at /login):")
+    for person in people:
+        click.echo(f"  {person.user.email:<32} {person.password}")

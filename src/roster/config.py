@@ -10,6 +10,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,23 @@ def _env_columns(name: str) -> dict[str, str | None]:
     if not isinstance(value, dict) or not all(isinstance(v, str | None) for v in value.values()):
         raise ValueError(f'{name}: expected a JSON object of field -> column header, e.g. {{"npi": "NPI Number"}}')
     return value
+
+
+def _env_positive(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(f"{name}: {raw!r} is not a positive whole number")
+    return int(raw)
+
+
+def _env_public_url(default: str) -> str:
+    url = os.environ.get("ROSTER_PUBLIC_URL", "").strip() or default
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"ROSTER_PUBLIC_URL: {url!r} is not an http(s) URL with a host")
+    return url.rstrip("/")
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -205,6 +223,12 @@ class Settings:
     nppes_rate_per_second: float = 5.0
     #: NPI Registry requests in flight at once (``ROSTER_NPPES_CONCURRENCY``).
     nppes_concurrency: int = 4
+    #: Where people reach the workspace (``ROSTER_PUBLIC_URL``); https makes its cookies ``Secure``.
+    public_url: str = "http://127.0.0.1:8000"
+    #: A workspace session ends after this long without a request (``ROSTER_SESSION_IDLE_MINUTES``)...
+    session_idle_minutes: int = 30
+    #: ...and this long after sign-in, however busy (``ROSTER_SESSION_MAX_HOURS``).
+    session_max_hours: int = 12
     debug: bool = False
 
     @classmethod
@@ -241,9 +265,25 @@ class Settings:
             nppes_api_url=os.environ.get("ROSTER_NPPES_API_URL") or base.nppes_api_url,
             nppes_rate_per_second=float(os.environ.get("ROSTER_NPPES_RATE_PER_SECOND") or base.nppes_rate_per_second),
             nppes_concurrency=int(os.environ.get("ROSTER_NPPES_CONCURRENCY") or base.nppes_concurrency),
+            public_url=_env_public_url(base.public_url),
+            session_idle_minutes=_env_positive("ROSTER_SESSION_IDLE_MINUTES", base.session_idle_minutes),
+            session_max_hours=_env_positive("ROSTER_SESSION_MAX_HOURS", base.session_max_hours),
             debug=_env_bool("ROSTER_DEBUG", False),
         )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.session_max_hours)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over TLS when people reach the workspace over https."""
+        return self.public_url.startswith("https://")

@@ -12,11 +12,14 @@ from roster.physicians.tables import Physician
 from roster.reference.tables import Specialty, StateRule
 from roster.scheduling.tables import JobRun
 from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun, ScreeningSuppressed
+from roster.users.tables import AppUser, WebSession
 
 ALL_TABLES = (
     Specialty,
     StateRule,
     ApiKey,
+    AppUser,
+    WebSession,
     AuditEvent,
     Physician,
     License,
