@@ -46,7 +46,8 @@ StateEvidence = Literal["licensed", "absent", "other"]
 #: A name cut at a list's field width is recognised from this many letters on (LEIE: last name 20,
 #: first name 15): shorter prefixes are too common to mean anything.
 TRUNCATED_FROM = 12
-#: A one-letter typo is recognised in names of at least this many letters (ANA/ANN, LI/LE are names).
+#: A one-letter typo is recognised when the longer name has at least this many letters (ANA/ANN, LI/LE
+#: are names; PHM for PHAM, AUN for ARUN are typos).
 TYPO_FROM = 4
 
 
@@ -125,7 +126,7 @@ def _parts(name: str) -> frozenset[str]:
 
 
 def _one_edit(a: str, b: str) -> bool:
-    return min(len(a), len(b)) >= TYPO_FROM and OSA.distance(a, b, score_cutoff=1) == 1
+    return max(len(a), len(b)) >= TYPO_FROM and OSA.distance(a, b, score_cutoff=1) == 1
 
 
 def _truncated(row: str, full: str) -> bool:

@@ -500,7 +500,8 @@ def _name_dob_pairs(roster: PreparedRoster, known: pl.DataFrame, individuals: pl
 
 def _close_name_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataFrame) -> pl.DataFrame:
     """Same DOB, the last name one edit away and the first word equal or a nickname (BAILEV WILLIAM for
-    William Bailey); or first and last names exchanged (the row's last name is the physician's first word)."""
+    William Bailey); or first and last names exchanged (the row's last name is the physician's first word);
+    or the row's long last name the start of the physician's (cut at the list's field width)."""
     dated = individuals.filter(pl.col("dob").is_not_null())
     people = roster.people.main.filter(pl.col("dob").is_not_null(), pl.col("tid").is_not_null())
     by_first = pl.concat(
@@ -521,8 +522,21 @@ def _close_name_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataF
     swapped = (
         dated.select("r", "dob").join(rows.last.select("r", "variant"), on="r").join(firsts_p, on=["dob", "variant"])
     )
+
+    # A long last name cut at the list's field width (the LEIE keeps 20 letters): same DOB, same first letters.
+    def head(variant: pl.Expr) -> pl.Expr:
+        return variant.str.replace_all(" ", "").str.slice(0, ev.TRUNCATED_FROM)
+
+    def long(variant: pl.Expr) -> pl.Expr:
+        return variant.str.replace_all(" ", "").str.len_chars() >= ev.TRUNCATED_FROM
+
+    cut_r = rows.last.filter("whole", long(pl.col("variant"))).join(dated.select("r", "dob"), on="r")
+    cut_p = roster.people.last.filter("whole", long(pl.col("variant"))).join(people.select("p", "dob"), on="p")
+    truncated = cut_r.select("r", "dob", head=head(pl.col("variant"))).join(
+        cut_p.select("p", "dob", head=head(pl.col("variant"))), on=["dob", "head"]
+    )
     return (
-        pl.concat([typo.select("p", "r"), swapped.select("p", "r")])
+        pl.concat([typo.select("p", "r"), swapped.select("p", "r"), truncated.select("p", "r")])
         .unique()
         .select("p", "r", kind=pl.lit(1, pl.UInt8), score=pl.lit(None, pl.Float64))
         .cast(_PAIR_SCHEMA)

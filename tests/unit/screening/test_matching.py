@@ -660,6 +660,33 @@ def test_a_merely_similar_first_name_is_no_lead_without_a_dob(roster_first: str,
 
 
 @pytest.mark.parametrize(
+    ("roster_last", "list_last", "roster_first", "list_first"),
+    [("Pham", "PHM", "Tuan", "TUAN"), ("Wang", "ANG", "Kathleen", "KATHLEEN"), ("Kumar", "KUMAR", "Arun", "AUN")],
+)
+def test_a_letter_dropped_from_a_four_letter_name_is_a_typo_with_an_equal_dob(
+    roster_last: str, list_last: str, roster_first: str, list_first: str
+) -> None:
+    """The row keeps three letters of a four-letter name (found by bench/screening_classes.py)."""
+    roster = [physician(first_name=roster_first, last_name=roster_last)]
+    hit = only(run(roster, [listed(last_name=list_last, first_name=list_first, state="TX", dob=DOB)]))
+    evidence = json.loads(hit["evidence"])
+    assert "typo" in (evidence["last_name"], evidence["first_name"])
+
+
+@pytest.mark.parametrize(
+    ("roster_last", "list_last"),
+    [("Raonairagarwallakshmanan", "RAONAIRAGARWALLAKSHM"), ("de la Cruzperezgonzalez", "DE LA CRUZPEREZGONZA")],
+)
+def test_a_long_last_name_cut_at_the_leie_width_is_found_with_an_equal_dob(roster_last: str, list_last: str) -> None:
+    """Not a hyphenated name whose first part survives the cut: only the start of the name is on the row."""
+    roster = [physician(first_name="Ivan", last_name=roster_last)]
+    hit = only(run(roster, [listed(last_name=list_last, first_name="IVAN", state="TX", dob=DOB)]))
+    assert json.loads(hit["evidence"])["last_name"] == "truncated"
+    other_dob = run(roster, [listed(last_name=list_last, first_name="IVAN", state="TX", dob=OTHER_DOB)])
+    assert other_dob.is_empty()
+
+
+@pytest.mark.parametrize(
     ("roster_first", "list_first", "lead"),
     [("Eva", "AVA", False), ("Ana", "ANN", False), ("Michael", "MICHELLE", False), ("Donald", "RONALD", True),
      ("Bailey", "BAILEV", True)],
