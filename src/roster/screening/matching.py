@@ -294,6 +294,16 @@ class PreparedRoster:
         )
 
     @cached_property
+    def long_last_names(self) -> pl.DataFrame:
+        """p, dob, head: the physicians with a DOB, a first name and a last name long enough to be cut at
+        a list's field width, by its first letters (spaces dropped), for :func:`_close_name_pairs`."""
+        return _long_heads(
+            self.people.main.filter(pl.col("dob").is_not_null(), pl.col("tid").is_not_null())
+            .select("p", "dob")
+            .join(self.people.last.filter("whole").select("p", "variant"), on="p")
+        ).select("p", "dob", "head")
+
+    @cached_property
     def full_names(self) -> pl.DataFrame:
         """The physicians' "LAST FIRST" names, one per last-name variant, for the ``name`` kind."""
         physicians = (
@@ -524,22 +534,26 @@ def _close_name_pairs(roster: PreparedRoster, rows: _Side, individuals: pl.DataF
     )
 
     # A long last name cut at the list's field width (the LEIE keeps 20 letters): same DOB, same first letters.
-    def head(variant: pl.Expr) -> pl.Expr:
-        return variant.str.replace_all(" ", "").str.slice(0, ev.TRUNCATED_FROM)
-
-    def long(variant: pl.Expr) -> pl.Expr:
-        return variant.str.replace_all(" ", "").str.len_chars() >= ev.TRUNCATED_FROM
-
-    cut_r = rows.last.filter("whole", long(pl.col("variant"))).join(dated.select("r", "dob"), on="r")
-    cut_p = roster.people.last.filter("whole", long(pl.col("variant"))).join(people.select("p", "dob"), on="p")
-    truncated = cut_r.select("r", "dob", head=head(pl.col("variant"))).join(
-        cut_p.select("p", "dob", head=head(pl.col("variant"))), on=["dob", "head"]
-    )
+    cut = _long_heads(rows.last.filter("whole").select("r", "variant")).join(dated.select("r", "dob"), on="r")
+    truncated = cut.join(roster.long_last_names, on=["dob", "head"])
     return (
         pl.concat([typo.select("p", "r"), swapped.select("p", "r"), truncated.select("p", "r")])
         .unique()
         .select("p", "r", kind=pl.lit(1, pl.UInt8), score=pl.lit(None, pl.Float64))
         .cast(_PAIR_SCHEMA)
+    )
+
+
+def _long_heads(names: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``names`` whose ``variant`` has at least ``TRUNCATED_FROM`` letters, with ``head``: those
+    first letters, spaces dropped (DE LA CRUZPEREZGONZA and DELACRUZPEREZGONZALEZ share DELACRUZPERE)."""
+    letters = pl.col("variant").str.replace_all(" ", "", literal=True)
+    return (
+        names.filter(pl.col("variant").str.len_chars() >= ev.TRUNCATED_FROM)  # cheap, before the replace
+        .with_columns(letters=letters)
+        .filter(pl.col("letters").str.len_chars() >= ev.TRUNCATED_FROM)
+        .with_columns(head=pl.col("letters").str.slice(0, ev.TRUNCATED_FROM))
+        .drop("letters")
     )
 
 
