@@ -763,13 +763,14 @@ class Generator:
             p = self.take(simple)
             first = p.pub_first
             nicks = set(self.nicknames.get(first, [])) | {k for k, v in self.nicknames.items() if first in v}
-            while first[0] == p.pub_first[0] or first in nicks:
+            # unrelated: nor the physician's middle name, which a list may print as the first (a true match)
+            while first[0] == p.pub_first[0] or first in nicks or first == p.pub_middle:
                 first = fold(self.given_batch(1)[0])
             self.plant(
                 "leie_other_first",
                 L,
                 None,
-                "same last name and DOB, unrelated first name",
+                "same last name and DOB, unrelated first name (not the middle)",
                 p,
                 self.leie_person(p.pub_last, first, "", dob=dob(p), state=rng.choice(p.states)),
             )
