@@ -47,6 +47,7 @@ from roster.scheduling.schedule import triggers
 from roster.screening.routes import ScreeningController
 from roster.sources import egress
 from roster.sources.preclusion import layout_with
+from roster.web.page import static_router
 from roster.web.routes import template_config, workspace_router
 
 API_PREFIX = "/api/v1"
@@ -119,7 +120,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health, api, fhir_router(), workspace_router()],
+        route_handlers=[health, api, fhir_router(), workspace_router(), static_router()],
         lifespan=[database, http_client, background_jobs, roster_index, key_cache.lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[options_allow_middleware],

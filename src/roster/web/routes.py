@@ -1,44 +1,43 @@
-"""The workspace's pages: sign-in, sign-out and home, server-rendered with Jinja (autoescaped).
+"""The workspace's own pages (sign-in, sign-out, home) and the router that mounts every domain's pages.
 
-Every page goes through :func:`pages_router`, which puts it behind :class:`~roster.web.guard.PageGuardMiddleware`,
-renders errors as HTML instead of the API's problem+json, and keeps it out of the OpenAPI schema.
+Each domain keeps its pages in ``pages.py`` beside its API ``routes.py``, both thin faces over its
+service; :func:`workspace_router` puts them all behind the guard (see ``roster.web.page``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
-from litestar.datastructures import ResponseHeader
-from litestar.exceptions import HTTPException
-from litestar.middleware import DefineMiddleware
+from litestar import Response, Router, get, post
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
-from litestar.types import ControllerRouterHandler
 
+from roster.alerts import pages as alert_pages
 from roster.alerts.routes import READ_ALERTS
 from roster.api.auth import READ_ROSTER, READ_SCREENING, ROLES, WRITE_ROSTER
 from roster.config import Settings
+from roster.coverage import pages as coverage_pages
 from roster.coverage.routes import READ_COVERAGE
+from roster.imports import pages as import_pages
 from roster.keys.schemas import Role
+from roster.matching import pages as match_pages
 from roster.matching.routes import ROUTE_CASES
+from roster.physicians import pages as physician_pages
+from roster.reports import pages as report_pages
 from roster.reports.routes import READ_REPORTS
+from roster.screening import pages as screening_pages
 from roster.users import service as users
 from roster.users.schemas import SessionUser
 from roster.web.guard import (
     LOGIN_CSRF_COOKIE,
     PUBLIC,
     SESSION_COOKIE,
-    PageGuardMiddleware,
-    SignInRequired,
     is_token,
     local_path,
 )
-
-TEMPLATES = Path(__file__).parent / "templates"
-PageRequest = Request[SessionUser | None, Any, Any]
+from roster.web.page import PageRequest, expire_cookie, pages_router, render, set_cookie, user_of
+from roster.web.page import template_config as page_template_config
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,39 +48,24 @@ class Page:
 
 
 #: The workspace's pages (api.md "The workspace") and who may open each: the same roles as the API
-#: endpoints behind them. Home links to those the user's role opens.
+#: endpoints behind them. The header's navigation and home link to those the user's role opens.
 PAGES = (
     Page("/roster", "Roster", READ_ROSTER[ROLES]),
-    Page("/hits", "Screening hits", READ_SCREENING[ROLES]),
-    Page("/imports", "Imports", WRITE_ROSTER[ROLES]),
+    Page("/hits", "Hits", READ_SCREENING[ROLES]),
+    Page("/imports", "Import", WRITE_ROSTER[ROLES]),
     Page("/alerts", "Alerts", READ_ALERTS[ROLES]),
-    Page("/reports/expirations", "Expirations report", READ_REPORTS[ROLES]),
-    Page("/reports/coverage", "Coverage report", READ_COVERAGE[ROLES]),
-    Page("/match", "Match a case", ROUTE_CASES[ROLES]),
+    Page("/reports/expirations", "Expirations", READ_REPORTS[ROLES]),
+    Page("/reports/coverage", "Coverage", READ_COVERAGE[ROLES]),
+    Page("/match", "Try a case", ROUTE_CASES[ROLES]),
 )
 
-#: Pages show people's data and take their clicks: never cached, never framed, no referrer off-site.
-PAGE_HEADERS = [
-    ResponseHeader(name="Cache-Control", value="no-store"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-    ResponseHeader(
-        name="Content-Security-Policy",
-        value="default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
-        "form-action 'self'; base-uri 'none'",
-    ),
-]
+
+def pages_for(user: SessionUser | None) -> list[Page]:
+    return [] if user is None else [p for p in PAGES if user.role in p.roles]
 
 
 def template_config() -> TemplateConfig[Any]:
-    from litestar.plugins.jinja import JinjaTemplateEngine
-
-    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine)  # autoescape on
-
-
-def render(request: PageRequest, name: str, *, status: int = 200, **context: Any) -> Template:
-    """A page, with the signed-in user (if any) for the header and its sign-out form."""
-    return Template(name, context={"user": request.scope.get("user"), **context}, status_code=status)
+    return page_template_config({"pages_for": pages_for})
 
 
 def _settings(request: PageRequest) -> Settings:
@@ -96,24 +80,8 @@ def _login_form(
     if not is_token(token):
         token = users.new_token()
     page = render(request, "login.html", status=status, csrf=token, next=next_ or "", email=email, error=error)
-    _set_cookie(request, page, LOGIN_CSRF_COOKIE, token, path="/login")
+    set_cookie(request, page, LOGIN_CSRF_COOKIE, token, path="/login")
     return page
-
-
-def _set_cookie(
-    request: PageRequest, response: Response[Any], key: str, value: str, *, path: str, expire: bool = False
-) -> None:
-    """HttpOnly, SameSite=Lax, and Secure when the workspace is served over https; ``expire`` deletes it
-    (with the same attributes, so browsers match it to the one they hold)."""
-    response.set_cookie(
-        key,
-        "" if expire else value,
-        max_age=0 if expire else None,
-        path=path,
-        httponly=True,
-        samesite="lax",
-        secure=_settings(request).secure_cookies,
-    )
 
 
 def _text(value: object, limit: int) -> str:
@@ -143,8 +111,8 @@ async def sign_in(request: PageRequest) -> Response[Any]:
     except (users.SignInRefused, users.SignInLocked) as refused:
         return _login_form(request, next_=next_, email=email, error=refused.detail, status=refused.status)
     response = Redirect(next_ if next_ not in (None, "/login") else "/", status_code=303)
-    _set_cookie(request, response, SESSION_COOKIE, signed.token, path="/")
-    _set_cookie(request, response, LOGIN_CSRF_COOKIE, "", path="/login", expire=True)
+    set_cookie(request, response, SESSION_COOKIE, signed.token, path="/")
+    expire_cookie(request, response, LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
@@ -154,39 +122,26 @@ async def sign_out(request: PageRequest) -> Response[Any]:
     if token is not None:
         await users.sign_out(token)
     response = Redirect("/login", status_code=303)
-    _set_cookie(request, response, SESSION_COOKIE, "", path="/", expire=True)
+    expire_cookie(request, response, SESSION_COOKIE, path="/")
     return response
 
 
 @get("/", opt=READ_ROSTER)
 async def home(request: PageRequest) -> Template:
-    user = request.user
-    assert user is not None  # the guard admitted a role
-    return render(request, "home.html", pages=[p for p in PAGES if user.role in p.roles])
-
-
-def _to_sign_in(request: PageRequest, exc: SignInRequired) -> Response[Any]:
-    response = Redirect(exc.location, status_code=303)
-    if exc.stale_cookie:
-        _set_cookie(request, response, SESSION_COOKIE, "", path="/", expire=True)
-    return response
-
-
-def _error_page(request: PageRequest, exc: HTTPException) -> Template:
-    return render(request, "error.html", status=exc.status_code, status_code=exc.status_code, detail=exc.detail)
-
-
-def pages_router(*handlers: ControllerRouterHandler) -> Router:
-    """Pages behind the guard, with HTML errors, out of the OpenAPI schema (the API's contract)."""
-    return Router(
-        path="/",
-        route_handlers=list(handlers),
-        middleware=[DefineMiddleware(PageGuardMiddleware)],
-        exception_handlers={SignInRequired: _to_sign_in, HTTPException: _error_page},
-        response_headers=PAGE_HEADERS,
-        include_in_schema=False,
-    )
+    return render(request, "home.html", pages=pages_for(user_of(request)))
 
 
 def workspace_router() -> Router:
-    return pages_router(login_page, sign_in, sign_out, home)
+    return pages_router(
+        login_page,
+        sign_in,
+        sign_out,
+        home,
+        *physician_pages.HANDLERS,
+        *screening_pages.HANDLERS,
+        *alert_pages.HANDLERS,
+        *import_pages.HANDLERS,
+        *report_pages.HANDLERS,
+        *coverage_pages.HANDLERS,
+        *match_pages.HANDLERS,
+    )

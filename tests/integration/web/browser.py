@@ -14,7 +14,7 @@ from litestar.types import ControllerRouterHandler
 from roster.api.auth import ADMIN_ONLY
 from roster.app import create_app
 from roster.config import Settings
-from roster.web.routes import pages_router
+from roster.web.page import pages_router
 from tests.conftest import clean_roster, serving
 
 BASE = "http://testserver.local"
