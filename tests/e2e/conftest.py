@@ -177,12 +177,29 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def page(chromium: Any, demo_server: DemoServer) -> Iterator[Any]:
-    """A fresh browser profile (no cookies) on the demo server; console errors fail the test."""
+    """A fresh browser profile (no cookies) on the demo server. Script errors, CSP violations and failed
+    subresources (a missing stylesheet, a refused htmx call) fail the test; a page answered with an
+    error status is the test's own business (Chromium also logs that as a console error)."""
     context = chromium.new_context(base_url=demo_server.base_url, viewport={"width": 1360, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
     errors: list[str] = []
-    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    tab.on(
+        "response",
+        lambda response: (
+            errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and response.request.resource_type not in ("document", "xhr", "fetch")
+            else None
+        ),
+    )
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         yield tab
