@@ -8,6 +8,7 @@ from uuid import UUID
 import msgspec
 
 from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts, ScreeningFact
+from roster.compliance.rules import EXPERIENCE_YEARS, RECREDENTIALING_MONTHS
 
 #: Every reason a physician can be ineligible for a case, in the contract's order (api.md).
 REASONS = (
@@ -31,6 +32,36 @@ REASONS = (
     "prior_reviewer",
     "at_capacity",
 )
+
+#: Each reason in plain words, for people (the workspace shows these; the codes stay the API's).
+REASON_WORDS: dict[str, str] = {
+    "inactive": "Marked inactive on the roster.",
+    "no_license_in_state": "Holds no license where this case requires one.",
+    "license_expired": "The license where this case requires one has expired or is not in force.",
+    "license_restricted": "The license where this case requires one is restricted, on probation, suspended or revoked.",
+    "no_board_certification": "Has no board certification on file.",
+    "certification_lapsed": "No board certification is current (expired, not meeting MOC, or not certified).",
+    "excluded_oig": "Confirmed on the OIG exclusion list (LEIE).",
+    "excluded_sam": "Confirmed on the SAM.gov exclusion list.",
+    "precluded_cms": "Confirmed on the CMS preclusion list.",
+    "screening_pending": "A possible match on an exclusion list is waiting for a decision.",
+    "screening_stale": "Not screened against a current exclusion list.",
+    "recredentialing_overdue": (
+        f"Recredentialing is overdue (more than {RECREDENTIALING_MONTHS} months since the last credentialing)."
+    ),
+    "irr_overdue": "The annual inter-rater reliability test is overdue.",
+    "insufficient_experience": f"Has fewer than {EXPERIENCE_YEARS} years of clinical practice.",
+    "npi_deactivated": "The NPI is deactivated in NPPES or invalid.",
+    "line_of_business": "Does not review for this line of business.",
+    "specialty_mismatch": "Neither the same nor a similar specialty as the case.",
+    "prior_reviewer": "Already reviewed this case, and an appeal needs a new reviewer.",
+    "at_capacity": "Already has as many open cases as allowed.",
+}
+
+
+def reason_words(code: str) -> str:
+    """``code`` in plain words (the code itself for one newer than this table)."""
+    return REASON_WORDS.get(code, code.replace("_", " "))
 
 
 class SnapshotRef(msgspec.Struct, frozen=True):

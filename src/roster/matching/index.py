@@ -656,24 +656,40 @@ class RosterIndex:
 
         A specialty counts its same-or-similar reviewers (its whole similarity group).
         """
-        lob = self.lob.get(line_of_business)
-        base = (day.bits == 0) & (lob if lob is not None else np.zeros(self.size, dtype=bool))
         out: dict[str, dict[str, int]] = {}
         for state in sorted(states):
-            case = Case(state=state, line_of_business=line_of_business, specialty="", review_type=review_type)
-            required = self.rules.required_license_state(case)
-            if required is None:
-                valid = day.valid_any
-            else:
-                row = self.state_row.get(required)
-                valid = day.valid_in[row] if row is not None else np.zeros(self.size, dtype=bool)
-            eligible = base & valid
+            eligible = self._covering(day, line_of_business, review_type, state)
             per_group = {
                 group: int(np.count_nonzero(eligible & (day.cert_group[g] | self.attested_group[g])))
                 for group, g in self.group_row.items()
             }
             out[state] = {slug: per_group[group] for slug, group in self.rules.specialty_groups.items()}
         return out
+
+    def covering(
+        self, day: DayView, line_of_business: str, review_type: str, state: str, specialty: str
+    ) -> list[ReviewerFacts]:
+        """The reviewers :meth:`coverage` counts for one state and specialty, in (NPI, id) order."""
+        group = self.rules.specialty_groups.get(specialty)
+        g = self.group_row.get(group) if group is not None else None
+        if g is None:
+            return []
+        eligible = self._covering(day, line_of_business, review_type, state)
+        rows = np.flatnonzero(eligible & (day.cert_group[g] | self.attested_group[g]))
+        return sorted((self.reviewers[int(r)] for r in rows), key=lambda r: (r.npi, r.id))
+
+    def _covering(self, day: DayView, line_of_business: str, review_type: str, state: str) -> np.ndarray:
+        """Rows eligible on ``day`` in ``state`` for the line of business, before the specialty."""
+        lob = self.lob.get(line_of_business)
+        base = (day.bits == 0) & (lob if lob is not None else np.zeros(self.size, dtype=bool))
+        case = Case(state=state, line_of_business=line_of_business, specialty="", review_type=review_type)
+        required = self.rules.required_license_state(case)
+        if required is None:
+            valid = day.valid_any
+        else:
+            row = self.state_row.get(required)
+            valid = day.valid_in[row] if row is not None else np.zeros(self.size, dtype=bool)
+        return base & valid
 
 
 #: Per-physician columns (the last axis is the row), as :meth:`RosterIndex.patched` splices them.

@@ -1,7 +1,81 @@
-"""The workspace pages over this package's service (see ``roster.web.page``)."""
+"""Try a case: the match form, and the answer of ``POST /api/v1/match`` with ``explain`` in words.
+
+The form is read with the API's own ``MatchRequest`` and answered by the same ``service.match``; the
+page adds only the words for each reason code (``REASON_WORDS``, kept beside the codes). A GET form, so
+a tried case is a URL that can be shared.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from litestar import get
+from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
-HANDLERS: list[ControllerRouterHandler] = []
+from roster.api.auth import allow
+from roster.errors import RosterError
+from roster.keys.schemas import Role
+from roster.matching import service
+from roster.matching.facts import reason_words
+from roster.matching.schemas import MatchRequest
+from roster.reference.service import specialty_index
+from roster.vocabulary import LineOfBusiness, ReviewType
+from roster.web.page import PageRequest, decode_form, field_errors, form_values, render
+
+FIELDS = tuple(f for f in MatchRequest.__struct_fields__ if f != "explain")
+LINES_OF_BUSINESS: tuple[str, ...] = LineOfBusiness.__args__  # type: ignore[attr-defined]
+REVIEW_TYPES: tuple[str, ...] = ReviewType.__args__  # type: ignore[attr-defined]
+_SEPARATORS = re.compile(r"[\s,;]+")
+#: Routers, and managers checking coverage for a case: trying one records nothing (assigning stays the
+#: API's, router only), so the page admits both, as the workspace issue asks.
+TRY_CASES = allow(Role.router, Role.manager)
+
+
+def request_of(values: dict[str, Any]) -> MatchRequest:
+    """The form as the API's ``MatchRequest`` (``explain`` on: the page shows every reason)."""
+    body = {k: v for k, v in values.items() if k in FIELDS}
+    ids = body.pop("prior_reviewer_ids", None)
+    if ids:
+        body["prior_reviewer_ids"] = [i for i in _SEPARATORS.split(str(ids)) if i]
+    return decode_form({**body, "explain": True}, MatchRequest)
+
+
+@get("/match", opt=TRY_CASES)
+async def match_page(request: PageRequest) -> Template:
+    cache = service.roster_cache(request.app.state)
+    roster = await cache.current()
+    specialties = sorted(
+        ((s.slug, s.name) for s in (await specialty_index()).by_slug.values() if s.physician), key=lambda s: s[1]
+    )
+    values = form_values({k: v for k, v in request.query_params.items() if k in FIELDS})
+    errors: dict[str, str] = {}
+    result = None
+    status = 200
+    if values:
+        try:
+            result = await service.match(request_of(values), cache)
+        except RosterError as exc:
+            errors, status = field_errors(exc), exc.status
+    ineligible = []
+    if result is not None and isinstance(result.ineligible, list):
+        ineligible = [
+            {"reviewer": r, "reasons": [(code, reason_words(code)) for code in r.reasons]} for r in result.ineligible
+        ]
+    return render(
+        request,
+        "matching/match.html",
+        status=status,
+        values={"limit": 5, **values},
+        errors=errors,
+        result=result,
+        ineligible=ineligible,
+        states=sorted(roster.states),
+        specialties=specialties,
+        lines=LINES_OF_BUSINESS,
+        review_types=REVIEW_TYPES,
+    )
+
+
+HANDLERS: list[ControllerRouterHandler] = [match_page]

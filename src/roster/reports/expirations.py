@@ -21,7 +21,7 @@ from roster.compliance.rules import (
     irr_last_day,
     recredentialing_due,
 )
-from roster.reports.schemas import ExpirationRow, ItemKind
+from roster.reports.schemas import ExpirationRow, ExpirationWeek, ItemKind
 
 #: Licenses and certifications in these states are not going to be renewed, so they are not expirations to chase.
 NOT_RENEWED = frozenset({"revoked", "inactive"})
@@ -146,3 +146,29 @@ def sort_key(row: ExpirationRow) -> SortKey:
     """Soonest (or never-done) first; a total order, so it doubles as the pagination cursor."""
     key_id = row.item_id if row.item_id is not None else row.physician_id
     return (row.expires_on or NEVER, KIND_ORDER[row.kind], key_id)
+
+
+def by_week(
+    rows: Iterable[ExpirationRow], today: date, within_days: int
+) -> tuple[dict[str, int], list[ExpirationWeek]]:
+    """The report's rows counted by kind: those already overdue (lapsed or never done), then the upcoming
+    ones week by week from ``today`` (week 1 is today and the six days after it) through ``today + within_days``."""
+    kinds = list(KIND_ORDER)
+    overdue = dict.fromkeys(kinds, 0)
+    weeks = within_days // 7 + 1
+    counts = [dict.fromkeys(kinds, 0) for _ in range(weeks)]
+    for row in rows:
+        if row.status == "overdue" or row.expires_on is None:
+            overdue[row.kind] += 1
+        else:
+            counts[min((row.expires_on - today).days // 7, weeks - 1)][row.kind] += 1
+    through = today + timedelta(days=within_days)
+    return overdue, [
+        ExpirationWeek(
+            starts_on=today + timedelta(days=7 * i),
+            ends_on=min(today + timedelta(days=7 * i + 6), through),
+            counts=week,
+            total=sum(week.values()),
+        )
+        for i, week in enumerate(counts)
+    ]

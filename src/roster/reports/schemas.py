@@ -35,3 +35,14 @@ class ExpirationReport(msgspec.Struct):
     through: date
     items: list[ExpirationRow]
     next_cursor: str | None
+
+
+class ExpirationWeek(msgspec.Struct, frozen=True):
+    """What lapses in one week of the report's window, by kind (the expirations chart)."""
+
+    #: First and last day of the week; the last week of the window may be shorter.
+    starts_on: date
+    ends_on: date
+    #: Rows per :data:`ItemKind` (every kind present, zero when none).
+    counts: dict[str, int]
+    total: int

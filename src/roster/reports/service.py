@@ -25,13 +25,14 @@ from roster.reports.expirations import (
     CycleDates,
     Holder,
     SortKey,
+    by_week,
     certification_rows,
     cycle_rows,
     license_rows,
     sort_key,
     window_bounds,
 )
-from roster.reports.schemas import ExpirationReport, ExpirationRow
+from roster.reports.schemas import ExpirationReport, ExpirationRow, ExpirationWeek
 
 _KEPT = 4
 
@@ -149,3 +150,10 @@ async def report_page(within_days: int, *, cursor: str | None, limit: int) -> Ex
         items=items,
         next_cursor=_cursor_of(items[-1]) if start + limit < len(rows) else None,
     )
+
+
+async def expirations_by_week(within_days: int) -> tuple[date, dict[str, int], list[ExpirationWeek]]:
+    """Today, and the report's rows counted by kind: overdue, then week by week (the workspace's chart)."""
+    today = clock.today()
+    overdue, weeks = by_week(await expiration_rows(today, within_days), today, within_days)
+    return today, overdue, weeks

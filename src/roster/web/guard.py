@@ -21,7 +21,8 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.base import MiddlewareProtocol
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+from multipart import MultipartSegment, ParserError, PushMultipartParser
 
 from roster.api.auth import ROLES
 from roster.config import Settings
@@ -39,6 +40,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: Route ``opt`` for the pages anyone may open (sign-in).
 PUBLIC = {"public": True}
+#: Route ``opt`` key of a page that streams a multipart upload itself (``roster.api.uploads.receive_file``,
+#: with the deployment's size limit): the guard reads the CSRF field from the front of the body only and
+#: hands the whole body on untouched, instead of parsing (and spooling) the form first.
+STREAMED_UPLOAD = "streamed_upload"
+#: How much of a streamed upload's body may come before its CSRF field.
+_PEEK_LIMIT = 64 * 1024
 
 
 class SignInRequired(Exception):
@@ -85,6 +92,60 @@ async def require_csrf(request: Request[Any, Any, Any], expected: str | None) ->
         raise PermissionDeniedException("This form has expired or did not come from this site. Reload it and retry.")
 
 
+async def require_csrf_before_upload(
+    request: Request[Any, Any, Any], receive: Receive, expected: str | None
+) -> Receive:
+    """As :func:`require_csrf` for a route that streams its upload (``STREAMED_UPLOAD``): a multipart body
+    must carry the token in a field before its file part (the ``csrf`` macro first in the form). Returns
+    the ``receive`` to hand on, which replays what was read here, so the route still sees the whole body."""
+    media_type, options = request.content_type
+    boundary = options.get("boundary")
+    if request.headers.get(CSRF_HEADER) or media_type != RequestEncodingType.MULTI_PART or not boundary:
+        await require_csrf(request, expected)
+        return receive
+    read: list[ReceiveMessage] = []
+    sent: str | None = None
+    value = bytearray()
+    size = 0
+    parser = PushMultipartParser(boundary, max_segment_count=16)  # not closed: the route reads the rest
+    segment: MultipartSegment | None = None
+    try:
+        while sent is None and size <= _PEEK_LIMIT:
+            message = await receive()
+            read.append(message)
+            if message["type"] != "http.request":
+                break
+            body = message.get("body", b"")
+            size += len(body)
+            for event in parser.parse(body):
+                if isinstance(event, MultipartSegment):
+                    segment, value = event, bytearray()
+                    if event.filename is not None:
+                        break  # the file begins: the token should have come first
+                elif event is None:
+                    if segment is not None and segment.name == CSRF_FIELD:
+                        sent = value.decode("utf-8", "replace")
+                        break
+                    segment = None
+                elif segment is not None and segment.name == CSRF_FIELD:
+                    value += event
+            else:
+                if message.get("more_body", False):
+                    continue
+            break
+    except ParserError:
+        sent = None
+    if not expected or sent is None or not secrets.compare_digest(sent.encode(), expected.encode()):
+        raise PermissionDeniedException("This form has expired or did not come from this site. Reload it and retry.")
+    replay = iter(read)
+
+    async def replaying() -> ReceiveMessage:
+        message = next(replay, None)
+        return message if message is not None else await receive()
+
+    return replaying
+
+
 class PageGuardMiddleware(MiddlewareProtocol):
     """Resolves the session cookie to the signed-in user (``request.user``, or None on public pages),
     then admits the roles the page names and checks the CSRF token of unsafe methods."""
@@ -110,6 +171,8 @@ class PageGuardMiddleware(MiddlewareProtocol):
             allowed: frozenset[Role] = opt.get(ROLES, frozenset())
             if user.role not in allowed:
                 raise PermissionDeniedException(f"Your role ({user.role.value}) does not open this page.")
-            if unsafe:
+            if unsafe and opt.get(STREAMED_UPLOAD):
+                receive = await require_csrf_before_upload(request, receive, user.csrf)
+            elif unsafe:
                 await require_csrf(request, user.csrf)
         await self.app(scope, receive, send)

@@ -22,7 +22,6 @@ from roster.coverage.routes import READ_COVERAGE
 from roster.imports import pages as import_pages
 from roster.keys.schemas import Role
 from roster.matching import pages as match_pages
-from roster.matching.routes import ROUTE_CASES
 from roster.physicians import pages as physician_pages
 from roster.reports import pages as report_pages
 from roster.reports.routes import READ_REPORTS
@@ -56,7 +55,7 @@ PAGES = (
     Page("/alerts", "Alerts", READ_ALERTS[ROLES]),
     Page("/reports/expirations", "Expirations", READ_REPORTS[ROLES]),
     Page("/reports/coverage", "Coverage", READ_COVERAGE[ROLES]),
-    Page("/match", "Try a case", ROUTE_CASES[ROLES]),
+    Page("/match", "Try a case", match_pages.TRY_CASES[ROLES]),
 )
 
 
