@@ -39,6 +39,12 @@ def pytest_configure(config: pytest.Config) -> None:
     suite_clock.follow()  # before any test module computes a date at import
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests (``tests/e2e``) run last: they are the slowest, and Playwright's sync API holds
+    an asyncio loop in the main thread while a browser is open (see ``tests/e2e/conftest.py``)."""
+    items.sort(key=lambda item: "e2e" in item.nodeid.split("/")[:2])
+
+
 POSTGRES_ADMIN_URL = os.environ.get("ROSTER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

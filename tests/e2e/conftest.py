@@ -162,8 +162,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One browser per module. Playwright's sync API runs an asyncio loop in the main thread while it is
+    open, which would make every later ``asyncio.run`` fail, so it never outlives the browser tests
+    (which also run last: see ``tests/conftest.py``)."""
     path = _chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
