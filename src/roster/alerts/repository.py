@@ -10,6 +10,7 @@ from piccolo.query.functions.aggregate import Count
 from piccolo.query.methods.select import Select
 
 from roster.alerts.tables import Alert, AlertDelivery
+from roster.physicians.tables import Physician
 
 _COLUMNS = (
     Alert.id,
@@ -271,3 +272,21 @@ async def existing_keys(kinds: list[str]) -> set[tuple[str, str, str]]:
     """(kind, subject_id, threshold) of every alert of ``kinds``: what a sweep need not insert again."""
     rows = await Alert.select(Alert.kind, Alert.subject_id, Alert.threshold).where(Alert.kind.is_in(kinds)).run()
     return {(row["kind"], row["subject_id"], row["threshold"]) for row in rows}
+
+
+async def open_counts_by_kind() -> dict[str, int]:
+    """Open alerts per kind (kinds with none left out)."""
+    rows = await Alert.select(Alert.kind, Count(alias="n")).where(Alert.status == "open").group_by(Alert.kind).run()
+    return {row["kind"]: int(row["n"]) for row in rows}
+
+
+async def physician_names(physician_ids: list[UUID]) -> dict[UUID, str]:
+    """ "First Last" of the physicians some alerts are about (a page of them, in one query)."""
+    if not physician_ids:
+        return {}
+    rows = await (
+        Physician.select(Physician.id, Physician.first_name, Physician.last_name)
+        .where(Physician.id.is_in(physician_ids))
+        .run()
+    )
+    return {UUID(str(r["id"])): f"{r['first_name']} {r['last_name']}" for r in rows}

@@ -11,11 +11,13 @@ import msgspec
 
 from roster import clock
 from roster.alerts import repository
-from roster.alerts.schemas import AlertRead
+from roster.alerts.schemas import AlertKind, AlertRead
 from roster.api.pagination import Page, cursor_key, page_of
 from roster.audit import service as audit
 from roster.db import write_tx
 from roster.errors import NotFound
+
+ALERT_KINDS: tuple[str, ...] = AlertKind.__args__  # type: ignore[attr-defined]
 
 
 def alert_row(
@@ -69,6 +71,19 @@ async def list_page(
     after = cursor_key(cursor, datetime.fromisoformat, UUID)
     rows = await repository.page(status=status, kind=kind, physician_id=physician_id, after=after, limit=limit + 1)
     return page_of([to_read(r) for r in rows], limit, lambda a: (a.created_at.isoformat(), str(a.id)))
+
+
+async def open_by_kind() -> dict[str, int]:
+    """Open alerts per kind, in the vocabulary's order (kinds with none left out)."""
+    counts = await repository.open_counts_by_kind()
+    return {kind: counts[kind] for kind in ALERT_KINDS if counts.get(kind)} | {
+        kind: n for kind, n in sorted(counts.items()) if kind not in ALERT_KINDS
+    }
+
+
+async def physician_names(alerts: list[AlertRead]) -> dict[UUID, str]:
+    """Who a page of alerts is about, by physician id."""
+    return await repository.physician_names(sorted({a.physician_id for a in alerts if a.physician_id is not None}))
 
 
 async def acknowledge(alert_id: UUID, *, actor: str) -> AlertRead:

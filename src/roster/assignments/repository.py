@@ -58,3 +58,14 @@ async def close(assignment_id: UUID, values: dict[str, Any]) -> None:
         .run()
     )
     await _changed()
+
+
+async def open_for_physician(physician_id: UUID) -> list[dict[str, Any]]:
+    """A physician's open assignments, oldest first (the workspace's physician page)."""
+    return (
+        await Assignment.select(*_COLUMNS)
+        .where((Assignment.physician == physician_id) & (Assignment.status == "open"))
+        .order_by(Assignment.created_at)
+        .output(load_json=True)
+        .run()
+    )

@@ -124,3 +124,7 @@ async def close(assignment_id: UUID, data: AssignmentUpdate, *, actor: str) -> A
             after=msgspec.to_builtins(updated),
         )
     return updated
+
+
+async def open_for_physician(physician_id: UUID) -> list[AssignmentRead]:
+    return [to_read(row) for row in await repository.open_for_physician(physician_id)]

@@ -32,3 +32,15 @@ async def page(
 async def insert_many(rows: list[dict[str, Any]]) -> None:
     """Bulk insert for large loads; call inside the write transaction."""
     await bulk_insert(AuditEvent, rows)
+
+
+async def for_entities(entity_ids: list[str], limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` events about any of these records (a physician's timeline)."""
+    return (
+        await AuditEvent.select()
+        .where(AuditEvent.entity_id.is_in(entity_ids))
+        .output(load_json=True)
+        .order_by(AuditEvent.occurred_at, AuditEvent.id, ascending=False)
+        .limit(limit)
+        .run()
+    )

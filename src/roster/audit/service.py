@@ -48,6 +48,12 @@ async def list_page(
     )
 
 
+async def for_records(entity_ids: list[UUID | str], *, limit: int = 100) -> list[AuditEventRead]:
+    """The newest ``limit`` events about any of these records, newest first."""
+    rows = await repository.for_entities([str(i) for i in entity_ids], limit) if entity_ids else []
+    return [msgspec.convert(r, AuditEventRead) for r in rows]
+
+
 class AuditEntry(msgspec.Struct, frozen=True):
     action: str
     entity: str

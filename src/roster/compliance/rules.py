@@ -33,6 +33,26 @@ SOURCE_CHECKS = {
 }
 
 
+#: Every reason code a compliance check can fail with (rules.md §1), in check order.
+COMPLIANCE_REASONS = (
+    "inactive",
+    "no_license_in_state",
+    "license_expired",
+    "license_restricted",
+    "no_board_certification",
+    "certification_lapsed",
+    "excluded_oig",
+    "excluded_sam",
+    "precluded_cms",
+    "screening_pending",
+    "screening_stale",
+    "npi_deactivated",
+    "recredentialing_overdue",
+    "irr_overdue",
+    "insufficient_experience",
+)
+
+
 class Check(msgspec.Struct, frozen=True, omit_defaults=True):
     check: str
     ok: bool

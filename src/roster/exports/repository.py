@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from roster.certifications.tables import Certification
 from roster.imports.layout import CERTIFICATION_COLUMNS, LICENSE_COLUMNS, PHYSICIAN_COLUMNS
@@ -10,22 +12,28 @@ from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 
 
-async def physicians() -> list[dict[str, Any]]:
+async def physicians(ids: Sequence[UUID] | None = None) -> list[dict[str, Any]]:
+    """``ids``: only these physicians (a filtered export); the caller keeps each list short (``IN``)."""
     columns = [getattr(Physician, name) for name in PHYSICIAN_COLUMNS]
-    return await Physician.select(*columns).order_by(Physician.npi).run()
+    query = Physician.select(*columns)
+    if ids is not None:
+        query = query.where(Physician.id.is_in(list(ids)))
+    return await query.order_by(Physician.npi).run()
 
 
-async def licenses() -> list[dict[str, Any]]:
+async def licenses(ids: Sequence[UUID] | None = None) -> list[dict[str, Any]]:
     columns = [License.physician.npi.as_alias("npi")] + [getattr(License, n) for n in LICENSE_COLUMNS[1:]]
-    return await License.select(*columns).order_by(License.physician.npi, License.state, License.number).run()
+    query = License.select(*columns)
+    if ids is not None:
+        query = query.where(License.physician.is_in(list(ids)))
+    return await query.order_by(License.physician.npi, License.state, License.number).run()
 
 
-async def certifications() -> list[dict[str, Any]]:
+async def certifications(ids: Sequence[UUID] | None = None) -> list[dict[str, Any]]:
     columns = [Certification.physician.npi.as_alias("npi")] + [
         getattr(Certification, n) for n in CERTIFICATION_COLUMNS[1:]
     ]
-    return (
-        await Certification.select(*columns)
-        .order_by(Certification.physician.npi, Certification.board, Certification.specialty)
-        .run()
-    )
+    query = Certification.select(*columns)
+    if ids is not None:
+        query = query.where(Certification.physician.is_in(list(ids)))
+    return await query.order_by(Certification.physician.npi, Certification.board, Certification.specialty).run()

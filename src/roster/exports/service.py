@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from uuid import UUID
 
 import polars as pl
 import xlsxwriter
@@ -98,12 +100,25 @@ class RosterExport:
     file_name: str
 
 
-async def roster_frames() -> dict[RecordKind, pl.DataFrame]:
-    rows = {
-        "physician": await repository.physicians(),
-        "license": await repository.licenses(),
-        "certification": await repository.certifications(),
-    }
+#: A filtered export reads its physicians this many at a time (bounded ``IN`` lists).
+_ID_CHUNK = 1000
+
+
+async def roster_frames(physician_ids: Sequence[UUID] | None = None) -> dict[RecordKind, pl.DataFrame]:
+    """The whole roster, or only ``physician_ids`` (the workspace's roster filter)."""
+    if physician_ids is None:
+        rows = {
+            "physician": await repository.physicians(),
+            "license": await repository.licenses(),
+            "certification": await repository.certifications(),
+        }
+    else:
+        rows = {kind: [] for kind in KINDS}
+        for start in range(0, len(physician_ids), _ID_CHUNK):
+            chunk = physician_ids[start : start + _ID_CHUNK]
+            rows["physician"] += await repository.physicians(chunk)
+            rows["license"] += await repository.licenses(chunk)
+            rows["certification"] += await repository.certifications(chunk)
     return {kind: _typed(kind, rows[kind]) for kind in KINDS}
 
 
@@ -125,7 +140,8 @@ def render(frames: dict[RecordKind, pl.DataFrame], fmt: ExportFormat) -> bytes:
     return _long({kind: _cells(frame) for kind, frame in frames.items()}).write_csv().encode()
 
 
-async def export_roster(fmt: ExportFormat) -> RosterExport:
-    frames = await roster_frames()
+async def export_roster(fmt: ExportFormat, physician_ids: Sequence[UUID] | None = None) -> RosterExport:
+    """The roster (or only ``physician_ids``) as one file; the same writer, escaping included, either way."""
+    frames = await roster_frames(physician_ids)
     content = await asyncio.to_thread(render, frames, fmt)  # CPU-bound: keep the event loop free
     return RosterExport(content, MEDIA_TYPES[fmt], f"roster-{clock.today().isoformat()}.{fmt}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -38,18 +39,16 @@ async def update(physician_id: UUID, values: dict[str, Any]) -> None:
     await Physician.update(values).where(Physician.id == physician_id).run()
 
 
-async def page(
+def _filtered(
+    query: Any,
     *,
     state: str | None,
     specialty: str | None,
     line_of_business: str | None,
     status: str | None,
     q: str | None,
-    after: tuple[str, UUID] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Ordered by (last_name, id) and keyset-paginated on it."""
-    query = Physician.select()
+) -> Any:
+    """The roster's filters (the API's list, the workspace's roster and its export)."""
     if state is not None:
         query = query.where(Physician.id.is_in(License.select(License.physician).where(License.state == state)))
     if specialty is not None:
@@ -68,9 +67,57 @@ async def page(
         query = query.where(
             (Physician.npi == term) | icontains(Physician.last_name, term) | icontains(Physician.first_name, term)
         )
+    return query
+
+
+#: Sort orders of a roster page: each a unique keyset (the sort column, then the id).
+SORT_COLUMNS = {"name": Physician.last_name, "npi": Physician.npi}
+
+
+async def page(
+    *,
+    state: str | None,
+    specialty: str | None,
+    line_of_business: str | None,
+    status: str | None,
+    q: str | None,
+    after: tuple[str, UUID] | None,
+    limit: int,
+    sort: str = "name",
+    only: Collection[UUID] | None = None,
+    excluding: Collection[UUID] | None = None,
+) -> list[dict[str, Any]]:
+    """Ordered by (last_name, id) (or (npi, id)) and keyset-paginated on it; ``only``/``excluding``
+    narrow it to (or away from) physicians chosen elsewhere (a compliance reason)."""
+    query = _filtered(
+        Physician.select(), state=state, specialty=specialty, line_of_business=line_of_business, status=status, q=q
+    )
+    if only is not None:
+        query = query.where(Physician.id.is_in(list(only))) if only else query.where(Physician.id.is_null())
+    if excluding:
+        query = query.where(Physician.id.not_in(list(excluding)))
+    column = SORT_COLUMNS[sort]
     if after is not None:
-        last_name, last_id = after
-        query = query.where(
-            (Physician.last_name > last_name) | ((Physician.last_name == last_name) & (Physician.id > last_id))
-        )
-    return await query.order_by(Physician.last_name, Physician.id).limit(limit).run()
+        last_key, last_id = after
+        query = query.where((column > last_key) | ((column == last_key) & (Physician.id > last_id)))
+    return await query.order_by(column, Physician.id).limit(limit).run()
+
+
+async def ids(
+    *,
+    state: str | None,
+    specialty: str | None,
+    line_of_business: str | None,
+    status: str | None,
+    q: str | None,
+) -> list[UUID]:
+    """Every physician the filters keep, by NPI (a filtered export)."""
+    query = _filtered(
+        Physician.select(Physician.id),
+        state=state,
+        specialty=specialty,
+        line_of_business=line_of_business,
+        status=status,
+        q=q,
+    )
+    return [UUID(str(row["id"])) for row in await query.order_by(Physician.npi).run()]

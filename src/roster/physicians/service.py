@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -187,6 +188,39 @@ async def require(physician_id: UUID) -> None:
         raise NotFound(f"no physician {physician_id}")
 
 
+#: Sort orders of the roster (``repository.SORT_COLUMNS``).
+SORTS = tuple(repository.SORT_COLUMNS)
+#: Up to this many ids, a membership is handed to the database (``IN``); above, it is applied to the
+#: filtered rows as they are read, in chunks (such a membership keeps or drops a big share of the roster).
+MAX_LISTED_IDS = 2000
+_MAX_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """Physicians chosen elsewhere (e.g. those failing a compliance check): ``ids``, or, when
+    ``excluded``, everyone but ``ids``. ``share`` is the expected fraction of the roster kept."""
+
+    ids: frozenset[UUID]
+    excluded: bool = False
+    share: float = 1.0
+
+    def keeps(self, physician_id: UUID) -> bool:
+        return (physician_id in self.ids) != self.excluded
+
+
+async def _resolved_filters(state: str | None, specialty: str | None) -> str | None:
+    """Unknown state or specialty is a 422 naming the filter; returns the specialty's slug."""
+    if specialty is not None:
+        resolved = (await reference.specialty_index()).resolve(specialty)
+        if resolved is None:
+            raise InvalidInput.on("specialty", f"unknown specialty {specialty!r}")
+        specialty = resolved.slug
+    if state is not None:
+        await reference.require_state(state)
+    return specialty
+
+
 async def list_page(
     *,
     state: str | None,
@@ -196,22 +230,54 @@ async def list_page(
     q: str | None,
     cursor: str | None,
     limit: int,
+    sort: str = "name",
+    members: Membership | None = None,
 ) -> Page[PhysicianRead]:
-    if specialty is not None:
-        resolved = (await reference.specialty_index()).resolve(specialty)
-        if resolved is None:
-            raise InvalidInput.on("specialty", f"unknown specialty {specialty!r}")
-        specialty = resolved.slug
-    if state is not None:
-        await reference.require_state(state)
+    specialty = await _resolved_filters(state, specialty)
+    if sort not in repository.SORT_COLUMNS:
+        raise InvalidInput.on("sort", f"must be one of {', '.join(SORTS)}")
     after = cursor_key(cursor, str, UUID)
-    rows = await repository.page(
-        state=state,
-        specialty=specialty,
-        line_of_business=line_of_business,
-        status=status,
-        q=q,
-        after=after,
-        limit=limit + 1,
+    filters = {"state": state, "specialty": specialty, "line_of_business": line_of_business, "status": status, "q": q}
+
+    def key(row: dict[str, Any]) -> tuple[str, UUID]:
+        return (row["last_name"] if sort == "name" else row["npi"], UUID(str(row["id"])))
+
+    if members is None or len(members.ids) <= MAX_LISTED_IDS:
+        rows = await repository.page(
+            **filters,
+            after=after,
+            limit=limit + 1,
+            sort=sort,
+            only=members.ids if members is not None and not members.excluded else None,
+            excluding=members.ids if members is not None and members.excluded else None,
+        )
+    else:
+        # Filter first, then keep the members, chunk by chunk, until the page (and one more) is full.
+        chunk = min(_MAX_CHUNK, max(200, int((limit + 1) / max(members.share, 1e-3) * 1.5)))
+        rows = []
+        while len(rows) <= limit:
+            fetched = await repository.page(**filters, after=after, limit=chunk, sort=sort)
+            rows += [r for r in fetched if members.keeps(UUID(str(r["id"])))]
+            if len(fetched) < chunk:
+                break
+            after = key(fetched[-1])
+            chunk = min(_MAX_CHUNK, chunk * 2)
+        rows = rows[: limit + 1]
+    return page_of([to_read(r) for r in rows], limit, lambda p: (p.last_name if sort == "name" else p.npi, str(p.id)))
+
+
+async def list_ids(
+    *,
+    state: str | None,
+    specialty: str | None,
+    line_of_business: str | None,
+    status: str | None,
+    q: str | None,
+    members: Membership | None = None,
+) -> list[UUID]:
+    """Every physician :func:`list_page` would list over all its pages (a filtered export), by NPI."""
+    specialty = await _resolved_filters(state, specialty)
+    found = await repository.ids(
+        state=state, specialty=specialty, line_of_business=line_of_business, status=status, q=q
     )
-    return page_of([to_read(r) for r in rows], limit, lambda p: (p.last_name, str(p.id)))
+    return found if members is None else [pid for pid in found if members.keeps(pid)]

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from piccolo.query.functions.aggregate import Count
+
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun, ScreeningSuppressed
@@ -194,7 +196,9 @@ async def page_hits(
     limit: int,
 ) -> list[dict[str, Any]]:
     query = ScreeningHit.select(*_HIT_COLUMNS).output(load_json=True)
-    if status is not None:
+    if status == "decided":  # the workspace's view of every decided hit (confirmed or dismissed)
+        query = query.where(ScreeningHit.status != "pending")
+    elif status is not None:
         query = query.where(ScreeningHit.status == status)
     if source is not None:
         query = query.where(ScreeningHit.source == source)
@@ -206,6 +210,34 @@ async def page_hits(
             (ScreeningHit.created_at > at) | ((ScreeningHit.created_at == at) & (ScreeningHit.id > last_id))
         )
     return await query.order_by(ScreeningHit.created_at, ScreeningHit.id).limit(limit).run()
+
+
+async def count_hits_by_status() -> dict[str, int]:
+    """How many hits stand in each status (``{"pending": 3, "dismissed": 7}``)."""
+    rows = await ScreeningHit.select(ScreeningHit.status, Count(alias="n")).group_by(ScreeningHit.status).run()
+    return {row["status"]: int(row["n"]) for row in rows}
+
+
+async def hit_subjects(physician_ids: list[UUID]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The physicians of some hits as the matcher compared them: identity fields, and their license states."""
+    if not physician_ids:
+        return [], []
+    people = (
+        await Physician.select(
+            Physician.id,
+            Physician.npi,
+            Physician.first_name,
+            Physician.middle_name,
+            Physician.last_name,
+            Physician.former_last_names,
+            Physician.date_of_birth,
+            Physician.status,
+        )
+        .where(Physician.id.is_in(physician_ids))
+        .run()
+    )
+    states = await License.select(License.physician, License.state).where(License.physician.is_in(physician_ids)).run()
+    return people, states
 
 
 async def page_suppressed(

@@ -409,3 +409,78 @@ async def list_hits(
         status=status, source=source, physician_id=physician_id, after=after, limit=limit + 1
     )
     return page_of([hit_read(r) for r in rows], limit, lambda h: (h.created_at.isoformat(), str(h.id)))
+
+
+async def hit_counts() -> dict[str, int]:
+    """Hits per status, every status present (``{"pending": 3, "confirmed": 0, "dismissed": 7}``)."""
+    counts = await repository.count_hits_by_status()
+    return {status: counts.get(status, 0) for status in ("pending", "confirmed", "dismissed")}
+
+
+class HitSubject(msgspec.Struct, frozen=True):
+    """The physician side of a hit: the fields the matcher compared with the list row."""
+
+    id: UUID
+    npi: str
+    first_name: str
+    middle_name: str | None
+    last_name: str
+    former_last_names: list[str]
+    date_of_birth: Any
+    status: str
+    #: The states the physician holds licenses in (compared with the row's state).
+    states: list[str]
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.middle_name, self.last_name) if part)
+
+
+async def hit_subjects(physician_ids: list[UUID]) -> dict[UUID, HitSubject]:
+    """The physicians of a page of hits, in two queries whatever the page's size."""
+    people, licenses = await repository.hit_subjects(sorted(set(physician_ids)))
+    states: dict[str, set[str]] = {}
+    for row in licenses:
+        states.setdefault(str(row["physician"]), set()).add(row["state"])
+    return {
+        UUID(str(p["id"])): HitSubject(
+            id=UUID(str(p["id"])),
+            npi=p["npi"],
+            first_name=p["first_name"],
+            middle_name=p["middle_name"] or None,
+            last_name=p["last_name"],
+            former_last_names=list(p["former_last_names"] or []),
+            date_of_birth=p["date_of_birth"],
+            status=p["status"],
+            states=sorted(states.get(str(p["id"]), ())),
+        )
+        for p in people
+    }
+
+
+#: The published column holding each field the matcher compares, per list (``roster.sources``' readers).
+_RECORD_COLUMNS = {
+    "oig_leie": {
+        "npi": "NPI",
+        "last_name": "LASTNAME",
+        "first_name": "FIRSTNAME",
+        "middle_name": "MIDNAME",
+        "dob": "DOB",
+        "state": "STATE",
+    },
+    "sam": {
+        "npi": "NPI",
+        "last_name": "Last",
+        "first_name": "First",
+        "middle_name": "Middle",
+        "state": "State / Province",
+    },
+}
+
+
+def record_columns(source: str, settings: Settings) -> dict[str, str]:
+    """Field -> the list row's column holding it (a preclusion file's columns are the deployment's layout)."""
+    if source in _RECORD_COLUMNS:
+        return _RECORD_COLUMNS[source]
+    mapped = layout_with(settings.preclusion_columns).columns()
+    return {f: mapped[f] for f in ("npi", "last_name", "first_name", "middle_name", "state") if mapped.get(f)}

@@ -35,7 +35,8 @@ from roster.web.guard import (
     is_token,
     local_path,
 )
-from roster.web.page import PageRequest, expire_cookie, pages_router, render, set_cookie, user_of
+from roster.web.home import home
+from roster.web.page import PageRequest, expire_cookie, pages_router, render, set_cookie
 from roster.web.page import template_config as page_template_config
 
 
@@ -123,11 +124,6 @@ async def sign_out(request: PageRequest) -> Response[Any]:
     response = Redirect("/login", status_code=303)
     expire_cookie(request, response, SESSION_COOKIE, path="/")
     return response
-
-
-@get("/", opt=READ_ROSTER)
-async def home(request: PageRequest) -> Template:
-    return render(request, "home.html", pages=pages_for(user_of(request)))
 
 
 def workspace_router() -> Router:

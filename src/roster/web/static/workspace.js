@@ -35,3 +35,12 @@
     }
   });
 })();
+// A form answered 422 (the API's field messages) or 409 (already decided) carries the part to show:
+// htmx swaps it like a success instead of dropping it.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var status = event.detail.xhr.status;
+  if (status === 422 || status === 409) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
