@@ -28,7 +28,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rapidfuzz.distance import OSA
 
@@ -51,9 +51,10 @@ TRUNCATED_FROM = 12
 TYPO_FROM = 4
 
 
-@dataclass(frozen=True, slots=True)
-class Side:
-    """One person as the matcher sees them, names normalised ("" when absent)."""
+class Side(NamedTuple):
+    """One person as the matcher sees them, names normalised ("" when absent).
+
+    Tuples, like :class:`Evidence`: thousands are built and hashed per list, and a tuple's are C code."""
 
     npi: str | None
     dob: date | None
@@ -65,8 +66,7 @@ class Side:
     states: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     npi: NpiEvidence
     dob: DobEvidence
     last_name: LastEvidence
@@ -75,15 +75,14 @@ class Evidence:
     state: StateEvidence
 
     def as_dict(self) -> dict[str, str]:
-        return {field: getattr(self, field) for field in _FIELDS}
+        return dict(zip(_FIELDS, self, strict=True))
 
     def as_json(self) -> str:
         """:meth:`as_dict` as JSON, encoded once per distinct evidence."""
         return _encoded(self)
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What a pair amounts to: ``kind`` and ``score`` of the hit, or why it is ``suppressed``."""
 
     kind: Literal["npi", "name_dob", "name"]

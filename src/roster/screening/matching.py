@@ -135,7 +135,8 @@ def screen_prepared(
     if "npi" in kinds:
         candidates.append(_npi_pairs(roster.people, rows.main))
     individuals = rows.main.filter(~pl.col("entity"), pl.col("first").is_not_null())
-    if "name_dob" in kinds:
+    # A list without DOBs (SAM, preclusion) has no pair to find by DOB.
+    if "name_dob" in kinds and individuals.get_column("dob").null_count() < individuals.height:
         # Only the rows' last-name variants some physician carries can meet a physician by last name.
         known = rows.last.filter(pl.col("variant").is_in(roster.surnames.implode())).select("r", "variant")
         candidates.append(_name_dob_pairs(roster, known, individuals))
@@ -783,10 +784,12 @@ def _judged(
         npi=_clean_npi(pl.col("npi")),
         first=name("first_name"),
         middle=name("middle_name"),
+        # lists travel to Python as one string each: a list cell costs a Python list per row
         lasts=pl.concat_list(pl.col("last_name"), pl.col("former_last_names").fill_null([]))
         .list.eval(normalized(pl.element()))
-        .list.eval(present),
-        states=pl.col("states").list.eval(_clean_state(pl.element())).list.eval(present),
+        .list.eval(present)
+        .list.join("|"),
+        states=pl.col("states").list.eval(_clean_state(pl.element())).list.eval(present).list.join("|"),
     )  # fmt: skip
     listed = _at(
         listing,
@@ -809,7 +812,9 @@ def _judged(
         state=_clean_state(pl.col("state")),
     )
     physicians = {
-        p: ev.Side(npi, dob, first, middle, tuple(lasts), frozenset(states))
+        p: ev.Side(
+            npi, dob, first, middle, tuple(lasts.split("|")) if lasts else (), frozenset(states.split("|")) - {""}
+        )
         for p, dob, npi, first, middle, lasts, states in people.iter_rows()
     }
     rows = {

@@ -343,6 +343,14 @@ class DateColumn:
             ]
         )
 
+    def values(self) -> pl.Expr:
+        """:meth:`parsed`, for a column :func:`check_dates` passes (a reader's, through :func:`finish`): with
+        one format the pattern test is left out, since chrono's leniency (``"2023011"`` as ``%Y%m%d``) only
+        shows on values the check refuses, and the test costs as much as the parse."""
+        if len(self.formats) != 1 or self.formats[0].keep is not None:
+            return self.parsed()
+        return pl.col(self.column).str.strip_chars().str.to_date(self.formats[0].strptime, strict=False)
+
     def rejected(self, table: Table) -> pl.LazyFrame:
         """The distinct values of the column that are neither a date nor one of ``nulls`` / ``also_valid``."""
         raw = pl.col("raw")
@@ -393,15 +401,21 @@ def finish(
     keep = first_copies(table.frame, suspects, pl.struct(table.header))
     kept = table.frame.lazy() if keep is None else table.frame.lazy().filter(keep)
     key = columns["record_key"]
-    listed = kept.select(
-        *(columns[name].alias(name) for name in LIST_SCHEMA),
-        published(table.header),
-        # spelled where there is no key: hashing costs more than spelling, so only those rows are hashed
-        pl.when(key.is_null()).then(hashed).alias(_UNKEYED),
-    ).cast(LIST_SCHEMA)
-    *rejected, frame = pl.collect_all([*(date.rejected(table) for date in dates), listed], engine="in-memory")
+    listed = kept.select(*(columns[name].alias(name) for name in LIST_SCHEMA), published(table.header)).cast(
+        LIST_SCHEMA
+    )
+    # Spelled and hashed only where there is no key (a when/then would spell every row): in order, as listed.
+    unkeyed = kept.filter(key.is_null()).select(sha256_hex(hashed).alias(_UNKEYED))
+    *rejected, frame, hashes = pl.collect_all(
+        [*(date.rejected(table) for date in dates), listed, unkeyed], engine="in-memory"
+    )
     check_dates(table, dates, rejected)
-    return frame.with_columns(pl.coalesce("record_key", sha256_hex(pl.col(_UNKEYED)))).drop(_UNKEYED)
+    if not hashes.height:
+        return frame
+    keys = frame.get_column("record_key")
+    if hashes.height == frame.height:
+        return frame.with_columns(hashes.get_column(_UNKEYED).alias("record_key"))
+    return frame.with_columns(keys.scatter(keys.is_null().arg_true(), hashes.get_column(_UNKEYED)))
 
 
 def drop_repeated_rows(frame: pl.DataFrame) -> pl.DataFrame:

@@ -61,7 +61,7 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
     table = read_csv_table(source, check_header=lambda header: require_header(header, LEIE_HEADER))
     dob_column = DateColumn("DOB", [YYYYMMDD], nulls=_NO_DATE)
     excluded_column = DateColumn("EXCLDATE", [YYYYMMDD], nulls=_NO_DATE)
-    dob, excluded_on = dob_column.parsed(), excluded_column.parsed()
+    dob, excluded_on = dob_column.values(), excluded_column.values()
 
     last, first, middle, business = text("LASTNAME"), text("FIRSTNAME"), text("MIDNAME"), text("BUSNAME")
     columns = {

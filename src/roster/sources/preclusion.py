@@ -120,6 +120,6 @@ def read_preclusion(
         "npi": listed_npi,
         "dob": pl.lit(None, dtype=pl.Date),
         "state": field("state"),
-        "excluded_on": effective.parsed(),
+        "excluded_on": effective.values(),
     }
     return finish(table, columns, joined([last, first, middle, business]), checked)

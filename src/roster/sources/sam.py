@@ -123,7 +123,7 @@ def read_sam(source: bytes | Path) -> pl.DataFrame:
         "npi": npi("NPI"),
         "dob": pl.lit(None, dtype=pl.Date),
         "state": text("State / Province"),
-        "excluded_on": active.parsed(),
+        "excluded_on": active.values(),
     }
     identity = joined([*(text(name) for name in _IDENTITY), npi("NPI")])
     # The SAM Number names a record: repeated rows share it, and few other rows do.
