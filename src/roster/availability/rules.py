@@ -517,7 +517,7 @@ def availability(
         total += min(e, due_at) - s
     return Availability(
         available_now=bool(spans) and spans[0][0] == at,
-        available_from=spans[0][0] if spans and spans[0][0] <= at + HORIZON else None,
+        available_from=spans[0][0] if spans and spans[0][0] < at + HORIZON else None,
         on_leave=on_leave,
         cannot_meet_due=total < min_review,
         available_seconds=total.total_seconds(),

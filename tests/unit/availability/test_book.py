@@ -1,0 +1,164 @@
+"""The roster-wide availability book answers exactly what ``availability`` answers for each reviewer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roster.availability.book import build_book, instant, positions_in, spread
+from roster.availability.rules import (
+    HORIZON,
+    Layer,
+    Override,
+    Rotation,
+    Schedule,
+    TimeOff,
+    WorkingHours,
+    availability,
+)
+
+ZONES = [ZoneInfo(name) for name in ("America/New_York", "America/Phoenix", "Pacific/Honolulu", "Europe/London")]
+PEOPLE = [uuid.UUID(int=i) for i in range(1, 7)]
+ROTATION = uuid.UUID(int=99)
+#: Around the 2027 spring-forward in the US and Europe.
+WINDOW_START = datetime(2027, 3, 1, tzinfo=UTC)
+WINDOW_END = WINDOW_START + timedelta(days=50)
+HOLIDAYS = frozenset({date(2027, 3, 15)})
+MIN_REVIEW = timedelta(hours=2)
+
+quarter_hours = st.integers(min_value=0, max_value=95).map(lambda q: time(q // 4, (q % 4) * 15))
+rules = st.builds(
+    WorkingHours,
+    weekdays=st.frozensets(st.integers(min_value=0, max_value=6), min_size=1),
+    start=quarter_hours,
+    end=quarter_hours,
+    zone=st.sampled_from(ZONES),
+    effective_from=st.none() | st.dates(min_value=date(2027, 2, 20), max_value=date(2027, 3, 30)),
+    effective_until=st.none() | st.dates(min_value=date(2027, 3, 5), max_value=date(2027, 5, 1)),
+)
+offsets = st.integers(min_value=-3 * 24 * 4, max_value=45 * 24 * 4).map(
+    lambda q: WINDOW_START + timedelta(minutes=15 * q)
+)
+
+
+@st.composite
+def time_off(draw: st.DrawFn) -> TimeOff:
+    start = draw(offsets)
+    return TimeOff(start, start + timedelta(minutes=15 * draw(st.integers(min_value=1, max_value=4 * 24 * 6))))
+
+
+@st.composite
+def rotation(draw: st.DrawFn) -> tuple[Rotation, tuple[Override, ...]]:
+    members = tuple(draw(st.lists(st.sampled_from(PEOPLE), min_size=1, max_size=3)))
+    layer = Layer(
+        "primary",
+        1,
+        members,
+        time(draw(st.sampled_from([7, 8, 9, 19]))),
+        draw(st.sampled_from([12, 24, 168])),
+        draw(st.dates(min_value=date(2027, 2, 1), max_value=date(2027, 3, 20))),
+    )
+    overrides = []
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        start = draw(offsets)
+        overrides.append(
+            Override(draw(st.sampled_from(PEOPLE)), start, start + timedelta(hours=draw(st.integers(1, 48))), ROTATION)
+        )
+    return Rotation(ROTATION, "24x7", draw(st.sampled_from(ZONES)), (layer,)), tuple(overrides)
+
+
+@st.composite
+def rosters(draw: st.DrawFn) -> list[Schedule]:
+    on_call = draw(st.none() | rotation())
+    schedules = []
+    for pid in PEOPLE:
+        in_rotation = on_call is not None and pid in on_call[0].members()
+        schedules.append(
+            Schedule(
+                pid,
+                working_hours=tuple(draw(st.lists(rules, max_size=2))),
+                time_off=tuple(draw(st.lists(time_off(), max_size=2))),
+                rotations=(on_call[0],) if in_rotation else (),
+                overrides=on_call[1] if in_rotation else (),
+            )
+        )
+    return schedules
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    schedules=rosters(),
+    at=st.integers(min_value=0, max_value=18 * 24 * 4).map(lambda q: WINDOW_START + timedelta(minutes=15 * q)),
+    due_in=st.integers(min_value=0, max_value=9 * 24 * 4).map(lambda q: timedelta(minutes=15 * q)),
+)
+def test_the_book_agrees_with_availability_for_every_reviewer(
+    schedules: list[Schedule], at: datetime, due_in: timedelta
+) -> None:
+    due_at = at + due_in
+    book = build_book(schedules, HOLIDAYS, WINDOW_START, WINDOW_END)
+    assert book.covers(at, due_at)
+    rows = {pid: row for row, pid in enumerate(PEOPLE)}
+    answers = spread(book.query(at, due_at, MIN_REVIEW), positions_in(book, rows), len(PEOPLE), at, due_at, MIN_REVIEW)
+    for row, schedule in enumerate(schedules):
+        expected = availability(schedule, at, due_at, MIN_REVIEW, HOLIDAYS)
+        assert bool(answers.available_now[row]) == expected.available_now, row
+        assert bool(answers.on_leave[row]) == expected.on_leave, row
+        assert bool(answers.cannot_meet_due[row]) == expected.cannot_meet_due, row
+        assert int(answers.available_micros[row]) == round(expected.available_seconds * 1_000_000), row
+        got_from = None if answers.available_from[row] < 0 else instant(answers.available_from[row])
+        assert got_from == expected.available_from, row
+
+
+def test_a_reviewer_with_no_schedule_is_left_out_and_always_available() -> None:
+    free, working = PEOPLE[0], PEOPLE[1]
+    nine_to_five = WorkingHours(frozenset(range(5)), time(9), time(17), ZONES[0])
+    book = build_book(
+        [Schedule(free), Schedule(working, working_hours=(nine_to_five,))], frozenset(), WINDOW_START, WINDOW_END
+    )
+    assert book.physicians == (working,)
+    at = datetime(2027, 3, 6, 12, tzinfo=UTC)  # a Saturday
+    answers = spread(
+        book.query(at, at + timedelta(hours=72), MIN_REVIEW),
+        positions_in(book, {free: 0, working: 1}),
+        3,
+        at,
+        at + timedelta(hours=72),
+        MIN_REVIEW,
+    )
+    assert answers.available_now.tolist() == [True, False, True]
+    assert instant(answers.available_from[1]) == datetime(2027, 3, 8, 14, tzinfo=UTC)  # Monday 09:00 EST
+    assert answers.cannot_meet_due.tolist() == [False, False, False]
+
+
+def test_on_call_now_is_reported_for_ranking() -> None:
+    layer = Layer("primary", 1, (PEOPLE[0],), time(8), 24, date(2027, 3, 1))
+    rotation_ = Rotation(ROTATION, "24x7", ZONES[0], (layer,))
+    book = build_book([Schedule(PEOPLE[0], rotations=(rotation_,))], frozenset(), WINDOW_START, WINDOW_END)
+    at = datetime(2027, 3, 10, 3, tzinfo=UTC)
+    answers = book.query(at, at + timedelta(hours=72), MIN_REVIEW)
+    assert answers.on_call_now.tolist() == [True] and answers.available_now.tolist() == [True]
+
+
+def test_a_question_outside_the_window_is_refused() -> None:
+    book = build_book([], frozenset(), WINDOW_START, WINDOW_END)
+    assert not book.covers(WINDOW_END - HORIZON + timedelta(seconds=1), WINDOW_END - HORIZON)
+    assert not book.covers(WINDOW_START - timedelta(seconds=1), WINDOW_START)
+    with pytest.raises(ValueError, match="outside the book's window"):
+        book.query(WINDOW_END, WINDOW_END, MIN_REVIEW)
+    empty = book.query(WINDOW_START, WINDOW_START + timedelta(days=1), MIN_REVIEW)
+    assert empty.available_now.shape == (0,) and np.all(empty.available_from == -1)
+
+
+@pytest.mark.parametrize(("due_in", "short"), [(MIN_REVIEW, False), (MIN_REVIEW - timedelta(microseconds=1), True)])
+def test_a_reviewer_outside_the_book_can_meet_a_due_exactly_the_minimum_away(due_in: timedelta, short: bool) -> None:
+    book = build_book([], frozenset(), WINDOW_START, WINDOW_END)
+    at = WINDOW_START + timedelta(days=1)
+    answers = spread(book.query(at, at + due_in, MIN_REVIEW), positions_in(book, {}), 1, at, at + due_in, MIN_REVIEW)
+    assert answers.cannot_meet_due.tolist() == [short]
+    assert availability(Schedule(PEOPLE[0]), at, at + due_in, MIN_REVIEW).cannot_meet_due is short
