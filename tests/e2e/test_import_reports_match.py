@@ -92,6 +92,11 @@ def test_the_reports(page: Any, demo_server: DemoServer) -> None:
     assert page.locator("#reviewers tbody tr").count() == count
 
 
+def shown_ineligible(page: Any) -> list[str]:
+    links = page.locator("#ineligible tbody tr td:first-child a")
+    return [href.rsplit("/", 1)[1] for href in links.evaluate_all("(as) => as.map(a => a.getAttribute('href'))")]
+
+
 def test_a_router_tries_a_case_and_cannot_import(page: Any, demo_server: DemoServer) -> None:
     sign_in(page, demo_server, "router")
     page.goto("/match")
@@ -106,12 +111,23 @@ def test_a_router_tries_a_case_and_cannot_import(page: Any, demo_server: DemoSer
         body = {"state": "TX", "line_of_business": "commercial", "specialty": "internal_medicine"}
         expected = api.post("/match", json={**body, "review_type": "initial", "explain": True}).json()
     assert page.locator("#eligible tbody tr").count() == len(expected["eligible"])
-    assert page.locator("#ineligible tbody tr").count() == len(expected["ineligible"])
-    if expected["ineligible"]:
-        first = page.locator("#ineligible ul.reasons li").first.inner_text()
-        assert not re.fullmatch(r"[a-z_]+", first.split(" (")[0]), "reasons in words, not codes"
+    ineligible = [r["physician_id"] for r in expected["ineligible"]]
+    assert len(ineligible) > 50, "the demo roster fills more than one page"
+    assert shown_ineligible(page) == ineligible[:50]
+    first = page.locator("#ineligible ul.reasons li").first.inner_text()
+    assert not re.fullmatch(r"[a-z_]+", first.split(" (")[0]), "reasons in words, not codes"
     assert_accessible(page)
     shot(page, "match")
+
+    # The next page of ineligible reviewers answers the same case: it is kept in the link.
+    page.get_by_role("link", name="Next page").click()
+    page.wait_for_url(re.compile(r"/match\?.*state=TX.*cursor="))
+    assert page.get_by_label("State").input_value() == "TX"
+    assert shown_ineligible(page) == ineligible[50:100]
+    assert page.locator("#eligible tbody tr").count() == len(expected["eligible"])
+    page.get_by_role("link", name="First page").click()
+    page.wait_for_url(re.compile(r"/match\?(?!.*cursor=)"))
+    assert shown_ineligible(page) == ineligible[:50]
 
     page.get_by_label("State").select_option("AZ")
     page.get_by_label("Reviewers to rank").fill("0")

@@ -3,6 +3,8 @@ good one), with axe-core on both pages."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 from typing import Any
@@ -93,3 +95,37 @@ def test_a_router_sees_the_physician_without_forms(page: Any, demo_server: DemoS
     page.goto(f"/physicians/{physician['id']}?as_of=1800-01-01")
     assert "must be between" in page.locator("#e-as_of").inner_text()
     assert_accessible(page)
+
+
+def test_filter_the_roster_by_standing_sort_it_by_next_expiry_and_export_it(page: Any, demo_server: DemoServer) -> None:
+    sign_in(page, demo_server, "credentialing")
+    at_risk = int(page.locator("#count-at-risk strong").inner_text())
+    assert at_risk > 0, "the demo roster has physicians at risk"
+    page.goto("/roster")
+    page.get_by_label("Compliance").select_option("at_risk")
+    page.get_by_label("Sort by").select_option("expiry")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"/roster\?.*compliance=at_risk&sort=expiry"))
+    assert page.get_by_label("Compliance").input_value() == "at_risk"
+    rows = page.locator("#roster tbody tr")
+    assert rows.count() == min(at_risk, 50), "the home page's count, listed"
+    ends = page.locator("#roster td.next-expiry time").evaluate_all("(ts) => ts.map(t => t.dateTime)")
+    horizon = (factories.TODAY + timedelta(days=90)).isoformat()
+    assert len(ends) == rows.count() and ends == sorted(ends) and ends[-1] <= horizon, ends
+    npis = set(page.locator("#roster tbody tr td:nth-child(2)").all_inner_texts())
+    assert_accessible(page)
+    shot(page, "roster-at-risk-by-expiry")
+
+    link = page.locator("#export-csv")
+    assert link.get_attribute("href") == "/roster/export?compliance=at_risk&sort=expiry&format=csv"
+    with page.expect_download() as download:
+        link.click()
+    text = download.value.path().read_text()
+    exported = {row["npi"] for row in csv.DictReader(io.StringIO(text))}
+    if at_risk <= 50:
+        assert exported == npis
+    assert len(exported) == at_risk
+
+    page.goto("/roster?compliance=saintly")
+    assert "unknown standing" in page.locator("#e-compliance").inner_text()
+    assert page.get_by_label("Compliance").get_attribute("aria-invalid") == "true"

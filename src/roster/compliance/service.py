@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import asyncio
+import weakref
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -13,11 +16,11 @@ import numpy as np
 from roster import clock
 from roster.certifications import repository as certifications
 from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts
-from roster.compliance.rules import COMPLIANCE_REASONS, compliance_checks, failing_reasons
+from roster.compliance.rules import COMPLIANCE_REASONS, SOURCE_CHECKS, compliance_checks, failing_reasons
 from roster.errors import InvalidInput, NotFound
 from roster.history import service as history
 from roster.licenses import repository as licenses
-from roster.matching.index import BIT, DayView
+from roster.matching.index import BIT, DayView, RosterIndex
 from roster.physicians import repository as physicians
 from roster.physicians.schemas import ComplianceReport
 from roster.physicians.service import Membership
@@ -25,6 +28,15 @@ from roster.screening.facts import screening_facts
 
 if TYPE_CHECKING:
     from roster.matching.service import RosterCache
+
+T = TypeVar("T")
+
+#: "At risk": compliant today, not in this many days (the workspace's home and roster filter).
+AT_RISK_DAYS = 90
+#: A physician's standing today, as the home page counts it and the roster filters by it.
+STANDINGS = ("compliant", "at_risk", "non_compliant")
+#: The checks of the screening lists: their date is the list's freshness, no deadline.
+SCREENING_CHECKS = frozenset(check for check, _ in SOURCE_CHECKS.values())
 
 #: The dates a decision or forecast can be asked about (keeps date arithmetic away from ``date.max``).
 EARLIEST_AS_OF = date(1900, 1, 1)
@@ -129,20 +141,45 @@ def require_reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
+def _membership(index: RosterIndex, keep: np.ndarray) -> Membership:
+    """The physicians of the index rows ``keep`` selects, as the smaller of the set and its complement."""
+    count = int(np.count_nonzero(keep))
+    share = count / index.size if index.size else 0.0
+    if count <= index.size - count:
+        rows, excluded = np.flatnonzero(keep), False
+    else:
+        rows, excluded = np.flatnonzero(~keep), True
+    ids = frozenset(index.reviewers[int(i)].id for i in rows)
+    return Membership(ids=ids, excluded=excluded, share=share)
+
+
+#: What is derived from one roster index for a day (memberships, the expiry order), kept while the index
+#: lives: an index is immutable and replaced whenever the shared roster version moves (a write through
+#: any replica, a screening run, reference data), so what is kept is dropped exactly when it may change.
+_PER_INDEX: weakref.WeakKeyDictionary[RosterIndex, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+
+
+def _kept(index: RosterIndex, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """What is kept for ``index`` under ``key``, made on first use."""
+    kept = _PER_INDEX.get(index)
+    if kept is None:
+        kept = _PER_INDEX[index] = {}
+    if key not in kept:
+        kept[key] = make()
+    return kept[key]
+
+
 async def failing_today(cache: RosterCache, reason: str) -> Membership:
     """The physicians whose compliance fails today with ``reason``, over the whole roster (to filter a
     roster before it is paginated), from the roster index's reason bits (:func:`compliance_bits`)."""
     require_reason(reason)
     index = (await cache.current()).index
-    failing = (compliance_bits(index.day(clock.today())) & BIT[reason]) != 0
-    count = int(np.count_nonzero(failing))
-    share = count / index.size if index.size else 0.0
-    if count <= index.size - count:
-        rows, excluded = np.flatnonzero(failing), False
-    else:
-        rows, excluded = np.flatnonzero(~failing), True
-    ids = frozenset(index.reviewers[int(i)].id for i in rows)
-    return Membership(ids=ids, excluded=excluded, share=share)
+    today = clock.today()
+
+    def make() -> Membership:
+        return _membership(index, (compliance_bits(index.day(today)) & BIT[reason]) != 0)
+
+    return _kept(index, ("failing", today, reason), make)
 
 
 # -- the whole roster at once (the workspace's home) ---------------------------------------------
@@ -172,23 +209,141 @@ def compliance_bits(day: DayView) -> np.ndarray:
     return day.bits | day.licenses_for(None)[1]
 
 
-async def roster_compliance(cache: RosterCache, *, horizon_days: int = 90) -> RosterCompliance:
-    """Counts over the matcher's cached roster index (``roster.matching.service.RosterCache``): one
-    vectorised pass for the whole roster, kept fresh by the shared roster version."""
-    index = (await cache.current()).index
+class _Standing(NamedTuple):
+    as_of: date
+    horizon_on: date
+    #: Each physician's failing reasons today (``BIT`` masks), compliant today, at risk by the horizon.
+    bits: np.ndarray
+    compliant: np.ndarray
+    at_risk: np.ndarray
+
+
+def _standing(index: RosterIndex, horizon_days: int) -> _Standing:
+    """Who is compliant today and who of them is not on the horizon (see :class:`RosterCompliance`)."""
     as_of = clock.today()
     horizon = as_of + timedelta(days=horizon_days)
     now = compliance_bits(index.day(as_of))
     later = compliance_bits(index.day(horizon, screening_as_of=as_of))
     ok_now = now == 0
-    compliant = int(np.count_nonzero(ok_now))
-    reasons = {reason: int(np.count_nonzero(now & bit)) for reason, bit in BIT.items()}
+    return _Standing(as_of, horizon, now, ok_now, ok_now & (later != 0))
+
+
+async def roster_compliance(cache: RosterCache, *, horizon_days: int = AT_RISK_DAYS) -> RosterCompliance:
+    """Counts over the matcher's cached roster index (``roster.matching.service.RosterCache``): one
+    vectorised pass for the whole roster, kept fresh by the shared roster version."""
+    index = (await cache.current()).index
+    standing = _standing(index, horizon_days)
+    compliant = int(np.count_nonzero(standing.compliant))
+    reasons = {reason: int(np.count_nonzero(standing.bits & bit)) for reason, bit in BIT.items()}
     return RosterCompliance(
-        as_of=as_of,
-        horizon_on=horizon,
+        as_of=standing.as_of,
+        horizon_on=standing.horizon_on,
         total=index.size,
         compliant=compliant,
-        at_risk=int(np.count_nonzero(ok_now & (later != 0))),
+        at_risk=int(np.count_nonzero(standing.at_risk)),
         non_compliant=index.size - compliant,
         reasons={reason: n for reason, n in reasons.items() if n},
     )
+
+
+def require_standing(standing: str, field: str = "compliance") -> str:
+    if standing not in STANDINGS:
+        raise InvalidInput.on(field, f"unknown standing {standing!r}: one of {', '.join(STANDINGS)}")
+    return standing
+
+
+async def in_standing(cache: RosterCache, standing: str, *, horizon_days: int = AT_RISK_DAYS) -> Membership:
+    """The physicians :func:`roster_compliance` counts under ``standing`` (``STANDINGS``), over the whole
+    roster (to filter a roster before it is paginated): "compliant" today (at risk or not), "at_risk"
+    (compliant today, not on the horizon) or "non_compliant" today."""
+    require_standing(standing)
+    index = (await cache.current()).index
+
+    def make() -> Membership:
+        found = _standing(index, horizon_days)
+        keep = {"compliant": found.compliant, "at_risk": found.at_risk, "non_compliant": ~found.compliant}
+        return _membership(index, keep[standing])
+
+    return _kept(index, ("standing", clock.today(), standing, horizon_days), make)
+
+
+# -- next expiry (the roster sorted by what lapses first) ----------------------------------------
+
+
+def next_expiry(report: ComplianceReport) -> date | None:
+    """The first end date among the report's passing checks that have a deadline: the last day a
+    license, certification, recredentialing or IRR holds as the file stands (screening's date is the
+    list's freshness, renewed by the monthly reload: no deadline). None: nothing passing ends."""
+    ends = [c.expires_on for c in report.checks if c.ok and c.check not in SCREENING_CHECKS]
+    return min((end for end in ends if end is not None), default=None)
+
+
+ExpiryKey = tuple[int, str]
+
+
+def expiry_sort_key(expiry: date | None, npi: str) -> ExpiryKey:
+    """Soonest first, physicians with nothing ending last; NPI breaks ties (it is unique)."""
+    return (LATEST_AS_OF.toordinal() + 1 if expiry is None else expiry.toordinal(), npi)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryOrder:
+    """The whole roster by :func:`next_expiry` today (:func:`expiry_sort_key`)."""
+
+    ids: list[UUID]
+    keys: list[ExpiryKey]
+    expiries: list[date | None]
+    position: dict[UUID, int]
+
+
+@dataclass(slots=True)
+class _Expiries:
+    """Per physician: the facts the next expiry was computed from, and it (for one day)."""
+
+    day: date
+    by_id: dict[UUID, tuple[PhysicianFacts, date | None]]
+
+
+#: Per roster cache (so per app and policy): every next expiry computed so far, reused while the
+#: physician's facts object in the index is the same one (a roster write patches new facts objects in
+#: for the physicians it touched, so a new index recomputes only theirs).
+_EXPIRIES: weakref.WeakKeyDictionary[RosterCache, _Expiries] = weakref.WeakKeyDictionary()
+
+
+async def expiry_order(cache: RosterCache) -> ExpiryOrder:
+    """The roster index's physicians soonest next expiry first, kept per index and day."""
+    index = (await cache.current()).index
+    today = clock.today()
+    memo = _EXPIRIES.get(cache)
+    if memo is None or memo.day != today:
+        memo = _EXPIRIES[cache] = _Expiries(today, {})
+
+    def make() -> ExpiryOrder:
+        known, fresh = memo.by_id, {}
+        keyed = []
+        for reviewer in index.reviewers:
+            facts = reviewer.compliance
+            seen = known.get(facts.id)
+            if seen is not None and seen[0] is facts:
+                expiry = seen[1]
+            else:
+                expiry = next_expiry(_report_of(facts, today, cache.policy))
+            fresh[facts.id] = (facts, expiry)
+            keyed.append((expiry_sort_key(expiry, facts.npi), facts.id, expiry))
+        memo.by_id = fresh  # physicians gone from the roster are forgotten
+        keyed.sort()
+        ids = [pid for _, pid, _ in keyed]
+        return ExpiryOrder(
+            ids=ids,
+            keys=[key for key, _, _ in keyed],
+            expiries=[expiry for _, _, expiry in keyed],
+            position={pid: i for i, pid in enumerate(ids)},
+        )
+
+    key = ("expiry", today)
+    kept = _PER_INDEX.get(index, {}).get(key)
+    if kept is None:
+        # A day's first order reads every physician's checks (about a second at 50,000): off the event loop.
+        built = await asyncio.to_thread(make)
+        kept = _kept(index, key, lambda: built)
+    return kept

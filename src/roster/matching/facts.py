@@ -8,29 +8,18 @@ from uuid import UUID
 import msgspec
 
 from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts, ScreeningFact
-from roster.compliance.rules import EXPERIENCE_YEARS, RECREDENTIALING_MONTHS
+from roster.compliance.rules import COMPLIANCE_REASONS, EXPERIENCE_YEARS, RECREDENTIALING_MONTHS
 
-#: Every reason a physician can be ineligible for a case, in the contract's order (api.md).
+#: The reasons only a case can give (the rest are compliance's, ``COMPLIANCE_REASONS``).
+MATCH_REASONS = ("line_of_business", "specialty_mismatch", "prior_reviewer", "at_capacity")
+#: Compliance reasons the contract lists after the dated checks for a match (api.md's order).
+_LISTED_LATER = ("npi_deactivated",)
+#: Every reason a physician can be ineligible for a case, in the contract's order (api.md): compliance's
+#: reasons, then the case's own.
 REASONS = (
-    "inactive",
-    "no_license_in_state",
-    "license_expired",
-    "license_restricted",
-    "no_board_certification",
-    "certification_lapsed",
-    "excluded_oig",
-    "excluded_sam",
-    "precluded_cms",
-    "screening_pending",
-    "screening_stale",
-    "recredentialing_overdue",
-    "irr_overdue",
-    "insufficient_experience",
-    "npi_deactivated",
-    "line_of_business",
-    "specialty_mismatch",
-    "prior_reviewer",
-    "at_capacity",
+    *(reason for reason in COMPLIANCE_REASONS if reason not in _LISTED_LATER),
+    *_LISTED_LATER,
+    *MATCH_REASONS,
 )
 
 #: Each reason in plain words, for people (the workspace shows these; the codes stay the API's).

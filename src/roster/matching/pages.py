@@ -15,7 +15,8 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from roster.api.auth import allow
-from roster.errors import RosterError
+from roster.api.pagination import cursor_key, encode_cursor
+from roster.errors import InvalidInput, RosterError
 from roster.keys.schemas import Role
 from roster.matching import service
 from roster.matching.facts import reason_words
@@ -28,6 +29,8 @@ FIELDS = tuple(f for f in MatchRequest.__struct_fields__ if f != "explain")
 LINES_OF_BUSINESS: tuple[str, ...] = LineOfBusiness.__args__  # type: ignore[attr-defined]
 REVIEW_TYPES: tuple[str, ...] = ReviewType.__args__  # type: ignore[attr-defined]
 _SEPARATORS = re.compile(r"[\s,;]+")
+#: Ineligible reviewers shown per page (a big roster has thousands for a rare specialty).
+INELIGIBLE_PAGE = 50
 #: Routers, and managers checking coverage for a case: trying one records nothing (assigning stays the
 #: API's, router only), so the page admits both, as the workspace issue asks.
 TRY_CASES = allow(Role.router, Role.manager)
@@ -53,16 +56,18 @@ async def match_page(request: PageRequest) -> Template:
     errors: dict[str, str] = {}
     result = None
     status = 200
+    start = 0
     if values:
         try:
+            start = _offset(request.query_params.get("cursor"))
             result = await service.match(request_of(values), cache)
         except RosterError as exc:
             errors, status = field_errors(exc), exc.status
     ineligible = []
-    if result is not None and isinstance(result.ineligible, list):
-        ineligible = [
-            {"reviewer": r, "reasons": [(code, reason_words(code)) for code in r.reasons]} for r in result.ineligible
-        ]
+    everyone = result.ineligible if result is not None and isinstance(result.ineligible, list) else []
+    for r in everyone[start : start + INELIGIBLE_PAGE]:
+        ineligible.append({"reviewer": r, "reasons": [(code, reason_words(code)) for code in r.reasons]})
+    following = start + INELIGIBLE_PAGE
     return render(
         request,
         "matching/match.html",
@@ -71,11 +76,26 @@ async def match_page(request: PageRequest) -> Template:
         errors=errors,
         result=result,
         ineligible=ineligible,
+        ineligible_total=len(everyone),
+        first_shown=start + 1,
+        next_cursor=encode_cursor(following) if following < len(everyone) else None,
+        paged=start > 0,
+        case_params=values,
         states=sorted(roster.states),
         specialties=specialties,
         lines=LINES_OF_BUSINESS,
         review_types=REVIEW_TYPES,
     )
+
+
+def _offset(cursor: str | None) -> int:
+    """Where the page of ineligible reviewers starts (a cursor of an earlier page; 0 without one)."""
+    key = cursor_key(cursor or None, int)
+    if key is None:
+        return 0
+    if key[0] < 0:
+        raise InvalidInput.on("cursor", "not a cursor returned by this API")
+    return key[0]
 
 
 HANDLERS: list[ControllerRouterHandler] = [match_page]

@@ -119,20 +119,20 @@ async def insert_snapshot(values: dict[str, Any]) -> None:
 # -- runs and hits ---------------------------------------------------------------------------
 
 
+#: What the matcher compares of a physician (the roster it screens, and the subjects of its hits).
+SCREENED_COLUMNS = (
+    Physician.id,
+    Physician.npi,
+    Physician.first_name,
+    Physician.middle_name,
+    Physician.last_name,
+    Physician.former_last_names,
+    Physician.date_of_birth,
+)
+
+
 async def active_roster() -> list[dict[str, Any]]:
-    return (
-        await Physician.select(
-            Physician.id,
-            Physician.npi,
-            Physician.first_name,
-            Physician.middle_name,
-            Physician.last_name,
-            Physician.former_last_names,
-            Physician.date_of_birth,
-        )
-        .where(Physician.status == "active")
-        .run()
-    )
+    return await Physician.select(*SCREENED_COLUMNS).where(Physician.status == "active").run()
 
 
 async def license_states() -> list[dict[str, Any]]:
@@ -222,20 +222,7 @@ async def hit_subjects(physician_ids: list[UUID]) -> tuple[list[dict[str, Any]],
     """The physicians of some hits as the matcher compared them: identity fields, and their license states."""
     if not physician_ids:
         return [], []
-    people = (
-        await Physician.select(
-            Physician.id,
-            Physician.npi,
-            Physician.first_name,
-            Physician.middle_name,
-            Physician.last_name,
-            Physician.former_last_names,
-            Physician.date_of_birth,
-            Physician.status,
-        )
-        .where(Physician.id.is_in(physician_ids))
-        .run()
-    )
+    people = await Physician.select(*SCREENED_COLUMNS, Physician.status).where(Physician.id.is_in(physician_ids)).run()
     states = await License.select(License.physician, License.state).where(License.physician.is_in(physician_ids)).run()
     return people, states
 

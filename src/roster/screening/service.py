@@ -36,6 +36,7 @@ from roster.screening import repository
 from roster.screening.matching import MATCH_KINDS, ROSTER_SCHEMA, PreparedRoster, empty_hits, screen_prepared
 from roster.screening.names import load_nicknames
 from roster.screening.schemas import HitDecision, HitRead, ScreeningRunRead, SnapshotRead, SuppressedRead
+from roster.sources import leie, sam
 from roster.sources.leie import apply_leie_supplement, read_leie
 from roster.sources.preclusion import PreclusionLayout, layout_with, read_preclusion
 from roster.sources.records import RECORD, ListFormatError
@@ -459,23 +460,7 @@ async def hit_subjects(physician_ids: list[UUID]) -> dict[UUID, HitSubject]:
 
 
 #: The published column holding each field the matcher compares, per list (``roster.sources``' readers).
-_RECORD_COLUMNS = {
-    "oig_leie": {
-        "npi": "NPI",
-        "last_name": "LASTNAME",
-        "first_name": "FIRSTNAME",
-        "middle_name": "MIDNAME",
-        "dob": "DOB",
-        "state": "STATE",
-    },
-    "sam": {
-        "npi": "NPI",
-        "last_name": "Last",
-        "first_name": "First",
-        "middle_name": "Middle",
-        "state": "State / Province",
-    },
-}
+_RECORD_COLUMNS = {"oig_leie": leie.FIELD_COLUMNS, "sam": sam.FIELD_COLUMNS}
 
 
 def record_columns(source: str, settings: Settings) -> dict[str, str]:

@@ -45,6 +45,16 @@ LEIE_HEADER: tuple[str, ...] = (
     "WVRSTATE",
 )
 
+#: The published column holding each field the matcher compares (a hit's evidence names them).
+FIELD_COLUMNS = {
+    "npi": "NPI",
+    "last_name": "LASTNAME",
+    "first_name": "FIRSTNAME",
+    "middle_name": "MIDNAME",
+    "dob": "DOB",
+    "state": "STATE",
+}
+
 _NO_DATE = ("", "00000000")
 #: The cells that tell one exclusion from another, for finding repeated lines (see _csv.finish).
 _PARTY = ("LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "NPI", "DOB", "EXCLTYPE", "EXCLDATE")
@@ -63,7 +73,8 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
     excluded_column = DateColumn("EXCLDATE", [YYYYMMDD], nulls=_NO_DATE)
     dob, excluded_on = dob_column.values(), excluded_column.values()
 
-    last, first, middle, business = text("LASTNAME"), text("FIRSTNAME"), text("MIDNAME"), text("BUSNAME")
+    last, first, middle = (text(FIELD_COLUMNS[f]) for f in ("last_name", "first_name", "middle_name"))
+    business = text("BUSNAME")
     columns = {
         "record_key": pl.lit(None, dtype=pl.String),
         "entity": business.is_not_null() & last.is_null() & first.is_null(),
@@ -73,7 +84,7 @@ def read_leie(source: bytes | Path) -> pl.DataFrame:
         "business_name": business,
         "npi": npi("NPI"),
         "dob": dob,
-        "state": text("STATE"),
+        "state": text(FIELD_COLUMNS["state"]),
         "excluded_on": excluded_on,
     }
     # A DOB is a placeholder or eight digits that parse (else the file is refused): the text itself, then.

@@ -65,6 +65,15 @@ SAM_HEADER: tuple[str, ...] = (
     "Creation_Date",
 )
 
+#: The published column holding each field the matcher compares (a hit's evidence names them).
+FIELD_COLUMNS = {
+    "npi": "NPI",
+    "last_name": "Last",
+    "first_name": "First",
+    "middle_name": "Middle",
+    "state": "State / Province",
+}
+
 #: With the NPI, what identifies a party when its row has no SAM Number.
 _IDENTITY = ("Classification", "Name", "First", "Middle", "Last", "Suffix", "Unique Entity ID", "CAGE")
 
@@ -116,13 +125,11 @@ def read_sam(source: bytes | Path) -> pl.DataFrame:
     columns = {
         "record_key": sam_number,
         "entity": entity,
-        "last_name": text("Last"),
-        "first_name": text("First"),
-        "middle_name": text("Middle"),
+        **{f: text(FIELD_COLUMNS[f]) for f in ("last_name", "first_name", "middle_name")},
         "business_name": pl.when(entity).then(text("Name")),
         "npi": npi("NPI"),
         "dob": pl.lit(None, dtype=pl.Date),
-        "state": text("State / Province"),
+        "state": text(FIELD_COLUMNS["state"]),
         "excluded_on": active.values(),
     }
     identity = joined([*(text(name) for name in _IDENTITY), npi("NPI")])

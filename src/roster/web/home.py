@@ -9,12 +9,15 @@ list it counts, filtered.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from litestar import get
 from litestar.response import Template
 
+from roster import clock
 from roster.alerts import service as alerts
 from roster.alerts.routes import READ_ALERTS
 from roster.api.auth import READ_ROSTER, READ_SCREENING, ROLES
@@ -23,6 +26,7 @@ from roster.coverage import service as coverage
 from roster.coverage.routes import READ_COVERAGE
 from roster.keys.schemas import Role
 from roster.matching.facts import reason_words
+from roster.matching.index import RosterIndex
 from roster.matching.service import roster_cache
 from roster.reports.routes import READ_REPORTS
 from roster.screening import service as screening
@@ -30,7 +34,7 @@ from roster.vocabulary import LineOfBusiness
 from roster.web.page import PageRequest, query_string, render, user_of
 
 #: "At risk within" this many days; also the coverage forecast's horizon (the API's default).
-HORIZON_DAYS = 90
+HORIZON_DAYS = compliance.AT_RISK_DAYS
 LINES_OF_BUSINESS: tuple[str, ...] = LineOfBusiness.__args__  # type: ignore[attr-defined]
 
 
@@ -52,17 +56,33 @@ def may(role: Role, opt: dict[str, Any]) -> bool:
     return role in opt[ROLES]
 
 
+#: The coverage-gap panel per roster index: (the day it was computed for, the panel). An index is
+#: immutable and replaced whenever the shared roster version moves (a write through any replica, a
+#: screening run, reference data), so the panel is recomputed exactly when what it counts changed.
+_GAPS: weakref.WeakKeyDictionary[RosterIndex, tuple[date, tuple[dict[str, int], list[CoverageGap]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def coverage_gaps(request: PageRequest) -> tuple[dict[str, int], list[CoverageGap]]:
     """Per line of business, the state x specialty cells losing their last eligible reviewer within the
-    horizon (``loses_coverage`` of the coverage report), and the cells themselves."""
+    horizon (``loses_coverage`` of the coverage report), and the cells themselves; computed once per
+    roster index and day (every line's report reads the whole roster twice: at 50,000 physicians that
+    was most of the page's time)."""
     cache = roster_cache(request.app.state)
+    index = (await cache.current()).index
+    today = clock.today()
+    kept = _GAPS.get(index)
+    if kept is not None and kept[0] == today:
+        return kept[1]
     per_line: dict[str, int] = {}
     gaps: list[CoverageGap] = []
     for line in LINES_OF_BUSINESS:
-        report = await coverage.report(cache, line_of_business=line, as_of=None, horizon_days=HORIZON_DAYS)
+        report = await coverage.report(cache, line_of_business=line, as_of=today, horizon_days=HORIZON_DAYS)
         lost = [row for row in report.rows if row.loses_coverage]
         per_line[line] = len(lost)
         gaps += [CoverageGap(line, row.state, row.specialty, row.eligible_now) for row in lost]
+    _GAPS[index] = (today, (per_line, gaps))
     return per_line, gaps
 
 

@@ -101,9 +101,13 @@ def query_string(params: Mapping[str, Any] | None = None, **changes: Any) -> str
 # --------------------------------------------------------------------------------------------- forms
 
 
-def form_values(form: Mapping[str, Any], *, booleans: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A submitted form as the JSON object the API would have been sent: blank fields left out (so the
-    schema's defaults and "required" apply), checkboxes as booleans, the CSRF token dropped."""
+def form_values(
+    form: Mapping[str, Any], *, booleans: tuple[str, ...] = (), blank_clears: bool = False
+) -> dict[str, Any]:
+    """A submitted form as the JSON object the API would have been sent: checkboxes as booleans, the CSRF
+    token dropped, and blank fields either left out (a create form: the schema's defaults and "required"
+    apply) or, with ``blank_clears`` (an edit form, sent as a PATCH), null: an emptied optional field is
+    cleared, as a PATCH with null clears it, and an emptied required one is refused as "required"."""
     values: dict[str, Any] = {}
     for key, value in form.items():
         if key.startswith("_") or key in booleans:
@@ -111,6 +115,8 @@ def form_values(form: Mapping[str, Any], *, booleans: tuple[str, ...] = ()) -> d
         if isinstance(value, str):
             value = value.strip()
             if value == "":
+                if blank_clears:
+                    values[key] = None
                 continue
         values[key] = value
     for key in booleans:
@@ -131,8 +137,8 @@ def decode_form(values: Mapping[str, Any], type_: type[T]) -> T:
         elif "field `" in message:
             field = message.split("field `", 1)[1].split("`", 1)[0]
         text = message.split(" - at ")[0]
-        if text.startswith("Object missing required field"):
-            text = "required"
+        if text.startswith("Object missing required field") or text.endswith("got `null`"):
+            text = message = "required"  # left out of a create form, or emptied in an edit form
         raise InvalidInput(detail=message, errors=[FieldError(field, text)]) from None
 
 

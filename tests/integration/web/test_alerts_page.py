@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,20 +11,13 @@ from litestar import Litestar
 
 from roster.alerts.service import alert_row, raise_alerts
 from roster.audit.tables import AuditEvent
-from roster.config import Settings
 from tests import factories
 from tests.conftest import Api
 from tests.integration.screening.test_routes import physician
 from tests.integration.web.browser import Browser
-from tests.integration.web.pages import signed_in, workspace_and_api
+from tests.integration.web.pages import signed_in
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-async def app_api(settings: Settings) -> AsyncIterator[tuple[Litestar, Api]]:
-    async with workspace_and_api(settings) as pair:
-        yield pair
 
 
 @pytest.fixture

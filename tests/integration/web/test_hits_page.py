@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from litestar import Litestar
 
 from roster.config import Settings
-from tests.conftest import Api
+from tests.conftest import Api, TempDatabase
 from tests.integration.screening.test_routes import FILLER, checks, leie_file, leie_row, physician, upload
 from tests.integration.web.browser import Browser
-from tests.integration.web.pages import signed_in, workspace_and_api
+from tests.integration.web.pages import signed_in
 
 SCRIPT = "<script>alert(1)</script>"
 HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-async def app_api(settings: Settings) -> AsyncIterator[tuple[Litestar, Api]]:
-    async with workspace_and_api(settings) as pair:
-        yield pair
+def settings(migrated: TempDatabase) -> Settings:
+    """Screening counts here: the lists are required, so a decided hit changes compliance."""
+    return migrated.settings()
 
 
 @pytest.fixture
@@ -50,12 +49,6 @@ async def screened(app_api: tuple[Litestar, Api]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def credentialing(app_api: tuple[Litestar, Api]) -> AsyncIterator[Browser]:
-    async with await signed_in(app_api[0], "credentialing", "cred@example.org") as b:
-        yield b
-
-
 def row_of(html: str, hit_id: str) -> str:
     match = re.search(rf'<tr id="hit-{hit_id}".*?\n</tr>', html, re.S)
     assert match, f"no row for hit {hit_id}"
@@ -67,10 +60,8 @@ async def decide(browser: Browser, hit_id: str, headers: dict[str, str] | None =
     return await browser.post(f"/hits/{hit_id}/decision", data=data, headers=headers or {})
 
 
-async def test_the_queue_shows_each_physician_beside_the_list_row(
-    credentialing: Browser, screened: dict[str, Any]
-) -> None:
-    page = await credentialing.get("/hits")
+async def test_the_queue_shows_each_physician_beside_the_list_row(browser: Browser, screened: dict[str, Any]) -> None:
+    page = await browser.get("/hits")
     assert page.status_code == 200, page.text
     html = page.text
     quill, hit = screened["quill"]
@@ -90,88 +81,88 @@ async def test_the_queue_shows_each_physician_beside_the_list_row(
     assert SCRIPT not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-async def test_filters_and_pages(credentialing: Browser, screened: dict[str, Any]) -> None:
-    first = await credentialing.get("/hits", params={"limit": "2"})
+async def test_filters_and_pages(browser: Browser, screened: dict[str, Any]) -> None:
+    first = await browser.get("/hits", params={"limit": "2"})
     assert first.status_code == 200 and first.text.count("data-keyrow") == 2
     link = re.search(r'<a href="(\?[^"]*cursor=[^"]+)" rel="next">Next page</a>', first.text)
     assert link, "a next-page link keeping the filters"
-    second = await credentialing.get("/hits" + link.group(1).replace("&amp;", "&"))
+    second = await browser.get("/hits" + link.group(1).replace("&amp;", "&"))
     assert second.status_code == 200 and second.text.count("data-keyrow") == 1
     shown = set(re.findall(r'<tr id="hit-([0-9a-f-]+)"', first.text + second.text))
     assert shown == {h["id"] for _, h in screened.values()}
 
-    sam = await credentialing.get("/hits", params={"source": "sam"})
+    sam = await browser.get("/hits", params={"source": "sam"})
     assert sam.status_code == 200 and "data-keyrow" not in sam.text and 'id="no-hits"' in sam.text
-    decided = await credentialing.get("/hits", params={"status": "decided"})
+    decided = await browser.get("/hits", params={"status": "decided"})
     assert decided.status_code == 200 and "data-keyrow" not in decided.text
 
-    bad = await credentialing.get("/hits", params={"status": "maybe"})
+    bad = await browser.get("/hits", params={"status": "maybe"})
     assert bad.status_code == 422 and 'id="e-status"' in bad.text
-    bad_source = await credentialing.get("/hits", params={"source": "interpol"})
+    bad_source = await browser.get("/hits", params={"source": "interpol"})
     assert bad_source.status_code == 422 and 'id="e-source"' in bad_source.text
-    bad_cursor = await credentialing.get("/hits", params={"cursor": "nonsense!"})
+    bad_cursor = await browser.get("/hits", params={"cursor": "nonsense!"})
     assert bad_cursor.status_code == 422 and "not a cursor returned by this API" in bad_cursor.text
-    bad_limit = await credentialing.get("/hits", params={"limit": "0"})
+    bad_limit = await browser.get("/hits", params={"limit": "0"})
     assert bad_limit.status_code == 422 and "must be between 1 and 500" in bad_limit.text
 
 
 async def test_deciding_with_a_note_changes_compliance_as_the_api_would(
-    app_api: tuple[Litestar, Api], credentialing: Browser, screened: dict[str, Any]
+    app_api: tuple[Litestar, Api], browser: Browser, screened: dict[str, Any]
 ) -> None:
     _, api = app_api
     quill, hit = screened["quill"]
     stone, stone_hit = screened["stone"]
     assert (await checks(api, quill["id"]))["oig_exclusion"]["reason"] == "screening_pending"
 
-    dismissed = await decide(credentialing, hit["id"], decision="dismissed", note="different DOB on the license")
+    dismissed = await decide(browser, hit["id"], decision="dismissed", note="different DOB on the license")
     assert dismissed.status_code == 303 and dismissed.headers["location"] == "/hits?status=pending"
     after = (await api.get(f"/api/v1/screening/hits/{hit['id']}")).json()
-    assert after["status"] == "dismissed" and after["decided_by"] == "cred@example.org"
+    assert after["status"] == "dismissed" and after["decided_by"] == "credentialing@example.org"
     assert after["note"] == "different DOB on the license"
     assert (await checks(api, quill["id"]))["oig_exclusion"]["ok"] is True
 
-    confirmed = await decide(credentialing, stone_hit["id"], decision="confirmed", note="same person")
+    confirmed = await decide(browser, stone_hit["id"], decision="confirmed", note="same person")
     assert confirmed.status_code == 303
     assert (await checks(api, stone["id"]))["oig_exclusion"]["reason"] == "excluded_oig"
 
     # Decided hits leave the pending queue and stay visible with who decided, when, and the note.
-    pending = await credentialing.get("/hits")
+    pending = await browser.get("/hits")
     assert hit["id"] not in pending.text and stone_hit["id"] not in pending.text
-    decided = await credentialing.get("/hits", params={"status": "decided"})
+    decided = await browser.get("/hits", params={"status": "decided"})
     row = row_of(decided.text, hit["id"])
-    assert "Dismissed by <strong>cred@example.org</strong>" in row and "different DOB on the license" in row
+    assert "Dismissed by <strong>credentialing@example.org</strong>" in row and "different DOB on the license" in row
     assert 'data-key="c" hidden' in row, "c and d do nothing on a decided hit"
-    everything = await credentialing.get("/hits", params={"status": "all"})
+    everything = await browser.get("/hits", params={"status": "all"})
     assert everything.text.count("data-keyrow") == 3
 
 
 async def test_a_missing_note_is_the_apis_message_beside_the_field_and_nothing_is_written(
-    app_api: tuple[Litestar, Api], credentialing: Browser, screened: dict[str, Any]
+    app_api: tuple[Litestar, Api], browser: Browser, screened: dict[str, Any]
 ) -> None:
     _, api = app_api
     _, hit = screened["quill"]
     for note in ("", "   "):
-        response = await decide(credentialing, hit["id"], decision="confirmed", note=note)
+        response = await decide(browser, hit["id"], decision="confirmed", note=note)
         assert response.status_code == 422, response.text
         field = re.search(rf'<small id="e-note-{hit["id"]}" class="field-error">([^<]+)</small>', response.text)
         assert field and field.group(1) == "required"
         assert 'aria-invalid="true"' in response.text
-    bad = await decide(credentialing, hit["id"], decision="maybe", note="a note")
+    bad = await decide(browser, hit["id"], decision="maybe", note="a note")
     assert bad.status_code == 422
     assert (await api.get(f"/api/v1/screening/hits/{hit['id']}")).json()["status"] == "pending"
     # The same refusal through htmx: just the row, with the form still open.
-    partial = await decide(credentialing, hit["id"], headers=HTMX, decision="dismissed", note="")
+    partial = await decide(browser, hit["id"], headers=HTMX, decision="dismissed", note="")
     assert partial.status_code == 422 and partial.text.lstrip().startswith("<tr") and "<html" not in partial.text
     assert f'id="e-note-{hit["id"]}"' in partial.text
 
 
 async def test_deciding_twice_is_the_apis_409(
-    app_api: tuple[Litestar, Api], credentialing: Browser, screened: dict[str, Any]
+    app_api: tuple[Litestar, Api], browser: Browser, screened: dict[str, Any]
 ) -> None:
     _, api = app_api
     _, hit = screened["quill"]
-    assert (await decide(credentialing, hit["id"], decision="dismissed", note="not him")).status_code == 303
-    again = await decide(credentialing, hit["id"], decision="confirmed", note="second thoughts")
+    assert (await decide(browser, hit["id"], decision="dismissed", note="not him")).status_code == 303
+    again = await decide(browser, hit["id"], decision="confirmed", note="second thoughts")
     assert again.status_code == 409
     from_api = await api.post(
         f"/api/v1/screening/hits/{hit['id']}/decision",
@@ -184,21 +175,21 @@ async def test_deciding_twice_is_the_apis_409(
 
 
 async def test_htmx_opens_the_form_and_replaces_just_the_row(
-    app_api: tuple[Litestar, Api], credentialing: Browser, screened: dict[str, Any]
+    app_api: tuple[Litestar, Api], browser: Browser, screened: dict[str, Any]
 ) -> None:
     _, hit = screened["script"]
-    opened = await credentialing.get(f"/hits/{hit['id']}", params={"decision": "dismissed"}, headers=HTMX)
+    opened = await browser.get(f"/hits/{hit['id']}", params={"decision": "dismissed"}, headers=HTMX)
     assert opened.status_code == 200 and opened.text.lstrip().startswith(f'<tr id="hit-{hit["id"]}"')
     assert "<textarea" in opened.text and "autofocus" in opened.text and 'value="dismissed"' in opened.text
     assert 'aria-selected="true"' in opened.text and SCRIPT not in opened.text
     # Without htmx the same link is a page of its own with the form.
-    page = await credentialing.get(f"/hits/{hit['id']}", params={"decision": "dismissed", "next": "//evil.example"})
+    page = await browser.get(f"/hits/{hit['id']}", params={"decision": "dismissed", "next": "//evil.example"})
     assert page.status_code == 200 and "<html" in page.text and "<textarea" in page.text
     assert 'name="next" value="/hits"' in page.text, "an off-site next is not kept"
 
-    done = await decide(credentialing, hit["id"], headers=HTMX, decision="dismissed", note="NPI typo on the list")
+    done = await decide(browser, hit["id"], headers=HTMX, decision="dismissed", note="NPI typo on the list")
     assert done.status_code == 200 and done.text.lstrip().startswith("<tr") and "<html" not in done.text
-    assert "Dismissed by <strong>cred@example.org</strong>" in done.text and "<textarea" not in done.text
+    assert "Dismissed by <strong>credentialing@example.org</strong>" in done.text and "<textarea" not in done.text
 
 
 async def test_who_may_not_decide_sees_no_form_and_gets_403(
@@ -221,12 +212,12 @@ async def test_who_may_not_decide_sees_no_form_and_gets_403(
 
 
 async def test_a_decision_without_the_csrf_token_is_refused(
-    app_api: tuple[Litestar, Api], credentialing: Browser, screened: dict[str, Any]
+    app_api: tuple[Litestar, Api], browser: Browser, screened: dict[str, Any]
 ) -> None:
     _, api = app_api
     _, hit = screened["quill"]
-    response = await credentialing.post(f"/hits/{hit['id']}/decision", data={"decision": "dismissed", "note": "forged"})
+    response = await browser.post(f"/hits/{hit['id']}/decision", data={"decision": "dismissed", "note": "forged"})
     assert response.status_code == 403
     assert (await api.get(f"/api/v1/screening/hits/{hit['id']}")).json()["status"] == "pending"
-    unknown = await decide(credentialing, "00000000-0000-4000-8000-000000000000", decision="dismissed", note="x")
+    unknown = await decide(browser, "00000000-0000-4000-8000-000000000000", decision="dismissed", note="x")
     assert unknown.status_code == 404

@@ -3,34 +3,22 @@ each role is shown."""
 
 from __future__ import annotations
 
+import html as markup
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
-import pytest
+import time_machine
 from litestar import Litestar
 
 from roster.alerts.service import alert_row, raise_alerts
-from roster.config import Settings
+from roster.web.home import LINES_OF_BUSINESS
 from tests import factories
-from tests.conftest import Api, TempDatabase
+from tests.conftest import Api
 from tests.integration.matching.roster import ok, reviewer
-from tests.integration.web.pages import signed_in, workspace_and_api
+from tests.integration.web.pages import signed_in
 
 TODAY = factories.TODAY
-
-
-@pytest.fixture
-def settings(migrated: TempDatabase) -> Settings:
-    """No list required: compliance turns on licenses, certifications and dates (as in the coverage tests)."""
-    return migrated.settings(required_sources=())
-
-
-@pytest.fixture
-async def app_api(settings: Settings) -> AsyncIterator[tuple[Litestar, Api]]:
-    async with workspace_and_api(settings) as pair:
-        yield pair
 
 
 def day(offset: int) -> str:
@@ -68,18 +56,63 @@ async def test_counts_match_the_api_per_physician_and_link_to_their_lists(app_ap
         page = await browser.get("/")
         assert page.status_code == 200, page.text
         html = page.text
+        # Each standing's count links to the roster filtered on it, which lists exactly those physicians.
+        listed = {}
+        for id_ in ("count-compliant", "count-at-risk", "count-non-compliant"):
+            link = re.search(rf'<a href="([^"]+)" id="{id_}">', html)
+            assert link, id_
+            roster = await browser.get(markup.unescape(link.group(1)))
+            assert roster.status_code == 200, roster.text
+            listed[id_] = set(re.findall(r'<th scope="row"><a href="/physicians/([0-9a-f-]{36})">', roster.text))
     assert count(html, "count-total") == len(ids)
     assert count(html, "count-compliant") == sum(r["compliant"] for r in now) == 2
+    assert listed["count-compliant"] == {pid for pid, r in zip(ids, now, strict=True) if r["compliant"]}
     assert count(html, "count-non-compliant") == sum(not r["compliant"] for r in now) == 4
-    at_risk = sum(a["compliant"] and not b["compliant"] for a, b in zip(now, later, strict=True))
-    assert count(html, "count-at-risk") == at_risk == 1
+    assert listed["count-non-compliant"] == {pid for pid, r in zip(ids, now, strict=True) if not r["compliant"]}
+    at_risk = {pid for pid, a, b in zip(ids, now, later, strict=True) if a["compliant"] and not b["compliant"]}
+    assert count(html, "count-at-risk") == len(at_risk) == 1
+    assert listed["count-at-risk"] == at_risk
+    assert 'href="/roster?compliance=at_risk&amp;sort=expiry" id="count-at-risk"' in html
     shown = dict(re.findall(r'<a href="/roster\?reason=(\w+)" data-reason="\w+">(\d+)</a>', html))
     assert {k: int(v) for k, v in shown.items()} == dict(reasons)
     assert {"license_expired", "irr_overdue", "no_board_certification", "inactive"} <= set(shown)
-    assert 'href="/reports/expirations?within_days=90" id="count-at-risk"' in html
+    assert 'href="/reports/expirations?within_days=90" id="expirations-link"' in html
     # The coverage forecast: AZ loses its last eligible oncologists (for both lines the roster reviews).
     assert re.search(r'data-line="commercial">\d+ gaps?</a>', html)
     assert 'href="/reports/coverage?line_of_business=commercial"' in html
+
+
+async def api_gaps(api: Api) -> dict[str, int]:
+    """Per line of business, the cells the coverage API says lose coverage within 90 days."""
+    out = {}
+    for line in LINES_OF_BUSINESS:
+        report = await ok(await api.get("/api/v1/reports/coverage", role="manager", params={"line_of_business": line}))
+        out[line] = sum(row["loses_coverage"] for row in report["rows"])
+    return out
+
+
+def page_gaps(html: str) -> dict[str, int]:
+    return {line: int(n) for line, n in re.findall(r'data-line="(\w+)">(\d+) gaps?</a>', html)}
+
+
+async def test_the_coverage_panel_follows_every_roster_write(app_api: tuple[Litestar, Api]) -> None:
+    """The panel is kept per roster version: a write (here through the API, as another replica would)
+    is seen by the next page, and a page without a write in between shows the same panel."""
+    app, api = app_api
+    ids = await small_roster(api)
+    async with await signed_in(app, "manager") as browser:
+        first = page_gaps((await browser.get("/")).text)
+        assert first == await api_gaps(api) and first["commercial"] == 0, "1 keeps AZ covered"
+        assert page_gaps((await browser.get("/")).text) == first
+        # Physician 1's IRR now lapses on day 65, and 2's license on day 30: AZ loses its oncologists.
+        await ok(await api.patch(f"/api/v1/physicians/{ids[0]}", json={"irr_passed_on": day(-300)}))
+        lapsing = page_gaps((await browser.get("/")).text)
+        assert lapsing == await api_gaps(api) and lapsing["commercial"] >= 1
+        # A new day is another forecast on the same roster version: on day 100 both have lapsed.
+        with time_machine.travel(datetime.combine(TODAY + timedelta(days=100), time(12), UTC), tick=False):
+            async with await signed_in(app, "manager", "later@example.org") as again:  # sessions have expired
+                later = page_gaps((await again.get("/")).text)
+            assert later == await api_gaps(api) and later["commercial"] == 0
 
 
 async def test_each_role_sees_only_what_it_may_open(app_api: tuple[Litestar, Api]) -> None:

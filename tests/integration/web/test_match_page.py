@@ -4,39 +4,21 @@ from __future__ import annotations
 
 import html as markup
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from litestar import Litestar
 
-from roster.config import Settings
+from roster.matching import pages as match_pages
 from roster.matching.facts import REASON_WORDS, REASONS
 from tests import factories
-from tests.conftest import Api, TempDatabase
+from tests.conftest import Api
 from tests.integration.matching.roster import case, ok, reviewer
 from tests.integration.web.browser import Browser
-from tests.integration.web.pages import signed_in, workspace_and_api
+from tests.integration.web.pages import signed_in
 
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def settings(migrated: TempDatabase) -> Settings:
-    return migrated.settings(required_sources=())
-
-
-@pytest.fixture
-async def app_api(settings: Settings) -> AsyncIterator[tuple[Litestar, Api]]:
-    async with workspace_and_api(settings) as pair:
-        yield pair
-
-
-@pytest.fixture
-async def router(app_api: tuple[Litestar, Api]) -> AsyncIterator[Browser]:
-    async with await signed_in(app_api[0], "router") as b:
-        yield b
 
 
 async def roster(api: Api) -> None:
@@ -91,6 +73,59 @@ async def test_the_page_answers_as_the_api(router: Browser, app_api: tuple[Lites
         assert codes == want["reasons"]
         for code in codes:
             assert REASON_WORDS[code].replace("'", "&#39;") in reasons
+
+
+def ineligible_ids(text: str) -> list[str]:
+    table = re.search(r'<table class="striped" id="ineligible">.*?</table>', text, re.S)
+    return re.findall(r'<tr><td><a href="/physicians/([0-9a-f-]{36})">', table.group(0)) if table else []
+
+
+async def test_the_ineligible_reviewers_are_paged_with_the_case_kept(
+    router: Browser, app_api: tuple[Litestar, Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, api = app_api
+    await roster(api)
+    for n in (5, 6, 7):  # more physicians no case of this specialty can have
+        await reviewer(
+            api, n, specialties=["cardiology"], certifications=(factories.certification(specialty="cardiology"),)
+        )
+    body = case(language="es")
+    expected = await ok(await api.post("/api/v1/match", json={**body, "explain": True}, role="router"))
+    wanted = [r["physician_id"] for r in expected["ineligible"]]
+    assert len(wanted) == 5
+    monkeypatch.setattr(match_pages, "INELIGIBLE_PAGE", 2)
+    url, seen, pages = "/match?" + urlencode(body), [], 0
+    while url:
+        page = await router.get(url)
+        assert page.status_code == 200, page.text
+        assert "5 ineligible" in page.text, "the count is of all of them"
+        assert len(ineligible_ids(page.text)) <= 2
+        seen += ineligible_ids(page.text)
+        pages += 1
+        following = re.search(r'<a href="([^"]+)" rel="next">', page.text)
+        url = "/match" + markup.unescape(following.group(1)) if following else ""
+        if following:  # the case is kept in the link, and the next page answers the same case
+            assert all(f"{k}={v}" in url for k, v in body.items()), url
+        if pages > 1:
+            assert re.search(r'<a href="\?[^"]*language=es[^"]*">First page</a>', page.text)
+    assert pages == 3 and seen == wanted
+    # The eligible reviewers are the same on every page.
+    last = await router.get(url or "/match?" + urlencode(body))
+    assert "Eligible reviewers" in last.text
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "WyJhIl0", "Wy0xXQ"])  # garbage, ["a"], [-1]
+async def test_a_bad_page_link_is_422_not_a_500(router: Browser, app_api: tuple[Litestar, Api], cursor: str) -> None:
+    await roster(app_api[1])
+    page = await router.get("/match?" + urlencode({**case(), "cursor": cursor}))
+    assert page.status_code == 422, page.text
+    assert "not a cursor returned by this API" in page.text and "First page" in page.text
+
+
+async def test_a_page_past_the_end_lists_nobody(router: Browser, app_api: tuple[Litestar, Api]) -> None:
+    await roster(app_api[1])
+    page = await router.get("/match?" + urlencode({**case(), "cursor": "WzEwMDBd"}))  # [1000]
+    assert page.status_code == 200 and not ineligible_ids(page.text) and "No more ineligible" in page.text
 
 
 async def test_a_script_for_a_name_is_inert(router: Browser, app_api: tuple[Litestar, Api]) -> None:

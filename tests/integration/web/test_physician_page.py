@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import html as markup
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,33 +13,15 @@ import pytest
 import time_machine
 from litestar import Litestar
 
-from roster.config import Settings
 from tests import factories
-from tests.conftest import Api, TempDatabase
+from tests.conftest import Api
 from tests.integration.matching.roster import ok, reviewer
 from tests.integration.web.browser import Browser
-from tests.integration.web.pages import signed_in, workspace_and_api
+from tests.integration.web.pages import signed_in
 
 TODAY = factories.TODAY
 SCRIPT = "<script>alert(1)</script>"
 CSRF = re.compile(r'name="_csrf_token" value="([^"]*)"')
-
-
-@pytest.fixture
-def settings(migrated: TempDatabase) -> Settings:
-    return migrated.settings(required_sources=())
-
-
-@pytest.fixture
-async def app_api(settings: Settings) -> AsyncIterator[tuple[Litestar, Api]]:
-    async with workspace_and_api(settings) as pair:
-        yield pair
-
-
-@pytest.fixture
-async def browser(app_api: tuple[Litestar, Api]) -> AsyncIterator[Browser]:
-    async with await signed_in(app_api[0], "credentialing") as b:
-        yield b
 
 
 def checklist(text: str) -> dict[str, str]:
@@ -199,21 +181,75 @@ async def test_edit_a_license_and_a_certification(app_api: tuple[Litestar, Api],
     assert (await browser.get(f"/licenses/{uuid.uuid4()}/edit")).status_code == 404
 
 
+async def test_emptying_an_optional_field_clears_it_and_a_required_one_is_refused(
+    app_api: tuple[Litestar, Api], browser: Browser
+) -> None:
+    """An edit form is a PATCH of every field it shows: an emptied field is sent as null, which clears an
+    optional field (as the API's PATCH does) and is refused beside a required one, writing nothing."""
+    api = app_api[1]
+    expiring = (TODAY + timedelta(days=900)).isoformat()
+    physician = await reviewer(api, 9, certifications=(factories.certification(expires_on=expiring),))
+    lic, cert = physician["licenses"][0], physician["certifications"][0]
+    assert lic["verified_on"] and lic["verification_source"] and cert["expires_on"] == expiring
+    edit = f"/licenses/{lic['id']}/edit"
+    kept = license_form(state="AZ", number=lic["number"], issued_on=lic["issued_on"], expires_on=lic["expires_on"])
+    for required in ("number", "issued_on", "expires_on", "state"):
+        response = await post_form(browser, edit, edit, {**kept, required: "  "})
+        assert response.status_code == 422, (required, response.text)
+        assert re.search(rf'<small id="e-{required}" class="field-error">required</small>', response.text), required
+        assert f'id="f-{required}" name="{required}" type=' in response.text
+        assert 'value="None"' not in response.text, "an emptied field is shown empty again"
+    assert await ok(await api.get(f"/api/v1/licenses/{lic['id']}")) == lic, "nothing was written"
+    response = await post_form(browser, edit, edit, {**kept, "verified_on": "", "verification_source": ""})
+    assert response.status_code == 303, response.text
+    cleared = await ok(await api.get(f"/api/v1/licenses/{lic['id']}"))
+    assert cleared["verified_on"] is None and cleared["verification_source"] is None
+    assert {k: v for k, v in cleared.items() if k not in ("verified_on", "verification_source", "updated_at")} == {
+        k: v for k, v in lic.items() if k not in ("verified_on", "verification_source", "updated_at")
+    }
+
+    edit = f"/certifications/{cert['id']}/edit"
+    form = {
+        "board": "ABIM",
+        "specialty": "medical_oncology",
+        "status": "certified",
+        "moc_status": "meeting",
+        "certified_on": cert["certified_on"],
+        "expires_on": "",
+        "verified_on": "",
+        "verification_source": "",
+    }
+    response = await post_form(browser, edit, edit, {**form, "certified_on": ""})
+    assert (
+        response.status_code == 422
+        and '<small id="e-certified_on" class="field-error">required</small>' in response.text
+    )
+    response = await post_form(browser, edit, edit, form)
+    assert response.status_code == 303, response.text
+    assert (await ok(await api.get(f"/api/v1/certifications/{cert['id']}")))["expires_on"] is None, "now continuous"
+
+
 JAN_10 = datetime(2025, 1, 10, 12, tzinfo=UTC)
 JUN_01 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 
+def dated_license(number: str, state: str = "AZ") -> dict[str, Any]:
+    return factories.license(state=state, number=number, expires_on="2027-12-31", verified_on="2025-01-09")
+
+
+def dated_certification(**overrides: str) -> dict[str, Any]:
+    return factories.certification(verified_on="2025-01-09", **overrides)
+
+
+async def joined_on_jan_10(api: Api, n: int, **records: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """A physician put on the roster on 10 January 2025, credentialed and IRR-tested before it."""
+    with time_machine.travel(JAN_10, tick=False):
+        return await reviewer(api, n, credentialed_on="2024-06-01", irr_passed_on="2024-12-01", **records)
+
+
 async def test_as_of_replays_the_checklist_and_the_file(app_api: tuple[Litestar, Api], browser: Browser) -> None:
     api = app_api[1]
-    with time_machine.travel(JAN_10, tick=False):
-        physician = await reviewer(
-            api,
-            5,
-            credentialed_on="2024-06-01",
-            irr_passed_on="2024-12-01",
-            licenses=(factories.license(number="R5", expires_on="2027-12-31", verified_on="2025-01-09"),),
-            certifications=(factories.certification(verified_on="2025-01-09"),),
-        )
+    physician = await joined_on_jan_10(api, 5, licenses=(dated_license("R5"),), certifications=(dated_certification(),))
     pid, license_id = physician["id"], physician["licenses"][0]["id"]
     with time_machine.travel(JUN_01, tick=False):
         await ok(await api.patch(f"/api/v1/licenses/{license_id}", json={"status": "suspended"}))
@@ -230,6 +266,54 @@ async def test_as_of_replays_the_checklist_and_the_file(app_api: tuple[Litestar,
     july = await browser.get(page, params={"as_of": "2025-07-01"})
     assert checklist(july.text)["license"] == "fail" and "license_restricted" in july.text
     assert checklist((await browser.get(page)).text)["license"] == "fail"
+
+
+def timeline(text: str) -> list[tuple[str, str, str]]:
+    """(action, entity, subject) of each timeline row, newest first."""
+    table = text.split('id="timeline"', 1)[1].split("</table>", 1)[0]
+    return [
+        (action, entity, markup.unescape(subject))
+        for action, entity, subject in re.findall(
+            r'<tr data-action="(\w+)" data-entity="(\w+)"><td>[^<]*</td><td>[^<]*</td><td>[^<]*'
+            r'(?:<span class="subject">([^<]*)</span>)?</td>',
+            table,
+            re.S,
+        )
+    ]
+
+
+async def test_deleted_licenses_and_certifications_stay_on_the_timeline(
+    app_api: tuple[Litestar, Api], browser: Browser
+) -> None:
+    api = app_api[1]
+    physician = await joined_on_jan_10(
+        api,
+        8,
+        licenses=(dated_license("KEPT8"), dated_license("GONE8", state="CA")),
+        certifications=(dated_certification(), dated_certification(board="ABPN", specialty="neurology")),
+    )
+    pid = physician["id"]
+    gone_license = next(lic["id"] for lic in physician["licenses"] if lic["number"] == "GONE8")
+    gone_cert = next(c["id"] for c in physician["certifications"] if c["board"] == "ABPN")
+    with time_machine.travel(JUN_01, tick=False):
+        await ok(await api.patch(f"/api/v1/licenses/{gone_license}", json={"status": "inactive"}))
+        assert (await api.delete(f"/api/v1/licenses/{gone_license}")).status_code == 204
+        assert (await api.delete(f"/api/v1/certifications/{gone_cert}")).status_code == 204
+    rows = timeline((await browser.get(f"/physicians/{pid}")).text)
+    assert set(rows[:3]) == {  # all at one instant: in any order
+        ("delete", "certification", "ABPN neurology"),
+        ("delete", "license", "CA GONE8"),
+        ("update", "license", "CA GONE8"),
+    }
+    assert ("create", "license", "CA GONE8") in rows and ("create", "certification", "ABPN neurology") in rows
+    assert ("create", "license", "AZ KEPT8") in rows
+    text = (await browser.get(f"/physicians/{pid}")).text
+    assert "GONE8" not in text.split('id="licenses"', 1)[1].split("</table>", 1)[0], "no longer on file"
+    # Replayed before the deletions: the records are on file and their deletions not yet on the timeline.
+    march = await browser.get(f"/physicians/{pid}", params={"as_of": "2025-03-01"})
+    assert "GONE8" in march.text.split('id="licenses"', 1)[1].split("</table>", 1)[0]
+    assert [r for r in timeline(march.text) if r[0] != "create"] == []
+    assert ("create", "license", "CA GONE8") in timeline(march.text)
 
 
 @pytest.mark.parametrize(

@@ -5,41 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from litestar import Litestar
 
-from roster.config import Settings
 from tests import factories
-from tests.conftest import Api, TempDatabase
+from tests.conftest import Api
 from tests.integration.matching.roster import ok, reviewer
 from tests.integration.web.browser import Browser
-from tests.integration.web.pages import signed_in, workspace_and_api
+from tests.integration.web.pages import signed_in
 from tests.integration.web.test_import_page import table_rows
 
 TODAY = factories.TODAY
 SCRIPT = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def settings(migrated: TempDatabase) -> Settings:
-    """No list required, so coverage turns on licenses and certifications (as in the coverage API tests)."""
-    return migrated.settings(required_sources=())
-
-
-@pytest.fixture
-async def app_api(settings: Settings) -> AsyncIterator[tuple[Litestar, Api]]:
-    async with workspace_and_api(settings) as pair:
-        yield pair
-
-
-@pytest.fixture
-async def manager(app_api: tuple[Litestar, Api]) -> AsyncIterator[Browser]:
-    async with await signed_in(app_api[0], "manager") as b:
-        yield b
 
 
 def day(offset: int) -> str:

@@ -6,7 +6,6 @@ import csv
 import html
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,13 +13,12 @@ import fastexcel
 import pytest
 from litestar import Litestar
 
-from roster.config import Settings
 from roster.physicians import pages
 from tests import factories
-from tests.conftest import Api, TempDatabase
+from tests.conftest import Api
 from tests.integration.matching.roster import ok, reviewer
 from tests.integration.web.browser import Browser
-from tests.integration.web.pages import signed_in, workspace_and_api
+from tests.integration.web.pages import signed_in
 
 TODAY = factories.TODAY
 SCRIPT = "<script>alert(1)</script>"
@@ -28,23 +26,9 @@ FORMULA = '=HYPERLINK("http://x","a")'
 ROW_LINK = re.compile(r'<th scope="row"><a href="/physicians/([0-9a-f-]{36})">')
 
 
-@pytest.fixture
-def settings(migrated: TempDatabase) -> Settings:
-    """No list required: screening passes, so the other checks decide who is compliant."""
-    return migrated.settings(required_sources=())
-
-
-@pytest.fixture
-async def app_api(settings: Settings) -> AsyncIterator[tuple[Litestar, Api]]:
-    async with workspace_and_api(settings) as pair:
-        await build(pair[1])
-        yield pair
-
-
-@pytest.fixture
-async def browser(app_api: tuple[Litestar, Api]) -> AsyncIterator[Browser]:
-    async with await signed_in(app_api[0], "credentialing") as b:
-        yield b
+@pytest.fixture(autouse=True)
+async def roster(app_api: tuple[Litestar, Api]) -> None:
+    await build(app_api[1])
 
 
 async def build(api: Api) -> None:
@@ -170,6 +154,113 @@ async def test_the_reason_filter_holds_across_pages(
     ]
 
 
+SCREENING_CHECKS = {"oig_exclusion", "sam_exclusion", "cms_preclusion"}
+
+
+async def standings(api: Api) -> dict[str, dict[str, Any]]:
+    """Per physician (all of them, the API's order): compliant today, at risk by day 90, next expiry and NPI,
+    from the API's compliance reports today and on day 90."""
+    out = {}
+    for pid in await api_ids(api):
+        now = await ok(await api.get(f"/api/v1/physicians/{pid}/compliance"))
+        later = await ok(await api.get(f"/api/v1/physicians/{pid}/compliance", params={"as_of": day(90)}))
+        passing = [c for c in now["checks"] if c["ok"] and c["check"] not in SCREENING_CHECKS]
+        ends = [c["expires_on"] for c in passing if c.get("expires_on")]
+        out[pid] = {
+            "compliant": now["compliant"],
+            "at_risk": now["compliant"] and not later["compliant"],
+            "expiry": min(ends, default=None),
+            "npi": (await ok(await api.get(f"/api/v1/physicians/{pid}")))["npi"],
+        }
+    return out
+
+
+def day(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+async def vary_expiries(api: Api) -> None:
+    """1: IRR lapses on day 65 (at risk); 2: IRR on day 15 (at risk); 5: IRR on day 300."""
+    for n, irr in ((1, day(-300)), (2, day(-350)), (5, day(-65))):
+        pid = (await ok(await api.get(f"/api/v1/physicians/npi/{factories.npi(n)}")))["id"]
+        await ok(await api.patch(f"/api/v1/physicians/{pid}", json={"irr_passed_on": irr}))
+
+
+@pytest.mark.parametrize("standing", ["compliant", "at_risk", "non_compliant"])
+async def test_the_compliance_filter_holds_across_pages(
+    app_api: tuple[Litestar, Api], browser: Browser, monkeypatch: pytest.MonkeyPatch, standing: str
+) -> None:
+    api = app_api[1]
+    await vary_expiries(api)
+    known = await standings(api)
+    wanted = {
+        "compliant": [pid for pid, s in known.items() if s["compliant"]],
+        "at_risk": [pid for pid, s in known.items() if s["at_risk"]],
+        "non_compliant": [pid for pid, s in known.items() if not s["compliant"]],
+    }[standing]
+    assert wanted, "the roster has physicians of every standing"
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    assert await all_rows(browser, f"/roster?compliance={standing}") == wanted
+    # With a failing reason and a database filter too, and the memberships handed to the scan.
+    monkeypatch.setattr("roster.physicians.service.MAX_LISTED_IDS", 0)
+    lapsed = [pid for pid in await api_ids(api) if pid in set(wanted)]
+    no_cert = set(await standings_failing(api, "no_board_certification"))
+    assert await all_rows(browser, f"/roster?compliance={standing}&reason=no_board_certification&status=active") == [
+        pid for pid in lapsed if pid in no_cert and pid in await api_ids(api, status="active")
+    ]
+
+
+async def standings_failing(api: Api, reason: str) -> list[str]:
+    found = []
+    for pid in await api_ids(api):
+        if reason in (await ok(await api.get(f"/api/v1/physicians/{pid}/compliance")))["reasons"]:
+            found.append(pid)
+    return found
+
+
+def expiry_order(known: dict[str, dict[str, Any]], ids: list[str] | None = None) -> list[str]:
+    """Soonest next expiry first, nothing ending last, NPI among equals."""
+    chosen = known if ids is None else {pid: known[pid] for pid in ids}
+    return sorted(chosen, key=lambda pid: (chosen[pid]["expiry"] or "9999-99-99", chosen[pid]["npi"]))
+
+
+async def test_sorted_by_next_expiry_across_pages(
+    app_api: tuple[Litestar, Api], browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = app_api[1]
+    await vary_expiries(api)
+    known = await standings(api)
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    expected = expiry_order(known)
+    assert await all_rows(browser, "/roster?sort=expiry") == expected
+    soonest = [(await ok(await api.get(f"/api/v1/physicians/npi/{factories.npi(n)}")))["id"] for n in (2, 1)]
+    assert expected[:2] == soonest
+    first = (await browser.get("/roster", params={"sort": "expiry"})).text
+    assert "by next expiry" in first and '<option value="expiry" selected>' in first
+    shown = re.findall(r'<td class="next-expiry"><time datetime="([\d-]+)">', first)
+    assert shown == [known[pid]["expiry"] for pid in expected[:2]]
+    # Filtered too: the at-risk physicians, soonest first.
+    at_risk = expiry_order(known, [pid for pid, s in known.items() if s["at_risk"]])
+    assert await all_rows(browser, "/roster?compliance=at_risk&sort=expiry") == at_risk
+    cca = expiry_order(known, await api_ids(api, state="CA"))
+    assert await all_rows(browser, "/roster?state=CA&sort=expiry") == cca
+    # A page's candidates handed to the list query's scan rather than as ids: the same rows.
+    monkeypatch.setattr("roster.physicians.service.MAX_LISTED_IDS", 0)
+    assert await all_rows(browser, "/roster?state=CA&sort=expiry") == cca
+    active = expiry_order(known, await api_ids(api, status="active"))
+    assert await all_rows(browser, "/roster?status=active&sort=expiry") == active
+
+
+async def test_the_expiry_order_follows_a_write(app_api: tuple[Litestar, Api], browser: Browser) -> None:
+    """The next expiries are remembered per physician; a write to one is seen on the next request."""
+    api = app_api[1]
+    before = row_ids((await browser.get("/roster", params={"sort": "expiry"})).text)
+    last = before[-1]
+    await ok(await api.patch(f"/api/v1/physicians/{last}", json={"irr_passed_on": day(-364)}))
+    after = row_ids((await browser.get("/roster", params={"sort": "expiry"})).text)
+    assert after[0] == last and sorted(after) == sorted(before)
+
+
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
@@ -177,6 +268,10 @@ async def test_the_reason_filter_holds_across_pages(
         ({"specialty": "astrology"}, "specialty", "unknown specialty &#39;astrology&#39;"),
         ({"cursor": "not-a-cursor"}, "cursor", "not a cursor returned by this API"),
         ({"reason": "bad_karma"}, "reason", "unknown reason &#39;bad_karma&#39;"),
+        ({"compliance": "saintly"}, "compliance", "unknown standing &#39;saintly&#39;"),
+        ({"compliance": "x" * 33}, "compliance", "Expected `str` of length &lt;= 32"),
+        ({"sort": "expiry", "cursor": "not-a-cursor"}, "cursor", "not a cursor returned by this API"),
+        ({"sort": "expiry", "state": "ZZ", "compliance": "at_risk"}, "state", "&#39;ZZ&#39; is not a USPS code"),
         ({"line_of_business": "pets"}, "line_of_business", "Invalid enum value"),
         ({"status": "asleep"}, "status", "Invalid enum value"),
         ({"sort": "shoe_size"}, "sort", "Invalid enum value"),
@@ -246,8 +341,24 @@ async def test_the_export_of_a_reason_neutralises_formulas(browser: Browser, fmt
     assert not [v for r in rows for v in r.values() if v and v[0] in "=+-@\t\r"]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_the_export_holds_the_standings_physicians(
+    app_api: tuple[Litestar, Api], browser: Browser, fmt: str
+) -> None:
+    api = app_api[1]
+    await vary_expiries(api)
+    known = await standings(api)
+    page = (await browser.get("/roster", params={"compliance": "at_risk", "sort": "expiry"})).text
+    link = re.search(r'href="(/roster/export\?[^"]*format=csv)"', page)
+    assert link and html.unescape(link.group(1)) == "/roster/export?compliance=at_risk&sort=expiry&format=csv"
+    response = await browser.get("/roster/export", params={"compliance": "at_risk", "sort": "expiry", "format": fmt})
+    assert response.status_code == 200, response.text
+    npis = {r["npi"] for r in cells(fmt, response.content)}
+    assert npis == {s["npi"] for s in known.values() if s["at_risk"]} == {factories.npi(1), factories.npi(2)}
+
+
 async def test_a_bad_export_filter_is_422_and_exports_nothing(browser: Browser) -> None:
-    for params in ({"format": "pdf"}, {"state": "ZZ"}, {"reason": "nope"}):
+    for params in ({"format": "pdf"}, {"state": "ZZ"}, {"reason": "nope"}, {"compliance": "nope"}, {"sort": "x"}):
         response = await browser.get("/roster/export", params=params)
         assert response.status_code == 422, (params, response.text)
         assert "attachment" not in response.headers.get("content-disposition", "")

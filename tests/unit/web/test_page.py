@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from roster.errors import FieldError, InvalidInput, RosterError
-from roster.licenses.schemas import LicenseCreate
+from roster.licenses.schemas import LicenseCreate, LicenseUpdate
 from roster.web.page import decode_form, field_errors, form_values, query_string
 
 GOOD = {
@@ -68,3 +68,14 @@ def test_links_keep_the_filters_and_drop_blanks() -> None:
     assert query_string({"state": "TX", "q": "", "cursor": "abc"}, cursor=None) == "?state=TX"
     assert query_string({"q": "O'Brien & Sons"}) == "?q=O%27Brien+%26+Sons"
     assert query_string({}) == "?"
+
+
+def test_an_edit_form_sends_an_emptied_field_as_null() -> None:
+    """A PATCH: null clears an optional field and is "required" on a required one."""
+    values = form_values({**GOOD, "verification_source": "  "}, booleans=("restricted",), blank_clears=True)
+    assert values["verified_on"] is None and values["verification_source"] is None
+    patch = decode_form(values, LicenseUpdate)
+    assert patch.verified_on is None and patch.verification_source is None and patch.number == "A123"
+    with pytest.raises(InvalidInput) as caught:
+        decode_form(form_values({**GOOD, "number": ""}, blank_clears=True), LicenseUpdate)
+    assert field_errors(caught.value) == {"number": "required"}
