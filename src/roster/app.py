@@ -31,6 +31,7 @@ from roster.certifications.routes import CertificationController
 from roster.compliance.facts import CompliancePolicy
 from roster.config import Settings
 from roster.coverage.routes import CoverageController
+from roster.credentialing.routes import CONTROLLERS as CREDENTIALING_CONTROLLERS
 from roster.db import close_engine, open_engine
 from roster.exports.routes import ExportController
 from roster.fhir.routes import fhir_router
@@ -42,6 +43,7 @@ from roster.licenses.routes import LicenseController
 from roster.matching.routes import MatchController
 from roster.physicians.routes import PhysicianController
 from roster.reports.routes import ReportController
+from roster.schedules.routes import CONTROLLERS as SCHEDULE_CONTROLLERS
 from roster.scheduling.routes import JobController
 from roster.scheduling.schedule import triggers
 from roster.screening.routes import ScreeningController
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
             MatchController,
             AssignmentController,
             CoverageController,
+            *SCHEDULE_CONTROLLERS,
+            *CREDENTIALING_CONTROLLERS,
         ],
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
         before_request=check_request,

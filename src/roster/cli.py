@@ -336,7 +336,14 @@ def import_roster(settings: Settings, file_path: Path, dry_run: bool) -> None:
         with bar:
             result = _run(
                 settings,
-                lambda: load(data, file_name=file_path.name, dry_run=dry_run, actor="cli", progress=progress),
+                lambda: load(
+                    data,
+                    file_name=file_path.name,
+                    dry_run=dry_run,
+                    actor="cli",
+                    progress=progress,
+                    default_time_zone=settings.default_time_zone,
+                ),
             )
     except ImportRejected as exc:
         for error in exc.errors:

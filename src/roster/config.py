@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 SOURCES = ("oig_leie", "sam", "cms_preclusion")
 MIB = 1024 * 1024
+#: The organization's zone when ``ROSTER_DEFAULT_TIME_ZONE`` is not set (api.md "Paths and shapes").
+DEFAULT_TIME_ZONE = "America/New_York"
+#: Minutes of available time a reviewer needs before ``due_at`` per review type (rules.md §5
+#: ``cannot_meet_due``), unless ``ROSTER_MIN_REVIEW_MINUTES`` says otherwise.
+DEFAULT_MIN_REVIEW_MINUTES = {"initial": 60, "appeal": 90, "peer_to_peer": 30}
 
 #: The project checkout (``src/roster/config.py`` -> repo root). The service is installed editable,
 #: so ``fixtures/`` and ``alembic/`` are found beside ``src/``.
@@ -81,6 +86,41 @@ def _env_positive(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) == 0:
         raise ValueError(f"{name}: {raw!r} is not a positive whole number")
     return int(raw)
+
+
+def _env_time_zone(default: str) -> str:
+    """``ROSTER_DEFAULT_TIME_ZONE``: an IANA zone name; an unknown one fails at start-up."""
+    from roster.availability.zones import zone_problem
+
+    name = os.environ.get("ROSTER_DEFAULT_TIME_ZONE", "").strip() or default
+    problem = zone_problem(name)
+    if problem is not None:
+        raise ValueError(f"ROSTER_DEFAULT_TIME_ZONE: {problem}")
+    return name
+
+
+def env_default_time_zone() -> str:
+    """The organization's zone as the environment sets it, for callers without a ``Settings`` at hand."""
+    return _env_time_zone(DEFAULT_TIME_ZONE)
+
+
+def _env_review_minutes(default: dict[str, int]) -> dict[str, int]:
+    """``ROSTER_MIN_REVIEW_MINUTES``, e.g. ``initial=60,appeal=90,peer_to_peer=30``; unnamed types keep theirs."""
+    raw = os.environ.get("ROSTER_MIN_REVIEW_MINUTES", "").strip()
+    out = dict(default)
+    if not raw:
+        return out
+    for part in raw.split(","):
+        name, sep, value = (p.strip() for p in part.partition("="))
+        if not sep or name not in default:
+            raise ValueError(
+                f"ROSTER_MIN_REVIEW_MINUTES: {part.strip()!r} is not REVIEW_TYPE=MINUTES with one of "
+                + ", ".join(default)
+            )
+        if not value.isdigit():
+            raise ValueError(f"ROSTER_MIN_REVIEW_MINUTES: {value!r} for {name} is not a whole number of minutes")
+        out[name] = int(value)
+    return out
 
 
 def _env_public_url(default: str) -> str:
@@ -229,6 +269,12 @@ class Settings:
     session_idle_minutes: int = 30
     #: ...and this long after sign-in, however busy (``ROSTER_SESSION_MAX_HOURS``).
     session_max_hours: int = 12
+    #: The organization's IANA zone (``ROSTER_DEFAULT_TIME_ZONE``): business days and holidays are
+    #: counted in it, and a physician created without a ``time_zone`` gets it.
+    default_time_zone: str = DEFAULT_TIME_ZONE
+    #: Minutes of available time a reviewer needs before a case is due, per review type
+    #: (``ROSTER_MIN_REVIEW_MINUTES``, e.g. ``initial=60,appeal=90,peer_to_peer=30``).
+    min_review_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MIN_REVIEW_MINUTES))
     debug: bool = False
 
     @classmethod
@@ -268,12 +314,19 @@ class Settings:
             public_url=_env_public_url(base.public_url),
             session_idle_minutes=_env_positive("ROSTER_SESSION_IDLE_MINUTES", base.session_idle_minutes),
             session_max_hours=_env_positive("ROSTER_SESSION_MAX_HOURS", base.session_max_hours),
+            default_time_zone=_env_time_zone(base.default_time_zone),
+            min_review_minutes=_env_review_minutes(base.min_review_minutes),
             debug=_env_bool("ROSTER_DEBUG", False),
         )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def min_review(self, review_type: str) -> timedelta:
+        """The minimum review time for ``review_type`` (the largest configured when it is unknown)."""
+        minutes = self.min_review_minutes.get(review_type, max(self.min_review_minutes.values(), default=60))
+        return timedelta(minutes=minutes)
 
     @property
     def session_idle(self) -> timedelta:

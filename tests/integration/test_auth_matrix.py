@@ -71,6 +71,18 @@ class Endpoint:
 
 
 P = f"{API_PREFIX}/physicians"
+R = f"{API_PREFIX}/rotations"
+#: A physician's credentialing file is read by the roles that oversee the roster, not by case routers (api.md).
+CREDENTIALING_FILE = ("/verifications", "/credentialing-decisions", "/irr-sessions")
+#: Schedule records that do not exist: an allowed role gets past the role check to a 404.
+SCHEDULE_IDS = {
+    "hours_id": "00000000-0000-4000-8000-000000000010",
+    "time_off_id": "00000000-0000-4000-8000-000000000011",
+    "rotation_id": "00000000-0000-4000-8000-000000000012",
+    "override_id": "00000000-0000-4000-8000-000000000013",
+    "evidence_id": "00000000-0000-4000-8000-000000000014",
+}
+SPAN = {"starts_at": "2027-01-04T14:00:00Z", "ends_at": "2027-01-04T18:00:00Z"}
 MATRIX: list[Endpoint] = [
     # Physicians: every role reads, credentialing writes.
     Endpoint("GET", P, EVERYONE, 200),
@@ -195,6 +207,113 @@ MATRIX: list[Endpoint] = [
         files=lambda ids: {"file": ("roster.csv", roster_files.csv_bytes([roster_files.license(1, "NM")]), "text/csv")},
     ),
     Endpoint("GET", f"{API_PREFIX}/exports/roster", READ_SCREENING, 200),
+    # Ongoing-monitoring proof: the reports' readers.
+    Endpoint("GET", f"{API_PREFIX}/reports/monitoring", READ_SCREENING, 200),
+    # Schedules: credentialing and admin write, every role reads.
+    Endpoint(
+        "POST",
+        P + "/{physician_id}/working-hours",
+        WRITE_ROSTER,
+        201,
+        lambda ids: {"weekdays": ["mon"], "start": "09:00", "end": "17:00"},
+        writes=True,
+    ),
+    Endpoint("GET", P + "/{physician_id}/working-hours", EVERYONE, 200),
+    Endpoint("DELETE", f"{API_PREFIX}/working-hours/{{hours_id}}", WRITE_ROSTER, 404),
+    Endpoint("POST", P + "/{physician_id}/time-off", WRITE_ROSTER, 201, lambda ids: SPAN, writes=True),
+    Endpoint("GET", P + "/{physician_id}/time-off", EVERYONE, 200),
+    Endpoint("DELETE", f"{API_PREFIX}/time-off/{{time_off_id}}", WRITE_ROSTER, 404),
+    Endpoint("GET", P + "/{physician_id}/calendar.ics", EVERYONE, 200),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/holidays",
+        WRITE_ROSTER,
+        201,
+        lambda ids: {"date": "2031-08-04", "name": "Matrix Day"},
+        writes=True,
+    ),
+    Endpoint("GET", f"{API_PREFIX}/holidays", EVERYONE, 200),
+    Endpoint(
+        "POST",
+        R,
+        WRITE_ROSTER,
+        201,
+        lambda ids: {
+            "name": "Matrix",
+            "time_zone": "America/Phoenix",
+            "layers": [
+                {
+                    "name": "primary",
+                    "members": [ids["physician_id"]],
+                    "handoff_time": "08:00",
+                    "shift_hours": 24,
+                    "starts_on": "2027-01-01",
+                }
+            ],
+        },
+        writes=True,
+    ),
+    Endpoint("GET", R, EVERYONE, 200),
+    Endpoint("GET", R + "/{rotation_id}", EVERYONE, 404),
+    Endpoint("PATCH", R + "/{rotation_id}", WRITE_ROSTER, 404, lambda ids: {"name": "Renamed"}),
+    Endpoint("DELETE", R + "/{rotation_id}", WRITE_ROSTER, 404),
+    Endpoint(
+        "POST",
+        R + "/{rotation_id}/overrides",
+        WRITE_ROSTER,
+        404,
+        lambda ids: {"physician_id": ids["physician_id"], **SPAN},
+    ),
+    Endpoint("GET", R + "/{rotation_id}/overrides", EVERYONE, 404),
+    Endpoint("GET", R + "/{rotation_id}/calendar.ics", EVERYONE, 404),
+    Endpoint("DELETE", f"{API_PREFIX}/overrides/{{override_id}}", WRITE_ROSTER, 404),
+    Endpoint("GET", f"{API_PREFIX}/oncall", EVERYONE, 404, params={"rotation": SCHEDULE_IDS["rotation_id"]}),
+    Endpoint("GET", f"{API_PREFIX}/turnaround-clocks", EVERYONE, 200),
+    # The credentialing file: credentialing (and admin) write, the roles that oversee the roster read.
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/evidence",
+        WRITE_ROSTER,
+        201,
+        writes=True,
+        files=lambda ids: {
+            "file": ("scan.pdf", b"%PDF-1.7\nmatrix " + ids["physician_id"].encode() + b"\n", "application/pdf")
+        },
+    ),
+    Endpoint("GET", f"{API_PREFIX}/evidence/{{evidence_id}}", READ_SCREENING, 404),
+    Endpoint(
+        "POST",
+        P + "/{physician_id}/verifications",
+        WRITE_ROSTER,
+        201,
+        lambda ids: {
+            "element": "license",
+            "source": "AZ board",
+            "method": "primary_source",
+            "verified_on": "2026-01-05",
+            "outcome": "verified",
+        },
+        writes=True,
+    ),
+    Endpoint("GET", P + "/{physician_id}/verifications", READ_SCREENING, 200),
+    Endpoint(
+        "POST",
+        P + "/{physician_id}/credentialing-decisions",
+        WRITE_ROSTER,
+        201,
+        lambda ids: {"kind": "initial", "decided_on": "2026-01-06", "decision": "deferred"},
+        writes=True,
+    ),
+    Endpoint("GET", P + "/{physician_id}/credentialing-decisions", READ_SCREENING, 200),
+    Endpoint(
+        "POST",
+        P + "/{physician_id}/irr-sessions",
+        WRITE_ROSTER,
+        201,
+        lambda ids: {"taken_on": "2026-01-05", "case_set": "InterQual Acute Adult", "score": 80, "pass_mark": 90},
+        writes=True,
+    ),
+    Endpoint("GET", P + "/{physician_id}/irr-sessions", READ_SCREENING, 200),
 ]
 
 CASES = [
@@ -228,7 +347,7 @@ def test_matrix_rows_are_sane() -> None:
     for endpoint in MATRIX:
         assert "admin" in endpoint.allowed, f"{endpoint}: admin may do everything"
         assert endpoint.allowed <= EVERYONE
-        if endpoint.method == "GET" and endpoint.path.startswith(P):
+        if endpoint.method == "GET" and endpoint.path.startswith(P) and not endpoint.path.endswith(CREDENTIALING_FILE):
             assert endpoint.allowed == EVERYONE, f"{endpoint}: every role may read physicians"
 
 
@@ -263,6 +382,7 @@ async def roster(api: Api) -> Ids:
         "name": "expiration_sweep",
         "assignment_id": str(uuid.uuid4()),
         "key_id": key.json()["id"],
+        **SCHEDULE_IDS,
     }
 
 
@@ -328,6 +448,7 @@ async def test_every_endpoint_without_a_key_is_401(api: Api, endpoint: Endpoint)
         "source": "oig_leie",
         "npi": factories.npi(1),
         "name": "expiration_sweep",
+        **SCHEDULE_IDS,
     }
     response = await api.client.request(endpoint.method, endpoint.url(ids), **endpoint.kwargs(ids))
     assert_unauthorized(response)

@@ -4,12 +4,21 @@ from roster.alerts.tables import Alert, AlertDelivery
 from roster.assignments.tables import Assignment
 from roster.audit.tables import AuditEvent
 from roster.certifications.tables import Certification
+from roster.credentialing.tables import CredentialingDecision, EvidenceFile, IrrSession, Verification
 from roster.history.tables import RecordVersion, RosterVersion
 from roster.keys.tables import ApiKey
 from roster.licenses.tables import License
 from roster.nppes.tables import NpiVerification
 from roster.physicians.tables import Physician
 from roster.reference.tables import Specialty, StateRule
+from roster.schedules.tables import (
+    Holiday,
+    OnCallRotation,
+    RotationLayer,
+    RotationOverride,
+    TimeOffPeriod,
+    WorkingHoursRule,
+)
 from roster.scheduling.tables import JobRun
 from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun, ScreeningSuppressed
 from roster.users.tables import AppUser, WebSession
@@ -35,4 +44,14 @@ ALL_TABLES = (
     AlertDelivery,
     NpiVerification,
     RosterVersion,
+    WorkingHoursRule,
+    TimeOffPeriod,
+    Holiday,
+    OnCallRotation,
+    RotationLayer,
+    RotationOverride,
+    EvidenceFile,
+    Verification,
+    CredentialingDecision,
+    IrrSession,
 )

@@ -7,9 +7,10 @@ expired, expiring and overdue examples stay live whenever the demo is run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import msgspec
 import polars as pl
@@ -75,8 +76,52 @@ async def load_demo(demo_dir: Path, today: date) -> DemoLoad:
     cert_by_npi = _by_npi(_rows(demo_dir / "certifications.csv", shift))
     counts = {"physicians": 0, "licenses": 0, "certifications": 0, "skipped": 0}
     async with write_tx():  # one unit of work: the demo loads whole or not at all
-        await _load(people, lic_by_npi, cert_by_npi, counts)
+        created = await _load(people, lic_by_npi, cert_by_npi, counts)
+        await _schedules(created, today)
     return DemoLoad(**counts)
+
+
+#: Demo reviewers' zones, in turn: the working hours below are local to each.
+DEMO_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles")
+DEMO_ROTATION = "Pre-certification 24x7"
+
+
+async def _schedules(created: list[tuple[UUID, str]], today: date) -> None:
+    """Day shifts (Mon-Fri 08:00-17:00 local) for four reviewers in five, a day off tomorrow for one in
+    twenty-five, and the 24x7 pre-certification rotation (12-hour shifts, hand-off 07:00/19:00 Central,
+    a 24-hour backup layer) over the first active reviewers: so ``Try a case`` at night finds it."""
+    from roster.schedules import service as schedules
+    from roster.schedules.schemas import LayerBody, RotationCreate, WorkingHoursCreate
+
+    day_shift = WorkingHoursCreate(weekdays=["mon", "tue", "wed", "thu", "fri"], start="08:00", end="17:00")
+    for i, (physician_id, _) in enumerate(created):
+        if i % 5 != 4:
+            await schedules.add_working_hours(physician_id, day_shift, actor=ACTOR)
+        if i % 25 == 3:
+            start = datetime.combine(today + timedelta(days=1), time(), UTC)
+            await schedules.insert_time_off_quietly(physician_id, start, start + timedelta(days=1), actor=ACTOR)
+    active = [pid for pid, status in created if status == "active"]
+    if len(active) < 6 or await schedules.rotation_named(DEMO_ROTATION):
+        return
+    started = today - timedelta(days=7)
+    await schedules.create_rotation(
+        RotationCreate(
+            name=DEMO_ROTATION,
+            time_zone="America/Chicago",
+            layers=[
+                LayerBody(name="primary", members=active[:4], handoff_time="07:00", shift_hours=12, starts_on=started),
+                LayerBody(
+                    name="backup",
+                    priority=2,
+                    members=active[4:6],
+                    handoff_time="07:00",
+                    shift_hours=24,
+                    starts_on=started,
+                ),
+            ],
+        ),
+        actor=ACTOR,
+    )
 
 
 async def _load(
@@ -84,13 +129,17 @@ async def _load(
     lic_by_npi: dict[str, list[dict[str, Any]]],
     cert_by_npi: dict[str, list[dict[str, Any]]],
     counts: dict[str, int],
-) -> None:
+) -> list[tuple[UUID, str]]:
+    """The physicians created, with their status."""
+    made: list[tuple[UUID, str]] = []
     for person in people:
         if await physician_rows.get_by_npi(person["npi"]) is not None:
             counts["skipped"] += 1
             continue
         status = person.pop("status", "active")
+        person.setdefault("time_zone", DEMO_ZONES[len(made) % len(DEMO_ZONES)])
         created = await physicians.create(msgspec.convert(person, PhysicianCreate), actor=ACTOR)
+        made.append((created.id, status))
         counts["physicians"] += 1
         for lic in lic_by_npi.get(created.npi, []):
             await licenses.create(created.id, msgspec.convert(lic, LicenseCreate), actor=ACTOR)
@@ -100,3 +149,4 @@ async def _load(
             counts["certifications"] += 1
         if status == "inactive":
             await physicians.deactivate(created.id, actor=ACTOR)
+    return made

@@ -33,6 +33,7 @@ PHYSICIAN_COLUMNS = (
     "irr_passed_on",
     "max_open_cases",
     "status",
+    "time_zone",
 )
 LICENSE_COLUMNS = (
     "npi",
@@ -65,6 +66,8 @@ COLUMNS: dict[RecordKind, tuple[str, ...]] = {
     "certification": CERTIFICATION_COLUMNS,
 }
 KINDS: tuple[RecordKind, ...] = ("physician", "license", "certification")
+#: Columns a file may leave out of its header (added after the layout first shipped); read as empty.
+OPTIONAL_COLUMNS = frozenset({"time_zone"})
 #: XLSX sheet of each record kind, in workbook order.
 SHEETS: dict[RecordKind, str] = {"physician": "physicians", "license": "licenses", "certification": "certifications"}
 

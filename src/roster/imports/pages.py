@@ -110,7 +110,13 @@ async def preview_import(request: PageRequest) -> Template:
     try:
         content = await anyio.Path(upload.path).read_bytes()
         try:
-            result = await service.import_roster(content, file_name=upload.filename, dry_run=True, actor=actor(request))
+            result = await service.import_roster(
+                content,
+                file_name=upload.filename,
+                dry_run=True,
+                actor=actor(request),
+                default_time_zone=settings.default_time_zone,
+            )
         except service.ImportRejected as exc:
             counts = {f"{kind}s": n for kind, n in exc.counts.items()}
             return _form_page(
@@ -153,7 +159,13 @@ async def load_import(request: PageRequest) -> Template:
         await path.unlink(missing_ok=True)
         return _form_page(request, status=409, error="The previewed file changed on the server. Upload it again.")
     try:
-        result = await service.import_roster(content, file_name=file_name, dry_run=False, actor=actor(request))
+        result = await service.import_roster(
+            content,
+            file_name=file_name,
+            dry_run=False,
+            actor=actor(request),
+            default_time_zone=settings.default_time_zone,
+        )
     except service.ImportRejected as exc:  # the roster changed since the preview in a way the file now breaks
         counts = {f"{kind}s": n for kind, n in exc.counts.items()}
         return _form_page(

@@ -19,7 +19,7 @@ import fastexcel
 import polars as pl
 
 from roster import spreadsheet
-from roster.imports.layout import COLUMNS, CSV_COLUMNS, KINDS, RECORD, SHEETS, RecordKind
+from roster.imports.layout import COLUMNS, CSV_COLUMNS, KINDS, OPTIONAL_COLUMNS, RECORD, SHEETS, RecordKind
 from roster.imports.schemas import RowError, row_error
 
 #: Spreadsheet row of each record (header = 1).
@@ -96,7 +96,7 @@ def _header_errors(
                 shown = "tab" if sep == "\t" else repr(sep)
                 return [row_error(1, None, f"the file is not comma-separated (the header is split by {shown})")]
     for name in expected:
-        if name not in seen:
+        if name not in seen and name not in OPTIONAL_COLUMNS:
             errors.append(row_error(1, name, "missing column", sheet))
     for name in dict.fromkeys(found):
         if name not in expected:
@@ -151,9 +151,16 @@ def read_csv(data: bytes) -> RosterFile:
         )
     except pl.exceptions.PolarsError:
         raise FileRejected([_bad_record(body, len(header))]) from None
-    frame = frame.rename(dict(zip(positional, header, strict=True))).with_row_index(ROW, offset=2)
+    frame = _with_optional(frame.rename(dict(zip(positional, header, strict=True))), CSV_COLUMNS)
+    frame = frame.with_row_index(ROW, offset=2)
     frame = _cleaned(frame.with_columns(pl.col(ROW).cast(pl.Int64)), CSV_COLUMNS)
     return RosterFile(frames=_split_records(frame), workbook=False)
+
+
+def _with_optional(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """The optional columns a file left out, as empty cells."""
+    missing = [c for c in columns if c in OPTIONAL_COLUMNS and c not in frame.columns]
+    return frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing) if missing else frame
 
 
 def _split_records(frame: pl.DataFrame) -> dict[RecordKind, pl.DataFrame]:
@@ -231,7 +238,7 @@ def _sheet(reader: fastexcel.ExcelReader, sheet: str, columns: Sequence[str]) ->
     if problems:
         return pl.DataFrame(), problems
     frame = (
-        raw.select([pl.col(name).cast(pl.String).alias(title) for name, title in keep])
+        _with_optional(raw.select([pl.col(name).cast(pl.String).alias(title) for name, title in keep]), columns)
         .with_row_index(ROW, offset=1)
         .slice(1)
         .with_columns(pl.col(ROW).cast(pl.Int64))

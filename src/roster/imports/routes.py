@@ -80,7 +80,11 @@ class ImportController(Controller):
             upload.path.unlink(missing_ok=True)
         try:
             result = await service.import_roster(
-                content, file_name=upload.filename, dry_run=dry_run, actor=request.user.name
+                content,
+                file_name=upload.filename,
+                dry_run=dry_run,
+                actor=request.user.name,
+                default_time_zone=settings.default_time_zone,
             )
         except service.ImportRejected as exc:
             return rejected(exc)  # type: ignore[return-value]

@@ -24,6 +24,7 @@ import msgspec
 from roster import clock
 from roster.certifications import repository as certification_rows
 from roster.certifications import service as certifications
+from roster.config import env_default_time_zone
 from roster.db import write_tx
 from roster.db.bulk import new_id_texts
 from roster.history import service as history
@@ -83,15 +84,26 @@ def _npis(source: RosterFile) -> set[str]:
 
 
 async def import_roster(
-    data: bytes, *, file_name: str | None, dry_run: bool, actor: str, progress: Progress | None = None
+    data: bytes,
+    *,
+    file_name: str | None,
+    dry_run: bool,
+    actor: str,
+    progress: Progress | None = None,
+    default_time_zone: str | None = None,
 ) -> ImportResult:
     """Validate ``data`` (CSV or XLSX) and, unless ``dry_run``, write it in one transaction.
 
     Raises :class:`ImportRejected` with every error, by sheet, row and column, when any record is
-    invalid; then nothing is written.
+    invalid; then nothing is written. A new physician with an empty ``time_zone`` gets
+    ``default_time_zone`` (the organization's; when not given, ``ROSTER_DEFAULT_TIME_ZONE``'s); an
+    existing one keeps theirs.
     """
+    zone = default_time_zone or env_default_time_zone()
     with _cyclic_gc_paused():
-        return await _import(data, file_name=file_name, dry_run=dry_run, actor=actor, progress=progress)
+        return await _import(
+            data, file_name=file_name, dry_run=dry_run, actor=actor, progress=progress, default_time_zone=zone
+        )
 
 
 #: Imports running in this process that paused the cyclic garbage collector.
@@ -123,7 +135,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 async def _import(
-    data: bytes, *, file_name: str | None, dry_run: bool, actor: str, progress: Progress | None
+    data: bytes, *, file_name: str | None, dry_run: bool, actor: str, progress: Progress | None, default_time_zone: str
 ) -> ImportResult:
     try:
         source = await asyncio.to_thread(read_roster, data, file_name)
@@ -146,11 +158,17 @@ async def _import(
     if checked.errors:
         raise ImportRejected(checked.errors, checked.counts)
     if existing is not None:
-        plan = await _plan(checked, existing, now, audited=False)
+        plan = await _plan(checked, existing, now, audited=False, default_time_zone=default_time_zone)
     else:
         async with write_tx():
             await repository.commit_asynchronously()
-            plan = await _plan(checked, await repository.physicians_by_npi(npis), now, audited=True)
+            plan = await _plan(
+                checked,
+                await repository.physicians_by_npi(npis),
+                now,
+                audited=True,
+                default_time_zone=default_time_zone,
+            )
             await _write(plan, actor=actor, at=now, progress=progress)
     return ImportResult(
         physicians=checked.counts["physician"],
@@ -175,7 +193,12 @@ def _diff(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _plan(
-    checked: ValidatedRoster, existing: dict[str, dict[str, Any]], now: datetime, *, audited: bool
+    checked: ValidatedRoster,
+    existing: dict[str, dict[str, Any]],
+    now: datetime,
+    *,
+    audited: bool,
+    default_time_zone: str,
 ) -> _Plan:
     """What to insert and update; with ``audited``, also each change's before/after (not needed for a dry run)."""
     plan = _Plan()
@@ -186,6 +209,10 @@ async def _plan(
         values = dict(record.values)
         status = values.pop("status")
         current = existing.get(record.npi)
+        if values.get("time_zone") is None:  # an empty cell: the default for a new physician, else unchanged
+            values.pop("time_zone", None)
+            if current is None:
+                values["time_zone"] = default_time_zone
         if current is None:
             row = {
                 **values,

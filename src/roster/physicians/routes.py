@@ -31,7 +31,9 @@ class PhysicianController(Controller):
 
     @post("/", opt=WRITE_ROSTER, responses=problems(401, 403, 409, 422), summary="Add a physician")
     async def create_physician(self, request: AuthedRequest, data: JSONBody[PhysicianCreate]) -> PhysicianRead:
-        return await service.create(data, actor=request.user.name)
+        return await service.create(
+            data, actor=request.user.name, default_time_zone=request.app.state["settings"].default_time_zone
+        )
 
     @get("/", opt=READ_ROSTER, responses=problems(401, 403, 422), summary="List physicians")
     async def list_physician(

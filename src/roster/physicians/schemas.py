@@ -7,6 +7,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from roster.availability.zones import TimeZoneName
 from roster.compliance.rules import Check
 from roster.vocabulary import (
     Degree,
@@ -44,6 +45,9 @@ class PhysicianCreate(msgspec.Struct, forbid_unknown_fields=True):
         None
     )
     max_open_cases: MaxOpenCases = 20
+    time_zone: Annotated[
+        TimeZoneName | None, Meta(description="IANA zone of the working hours; default: the organization's")
+    ] = None
 
 
 class PhysicianUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -63,6 +67,7 @@ class PhysicianUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=
     credentialed_on: date | UnsetType | None = UNSET
     irr_passed_on: date | UnsetType | None = UNSET
     max_open_cases: MaxOpenCases | UnsetType = UNSET
+    time_zone: TimeZoneName | UnsetType = UNSET
     status: PhysicianStatus | UnsetType = UNSET
 
 
@@ -84,6 +89,7 @@ class PhysicianRead(msgspec.Struct):
     credentialed_on: date | None
     irr_passed_on: date | None
     max_open_cases: int
+    time_zone: str
     status: PhysicianStatus
     npi_status: NpiStatus
     npi_checked_on: date | None

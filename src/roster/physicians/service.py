@@ -12,6 +12,8 @@ import msgspec
 
 from roster import clock
 from roster.api.pagination import Page, cursor_key, page_of
+from roster.availability.zones import zone_problem
+from roster.config import env_default_time_zone
 from roster.db import write_tx
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
@@ -59,6 +61,9 @@ def check_physician(
             errors.append(FieldError(field, "is in the future"))
         elif value <= born:
             errors.append(FieldError(field, "is not after date_of_birth"))
+    zone_name = values.get("time_zone")
+    if zone_name is not None and (problem := zone_problem(zone_name)) is not None:
+        errors.append(FieldError("time_zone", problem))
     specialties = []
     for i, ref in enumerate(values["specialties"]):
         try:
@@ -85,9 +90,13 @@ async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
     return normalized
 
 
-async def create(data: PhysicianCreate, *, actor: str) -> PhysicianRead:
+async def create(data: PhysicianCreate, *, actor: str, default_time_zone: str | None = None) -> PhysicianRead:
+    """``default_time_zone``: the organization's (``Settings.default_time_zone``), for a body without one;
+    when not given, the environment's ``ROSTER_DEFAULT_TIME_ZONE``."""
     now = clock.now()
     values = await _validated(msgspec.structs.asdict(data), now.date())
+    if values["time_zone"] is None:
+        values["time_zone"] = default_time_zone or env_default_time_zone()
     physician_id = uuid.uuid4()
     row = {
         **values,
@@ -144,6 +153,11 @@ async def update(physician_id: UUID, data: PhysicianUpdate, *, actor: str) -> Ph
             raise Conflict(f"a physician with NPI {merged['npi']} already exists", errors=_npi_error())
         if "npi" in changes and merged["npi"] != current.npi:
             merged["npi_status"], merged["npi_checked_on"] = "unknown", None
+        if merged["time_zone"] != current.time_zone:
+            from roster.schedules.service import zone_change_problem  # schedules build on physicians
+
+            if (problem := await zone_change_problem(physician_id, merged["time_zone"])) is not None:
+                raise InvalidInput.on("time_zone", problem)
         values = {k: merged[k] for k in (*changes, "npi_status", "npi_checked_on")}
         values["updated_at"] = now
         await repository.update(physician_id, values)

@@ -1,6 +1,8 @@
 from piccolo.columns import UUID, Array, Date, Integer, Timestamptz, Varchar
 from piccolo.table import Table
 
+from roster.config import DEFAULT_TIME_ZONE
+
 
 class Physician(Table, tablename="physician"):
     """A physician reviewer. Rows are current state; every change is also kept in ``record_version``."""
@@ -23,6 +25,8 @@ class Physician(Table, tablename="physician"):
     credentialed_on = Date(null=True, default=None)
     irr_passed_on = Date(null=True, default=None)
     max_open_cases = Integer(default=20)
+    #: IANA zone of the reviewer's working hours (rows from before it existed got the organization's).
+    time_zone = Varchar(length=64, default=DEFAULT_TIME_ZONE)
     status = Varchar(length=16, default="active", index=True)
     #: What NPPES last said of the NPI: ``unknown`` until checked, then ``active`` or ``deactivated``.
     npi_status = Varchar(length=16, default="unknown")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from roster.certifications.tables import Certification
-from roster.history.tables import ROSTER, RosterVersion
+from roster.history.tables import ROSTER, RecordVersion, RosterVersion
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
+from roster.screening.tables import ListSnapshot, ScreeningRun
 
 _NOT_RENEWED = ["revoked", "inactive"]
 
@@ -101,3 +102,46 @@ async def roster_version() -> int | None:
     """The counter every roster write bumps (``write_tx``): unchanged means the report's inputs are too."""
     row = await RosterVersion.select(RosterVersion.version).where(RosterVersion.id == ROSTER).first().run()
     return None if row is None else int(row["version"])
+
+
+# -- ongoing monitoring (rules.md §6) ------------------------------------------------------------
+
+
+async def physicians_on_roster() -> list[dict[str, Any]]:
+    """Every physician with when it joined and its status now."""
+    return await Physician.select(Physician.id, Physician.created_at, Physician.status).run()
+
+
+async def physician_statuses(physician_ids: list[Any]) -> list[dict[str, Any]]:
+    """The recorded status of each version of these physicians, oldest first (when each went inactive)."""
+    if not physician_ids:
+        return []
+    return (
+        await RecordVersion.select(RecordVersion.physician_id, RecordVersion.recorded_from, RecordVersion.data)
+        .where((RecordVersion.entity == "physician") & RecordVersion.physician_id.is_in(physician_ids))
+        .order_by(RecordVersion.physician_id)
+        .order_by(RecordVersion.recorded_from)
+        .run()
+    )
+
+
+async def succeeded_runs_between(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Screening runs that finished, started in ``[start, end)``, with the snapshot each source used."""
+    return (
+        await ScreeningRun.select(ScreeningRun.started_at, ScreeningRun.snapshots)
+        .where(
+            (ScreeningRun.status == "succeeded") & (ScreeningRun.started_at >= start) & (ScreeningRun.started_at < end)
+        )
+        .run()
+    )
+
+
+async def snapshot_loaded_at(snapshot_ids: list[Any]) -> dict[str, datetime]:
+    if not snapshot_ids:
+        return {}
+    rows = (
+        await ListSnapshot.select(ListSnapshot.id, ListSnapshot.loaded_at)
+        .where(ListSnapshot.id.is_in(snapshot_ids))
+        .run()
+    )
+    return {str(row["id"]): row["loaded_at"] for row in rows}

@@ -1,7 +1,9 @@
-"""``GET /api/v1/reports/expirations``: JSON pages by default, every row as CSV with ``Accept: text/csv``."""
+"""``GET /api/v1/reports/expirations`` and ``/reports/monitoring``: JSON by default, every row as CSV with
+``Accept: text/csv``."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -14,9 +16,10 @@ from roster.api.auth import allow
 from roster.api.pagination import Cursor, Limit
 from roster.api.problems import problems
 from roster.api.tabular import TabularOperation, csv_stream_response, wants_csv
+from roster.availability.zones import zone
 from roster.keys.schemas import Role
-from roster.reports import service
-from roster.reports.schemas import ExpirationReport, ExpirationRow
+from roster.reports import monitoring, service
+from roster.reports.schemas import ExpirationReport, ExpirationRow, MonitoringReport
 
 #: Credentialing staff act on expirations, managers and auditors watch them; case routers have no use for them.
 READ_REPORTS = allow(Role.credentialing, Role.manager, Role.auditor)
@@ -36,6 +39,16 @@ EXPIRATION_CSV = {
     "days_left": pl.Int64,
     "status": pl.String,
 }
+
+
+MONITORING_CSV = {"physician_id": pl.String, "source": pl.String, "month": pl.String}
+
+PeriodStart = Annotated[
+    date | None, QueryParameter(description="First day of the period (default: the first day of 12 months ago).")
+]
+PeriodEnd = Annotated[
+    date | None, QueryParameter(description="Last day of the period (default: the last day of last month).")
+]
 
 
 def _csv_row(row: ExpirationRow) -> dict[str, Any]:
@@ -74,3 +87,30 @@ class ReportController(Controller):
             filename = f"expirations-{today.isoformat()}-{within_days}d.csv"
             return csv_stream_response((_csv_row(r) for r in rows), EXPIRATION_CSV, filename=filename)
         return Response(await service.report_page(within_days, cursor=cursor, limit=limit))
+
+    @get(
+        "/monitoring",
+        opt=READ_REPORTS,
+        responses=problems(401, 403, 422),
+        operation_class=TabularOperation,
+        summary="Proof of monthly exclusion monitoring: months without a run against that month's list",
+        description=(
+            "For each physician on the roster and each list (LEIE, SAM, CMS preclusion), every calendar month "
+            "of the period (organization time zone, at most 36 months) needs a screening run against a "
+            "snapshot of that list loaded in the same month (NCQA CR 5). `gaps` lists the first 10,000 "
+            "missing (physician, list, month); `gap_count` and `by_month` count all. With `Accept: text/csv` "
+            "every gap is streamed."
+        ),
+    )
+    async def monitoring_report(
+        self, request: Request[Any, Any, Any], period_start: PeriodStart = None, period_end: PeriodEnd = None
+    ) -> Response[MonitoringReport]:
+        start, end = monitoring.default_period(clock.today())
+        start, end = period_start or start, period_end or end
+        organization = zone(request.app.state["settings"].default_time_zone)
+        if wants_csv(request):
+            _, gaps = await monitoring.monitoring_gaps_in(start, end, organization)
+            rows = ({"physician_id": str(g.physician_id), "source": g.source, "month": g.month} for g in gaps)
+            filename = f"monitoring-{start.isoformat()}-{end.isoformat()}.csv"
+            return csv_stream_response(rows, MONITORING_CSV, filename=filename)
+        return Response(await monitoring.monitoring_report(start, end, organization))

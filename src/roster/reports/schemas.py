@@ -46,3 +46,32 @@ class ExpirationWeek(msgspec.Struct, frozen=True):
     #: Rows per :data:`ItemKind` (every kind present, zero when none).
     counts: dict[str, int]
     total: int
+
+
+class MonitoringGapRow(msgspec.Struct, frozen=True):
+    physician_id: UUID
+    source: str
+    #: ``YYYY-MM``
+    month: str
+
+
+class MonitoringMonth(msgspec.Struct, frozen=True):
+    """One required list in one month: how many physicians on the roster then lack proof of monitoring."""
+
+    source: str
+    month: str
+    physicians: int
+
+
+class MonitoringReport(msgspec.Struct):
+    period_start: date
+    period_end: date
+    #: Every calendar month of the period (``YYYY-MM``), in the organization's time zone.
+    months: list[str]
+    sources: list[str]
+    #: Each (physician, list, month) without a screening run that month against that month's list.
+    gaps: list[MonitoringGapRow]
+    gap_count: int
+    #: ``gaps`` holds the first ``MONITORING_GAPS_SHOWN`` when there are more (``Accept: text/csv`` has all).
+    truncated: bool
+    by_month: list[MonitoringMonth]

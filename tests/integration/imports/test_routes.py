@@ -430,7 +430,7 @@ async def test_a_ragged_record_is_named(api: Api) -> None:
     data = files.csv_bytes(files.roster_rows(2)) + b"physician,1,2" + b",x" * 40 + b"\r\n"
     errors = rejected(await upload(api, data))
     assert [(e["row"], e["column"]) for e in errors] == [(8, None)]
-    assert "fields, the header has 31" in errors[0]["message"]
+    assert "fields, the header has 32" in errors[0]["message"]
 
 
 async def test_upload_without_a_file_field_is_422(api: Api) -> None:

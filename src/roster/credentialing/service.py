@@ -1,0 +1,361 @@
+"""The credentialing file: evidence uploads, verifications, credentialing decisions and IRR sessions.
+
+Every write is one transaction with its audit event. The rules (which verification is timely, when a
+session passes, what ``credentialed_on`` and ``irr_passed_on`` derive from) are :mod:`roster.credentialing.rules`;
+this module gathers their facts and records the outcome. The physician's derived dates are written
+through the physicians service's own update (the one ``PATCH /physicians/{id}`` uses), inside the same
+transaction, so the physician's history, audit and roster version move with the decision or session.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from uuid import UUID
+
+import anyio
+import msgspec
+
+from roster import clock
+from roster.api.pagination import Page, cursor_key, page_of
+from roster.audit import service as audit
+from roster.config import Settings
+from roster.credentialing import repository, rules
+from roster.credentialing.schemas import (
+    DecisionCreate,
+    DecisionRead,
+    EvidenceRead,
+    IrrSessionCreate,
+    IrrSessionRead,
+    LateElementRead,
+    VerificationCreate,
+    VerificationRead,
+)
+from roster.db import write_tx
+from roster.db.errors import as_conflict
+from roster.errors import InvalidInput, NotFound
+from roster.physicians import service as physicians
+from roster.physicians.schemas import PhysicianRead, PhysicianUpdate
+
+# -- the windows table -----------------------------------------------------------------------------
+
+
+@cache
+def _windows(path: Path) -> Mapping[str, rules.Window]:
+    return MappingProxyType(rules.load_windows(path))
+
+
+def verification_windows(settings: Settings) -> Mapping[str, rules.Window]:
+    """The windows table (``fixtures/verification_windows.csv`` under ``ROSTER_FIXTURES_DIR``), read once
+    per process."""
+    return _windows(settings.fixtures_dir / "verification_windows.csv")
+
+
+# -- evidence files --------------------------------------------------------------------------------
+
+#: What an evidence file may be, told by its first bytes (the client's Content-Type is not trusted).
+MAGIC = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+_HEAD = max(len(magic) for magic, _ in MAGIC)
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type ``head`` (a file's first bytes) announces, or None when it is neither PDF nor PNG."""
+    return next((content_type for magic, content_type in MAGIC if head.startswith(magic)), None)
+
+
+def evidence_dir(data_dir: Path) -> Path:
+    """Where evidence files are kept, one per SHA-256; uploads are staged in the same directory so
+    that the final move is an atomic rename."""
+    return data_dir / "evidence"
+
+
+def evidence_path(data_dir: Path, sha256: str) -> Path:
+    return evidence_dir(data_dir) / sha256
+
+
+def _read_head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(_HEAD)
+
+
+def _evidence_read(row: dict[str, Any]) -> EvidenceRead:
+    return msgspec.convert(row, EvidenceRead)
+
+
+async def store_evidence(
+    staged: Path, sha256: str, size: int, *, data_dir: Path, actor: str
+) -> tuple[EvidenceRead, bool]:
+    """Keep a staged upload as evidence: ``(record, created)``. The same bytes again give back the first
+    record. Empty files and anything but PDF or PNG are refused (422 naming ``file``). The staged file is
+    gone afterwards either way: moved into place on success, removed otherwise."""
+    try:
+        if size == 0:
+            raise InvalidInput.on("file", "the file is empty")
+        content_type = sniff(await anyio.to_thread.run_sync(_read_head, staged))
+        if content_type is None:
+            raise InvalidInput.on("file", "is neither a PDF nor a PNG file (judged by its first bytes)")
+        target = evidence_path(data_dir, sha256)
+        existing = await repository.evidence_by_sha(sha256)
+        if existing is not None:
+            if not await anyio.Path(target).exists():  # the data directory lost it: these bytes restore it
+                await anyio.to_thread.run_sync(os.replace, staged, target)
+            return _evidence_read(existing), False
+        row = {
+            "id": uuid.uuid4(),
+            "sha256": sha256,
+            "content_type": content_type,
+            "size": size,
+            "created_at": clock.now(),
+            "created_by": actor[:100],
+        }
+        created = _evidence_read(row)
+        try:
+            async with write_tx(roster_change=False):
+                await repository.insert_evidence(row)
+                await audit.record(
+                    actor=actor, action="upload", entity="evidence_file", entity_id=row["id"], after=_doc(created)
+                )
+                # Inside the transaction: a failed move rolls the record back; the record commits only
+                # with its file in place.
+                await anyio.to_thread.run_sync(os.replace, staged, target)
+        except Exception as exc:
+            if as_conflict(exc) is None:
+                raise
+            # The same bytes uploaded at the same moment: the other request's record stands.
+            existing = await repository.evidence_by_sha(sha256)
+            if existing is None:
+                raise
+            return _evidence_read(existing), False
+        return created, True
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+async def evidence_file(evidence_id: UUID, data_dir: Path) -> tuple[EvidenceRead, Path]:
+    row = await repository.evidence(evidence_id)
+    if row is None:
+        raise NotFound(f"no evidence file {evidence_id}")
+    record = _evidence_read(row)
+    path = evidence_path(data_dir, record.sha256)
+    if not await anyio.Path(path).exists():
+        raise NotFound(f"evidence file {evidence_id} is recorded but its bytes are missing from the data directory")
+    return record, path
+
+
+# -- shared checks ---------------------------------------------------------------------------------
+
+
+def _doc(read: msgspec.Struct) -> dict[str, Any]:
+    return msgspec.to_builtins(read)
+
+
+def check_fact_date(field: str, value: date, *, date_of_birth: date, today: date) -> None:
+    """A verification, decision or session happened: not in the future, and not before the physician was born."""
+    if value > today:
+        raise InvalidInput.on(field, "is in the future")
+    if value <= date_of_birth:
+        raise InvalidInput.on(field, "is not after the physician's date_of_birth")
+
+
+async def _derive(physician: PhysicianRead, field: str, value: date | None, *, actor: str) -> None:
+    """Set a derived date on the physician through the physicians service (history, audit, roster version),
+    inside the caller's transaction; nothing is written when it already holds that date."""
+    if value is None or getattr(physician, field) == value:
+        return
+    await physicians.update(physician.id, PhysicianUpdate(**{field: value}), actor=actor)
+
+
+# -- verifications ---------------------------------------------------------------------------------
+
+
+def _verification_read(row: dict[str, Any]) -> VerificationRead:
+    doc = {k: v for k, v in row.items() if not k.startswith("evidence_")}
+    doc["evidence_id"] = row.get("evidence_id")
+    doc["evidence"] = None
+    if row.get("evidence_id") is not None:
+        doc["evidence"] = {
+            "id": row["evidence_id"],
+            "sha256": row["evidence_sha256"],
+            "content_type": row["evidence_content_type"],
+            "size": row["evidence_size"],
+        }
+    return msgspec.convert(doc, VerificationRead)
+
+
+async def add_verification(physician_id: UUID, data: VerificationCreate, *, actor: str) -> VerificationRead:
+    now = clock.now()
+    # Not a roster change: eligibility reads credentialed_on, never the verifications behind it.
+    async with write_tx(roster_change=False):
+        physician = await physicians.get(physician_id)
+        check_fact_date("verified_on", data.verified_on, date_of_birth=physician.date_of_birth, today=now.date())
+        evidence = None
+        if data.evidence_id is not None:
+            found = await repository.evidence(data.evidence_id)
+            if found is None:
+                raise InvalidInput.on("evidence_id", "no evidence file has this id (upload it to /api/v1/evidence)")
+            evidence = _evidence_read(found)
+        row = {
+            **msgspec.structs.asdict(data),
+            "id": uuid.uuid4(),
+            "physician_id": physician_id,
+            "source": data.source.strip(),
+            "verified_by": actor[:100],
+            "created_at": now,
+        }
+        await repository.insert_verification(row)
+        created = VerificationRead(
+            id=row["id"],
+            physician_id=physician_id,
+            element=data.element,
+            source=row["source"],
+            method=data.method,
+            verified_on=data.verified_on,
+            verified_by=row["verified_by"],
+            outcome=data.outcome,
+            evidence_id=data.evidence_id,
+            evidence=evidence,
+            created_at=now,
+        )
+        await audit.record(
+            actor=actor, action="create", entity="verification", entity_id=row["id"], after=_doc(created)
+        )
+    return created
+
+
+async def list_verifications(physician_id: UUID, *, cursor: str | None, limit: int) -> Page[VerificationRead]:
+    await physicians.require(physician_id)
+    after = cursor_key(cursor, date.fromisoformat, UUID)
+    rows = await repository.verifications_page(physician_id, after=after, limit=limit + 1)
+    return page_of([_verification_read(r) for r in rows], limit, lambda v: (v.verified_on.isoformat(), str(v.id)))
+
+
+# -- credentialing decisions -----------------------------------------------------------------------
+
+
+def _decision_read(row: dict[str, Any]) -> DecisionRead:
+    return msgspec.convert(row, DecisionRead)
+
+
+def judge(
+    kind: str,
+    decided_on: date,
+    verifications: list[rules.Verification],
+    decisions: list[rules.Decision],
+    windows: Mapping[str, rules.Window],
+) -> rules.Timeliness:
+    """A decision judged on the physician's file: the verifications dated on or before it, the previous
+    approval as the start of a recredentialing cycle, and the ``if_held`` elements (DEA/CDS) the
+    physician has any verification of."""
+    held = {v.element for v in verifications}
+    holds = frozenset(e for e, w in windows.items() if w.required == "if_held" and e in held)
+    return rules.judge_decision(
+        kind,
+        decided_on,
+        verifications,
+        windows,
+        previous_approval=rules.previous_approval(decisions, decided_on),
+        holds=holds,
+    )
+
+
+async def add_decision(
+    physician_id: UUID, data: DecisionCreate, *, actor: str, windows: Mapping[str, rules.Window]
+) -> DecisionRead:
+    now = clock.now()
+    async with write_tx():
+        await repository.lock_physician(physician_id)
+        physician = await physicians.get(physician_id)
+        check_fact_date("decided_on", data.decided_on, date_of_birth=physician.date_of_birth, today=now.date())
+        verifications = [
+            rules.Verification(r["element"], r["verified_on"], r["outcome"])
+            for r in await repository.verification_facts(physician_id)
+        ]
+        decisions = [
+            rules.Decision(r["decided_on"], r["decision"]) for r in await repository.decision_facts(physician_id)
+        ]
+        judged = judge(data.kind, data.decided_on, verifications, decisions, windows)
+        late = [LateElementRead(e.element, e.verified_on, e.window_days) for e in judged.late_elements]
+        created = DecisionRead(
+            id=uuid.uuid4(),
+            physician_id=physician_id,
+            kind=data.kind,
+            decided_on=data.decided_on,
+            decision=data.decision,
+            decided_by=actor[:100],
+            timely=judged.timely,
+            late_elements=late,
+            cycle_due_on=judged.cycle_due_on,
+            cycle_met=judged.cycle_met if data.kind == "recredentialing" else None,
+            created_at=now,
+        )
+        await repository.insert_decision(
+            {
+                **msgspec.structs.asdict(created),
+                "late_elements": [msgspec.to_builtins(e) for e in late],  # JSON: dates as ISO text
+            }
+        )
+        await audit.record(
+            actor=actor, action="create", entity="credentialing_decision", entity_id=created.id, after=_doc(created)
+        )
+        if data.decision == "approved":
+            latest = rules.credentialed_on([*decisions, rules.Decision(data.decided_on, data.decision)])
+            await _derive(physician, "credentialed_on", latest, actor=actor)
+    return created
+
+
+async def list_decisions(physician_id: UUID, *, cursor: str | None, limit: int) -> Page[DecisionRead]:
+    await physicians.require(physician_id)
+    after = cursor_key(cursor, date.fromisoformat, UUID)
+    rows = await repository.decisions_page(physician_id, after=after, limit=limit + 1)
+    return page_of([_decision_read(r) for r in rows], limit, lambda d: (d.decided_on.isoformat(), str(d.id)))
+
+
+# -- IRR sessions ----------------------------------------------------------------------------------
+
+
+def _irr_read(row: dict[str, Any]) -> IrrSessionRead:
+    # A REAL column hands back 85.7 as 85.69999694824219 on PostgreSQL: scores are kept to two decimals.
+    return msgspec.convert(
+        {**row, "score": round(row["score"], 2), "pass_mark": round(row["pass_mark"], 2)}, IrrSessionRead
+    )
+
+
+async def add_irr_session(physician_id: UUID, data: IrrSessionCreate, *, actor: str) -> IrrSessionRead:
+    now = clock.now()
+    async with write_tx():
+        await repository.lock_physician(physician_id)
+        physician = await physicians.get(physician_id)
+        check_fact_date("taken_on", data.taken_on, date_of_birth=physician.date_of_birth, today=now.date())
+        score, pass_mark = round(data.score, 2), round(data.pass_mark, 2)
+        created = IrrSessionRead(
+            id=uuid.uuid4(),
+            physician_id=physician_id,
+            taken_on=data.taken_on,
+            case_set=data.case_set.strip(),
+            score=score,
+            pass_mark=pass_mark,
+            passed=rules.irr_passed(score, pass_mark),
+            created_by=actor[:100],
+            created_at=now,
+        )
+        await repository.insert_irr_session(msgspec.structs.asdict(created))
+        await audit.record(
+            actor=actor, action="create", entity="irr_session", entity_id=created.id, after=_doc(created)
+        )
+        if created.passed:
+            sessions = [(r["taken_on"], r["passed"]) for r in await repository.irr_facts(physician_id)]
+            await _derive(physician, "irr_passed_on", rules.irr_passed_on(sessions), actor=actor)
+    return created
+
+
+async def list_irr_sessions(physician_id: UUID, *, cursor: str | None, limit: int) -> Page[IrrSessionRead]:
+    await physicians.require(physician_id)
+    after = cursor_key(cursor, date.fromisoformat, UUID)
+    rows = await repository.irr_page(physician_id, after=after, limit=limit + 1)
+    return page_of([_irr_read(r) for r in rows], limit, lambda s: (s.taken_on.isoformat(), str(s.id)))
