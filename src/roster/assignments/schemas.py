@@ -7,7 +7,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from roster.matching.schemas import PriorReviewers
+from roster.availability.clocks import Urgency
+from roster.matching.schemas import Instant, PriorReviewers
 from roster.vocabulary import LineOfBusiness, ReviewType, SpecialtyRef, StateCode
 
 CaseId = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S", description="the router's case identifier")]
@@ -22,7 +23,14 @@ class AssignmentCreate(msgspec.Struct, forbid_unknown_fields=True):
     specialty: SpecialtyRef
     review_type: ReviewType
     prior_reviewer_ids: PriorReviewers = []
-    due_at: Annotated[datetime, Meta(tz=True)] | None = None
+    #: Default: ``received_at`` plus the turnaround clock of (line of business, review type, urgency).
+    due_at: Instant | None = None
+    urgency: Urgency = "standard"
+    received_at: Instant | None = None
+    #: The instant the reviewer's availability is judged at (default now).
+    at: Instant | None = None
+    #: Refuse a reviewer who is neither working nor on call at ``at`` (``off_shift``).
+    available_now: bool = False
 
 
 class AssignmentUpdate(msgspec.Struct, forbid_unknown_fields=True):

@@ -12,13 +12,15 @@ from roster import clock
 from roster.assignments import repository
 from roster.assignments.schemas import AssignmentCreate, AssignmentRead, AssignmentUpdate
 from roster.audit import service as audit
+from roster.availability.rules import availability, time_reasons
 from roster.db import write_tx
 from roster.errors import Conflict, FieldError, NotFound
 from roster.matching import repository as matching
 from roster.matching.facts import Decision, ReviewerFacts
 from roster.matching.facts_loader import current_reviewers
 from roster.matching.rules import evaluate
-from roster.matching.service import RosterCache, case_of
+from roster.matching.service import RosterCache, case_of, case_time
+from roster.schedules.service import schedule_of
 
 
 def to_read(row: dict[str, Any]) -> AssignmentRead:
@@ -59,6 +61,7 @@ async def create(data: AssignmentCreate, cache: RosterCache, *, actor: str) -> A
         review_type=data.review_type,
         prior_reviewer_ids=data.prior_reviewer_ids,
     )
+    timing = await case_time(data, roster, cache.settings)
     async with write_tx(roster_change=False):
         now = clock.now()
         if not await matching.lock_physician(data.physician_id):
@@ -71,10 +74,13 @@ async def create(data: AssignmentCreate, cache: RosterCache, *, actor: str) -> A
         counts = await matching.open_assignment_counts(data.physician_id)
         (reviewer,) = await current_reviewers(now, data.physician_id, counts)
         decision = evaluate(reviewer, case, now.date(), roster.rules)
-        if not decision.eligible:
+        schedule = await schedule_of(data.physician_id, None if not timing.replayed else timing.at)
+        available = availability(schedule, timing.at, timing.due_at, timing.min_review, timing.holidays)
+        reasons = [*decision.reasons, *time_reasons(available, require_now=timing.require_now)]
+        if reasons:
             raise Conflict(
-                "physician is not eligible for this case: " + ", ".join(decision.reasons),
-                errors=[FieldError("physician_id", reason) for reason in decision.reasons],
+                "physician is not eligible for this case: " + ", ".join(reasons),
+                errors=[FieldError("physician_id", reason) for reason in reasons],
             )
         row = {
             "id": uuid.uuid4(),
@@ -86,8 +92,17 @@ async def create(data: AssignmentCreate, cache: RosterCache, *, actor: str) -> A
             "review_type": case.review_type,
             "prior_reviewer_ids": [str(p) for p in data.prior_reviewer_ids],
             "status": "open",
-            "evidence": evidence_of(reviewer, decision, as_of=now.date(), evaluated_at=now),
-            "due_at": data.due_at,
+            "evidence": {
+                **evidence_of(reviewer, decision, as_of=now.date(), evaluated_at=now),
+                "availability": {
+                    "at": timing.at.isoformat(),
+                    "due_at": timing.due_at.isoformat(),
+                    "available_now": available.available_now,
+                    "available_seconds_before_due": available.available_seconds,
+                    "minimum_review_seconds": timing.min_review.total_seconds(),
+                },
+            },
+            "due_at": timing.due_at,
             "created_by": actor,
             "created_at": now,
             "closed_at": None,

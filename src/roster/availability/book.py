@@ -55,7 +55,11 @@ class AvailabilityBook:
     end: datetime
     #: The physicians in the book, in book order.
     physicians: tuple[UUID, ...]
-    #: Available intervals ``[starts, ends)`` (merged per physician), each with its physician's book position.
+    #: Each physician's group: physicians with the same rules, time off and on-call time share one (a
+    #: roster has a few dozen working-hours patterns), so intervals are stored and queried once per group.
+    group_of: np.ndarray
+    groups: int
+    #: Available intervals ``[starts, ends)`` (merged per group), each with its group.
     owners: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
@@ -80,7 +84,7 @@ class AvailabilityBook:
     def query(self, at: datetime, due_at: datetime, min_review: timedelta) -> RosterAvailability:
         if not self.covers(at, due_at):
             raise ValueError(f"{at.isoformat()}..{due_at.isoformat()} is outside the book's window")
-        n = self.size
+        n = self.groups
         t, due = micros(at), micros(due_at)
         horizon = t + HORIZON // _US
         starts, ends, owners = self.starts, self.ends, self.owners
@@ -100,13 +104,14 @@ class AvailabilityBook:
         leave[self.leave_owners[(self.leave_starts <= t) & (t < self.leave_ends)]] = True
         call = np.zeros(n, dtype=bool)
         call[self.call_owners[(self.call_starts <= t) & (t < self.call_ends)]] = True
+        g = self.group_of
         return RosterAvailability(
-            available_now=now,
-            on_leave=leave,
-            cannot_meet_due=available < min_review // _US,
-            available_micros=available,
-            available_from=earliest,
-            on_call_now=call & ~leave,
+            available_now=now[g],
+            on_leave=leave[g],
+            cannot_meet_due=(available < min_review // _US)[g],
+            available_micros=available[g],
+            available_from=earliest[g],
+            on_call_now=(call & ~leave)[g],
         )
 
 
@@ -131,6 +136,14 @@ def _on_call(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[d
     return [(max(s, start), min(e, end)) for s, e in shifts if s < end and e > start]
 
 
+def _group_key(schedule: Schedule) -> tuple:
+    """What a schedule's intervals depend on besides its physician: equal keys, equal intervals."""
+    if schedule.rotations:  # derived here and filtered by physician: not shared
+        return (schedule.physician_id,)
+    own = tuple((s.starts_at, s.ends_at) for s in schedule.on_call if s.physician_id == schedule.physician_id)
+    return (schedule.working_hours, schedule.time_off, own, schedule.scheduled)
+
+
 def build_book(
     schedules: Iterable[Schedule], holidays: frozenset[date], start: datetime, end: datetime
 ) -> AvailabilityBook:
@@ -140,17 +153,23 @@ def build_book(
     _aware(start, "start")
     _aware(end, "end")
     physicians: list[UUID] = []
+    group_of: list[int] = []
+    keys: dict[tuple, int] = {}
     spans: list[tuple[int, int, int]] = []
     leave: list[tuple[int, int, int]] = []
     calls: list[tuple[int, int, int]] = []
     for schedule in schedules:
         if not schedule.scheduled and not schedule.time_off:
             continue
-        position = len(physicians)
         physicians.append(schedule.physician_id)
-        spans.extend((position, micros(s), micros(e)) for s, e in _available(schedule, holidays, start, end))
-        leave.extend((position, micros(t.starts_at), micros(t.ends_at)) for t in schedule.time_off)
-        calls.extend((position, micros(s), micros(e)) for s, e in _on_call(schedule, start, end))
+        key = _group_key(schedule)
+        group = keys.get(key)
+        if group is None:
+            group = keys[key] = len(keys)
+            spans.extend((group, micros(s), micros(e)) for s, e in _available(schedule, holidays, start, end))
+            leave.extend((group, micros(t.starts_at), micros(t.ends_at)) for t in schedule.time_off)
+            calls.extend((group, micros(s), micros(e)) for s, e in _on_call(schedule, start, end))
+        group_of.append(group)
     owners, starts, ends = _columns(spans)
     leave_owners, leave_starts, leave_ends = _columns(leave)
     call_owners, call_starts, call_ends = _columns(calls)
@@ -158,6 +177,8 @@ def build_book(
         start=start,
         end=end,
         physicians=tuple(physicians),
+        group_of=np.array(group_of, dtype=np.int64),
+        groups=len(keys),
         owners=owners,
         starts=starts,
         ends=ends,

@@ -522,3 +522,16 @@ def availability(
         cannot_meet_due=total < min_review,
         available_seconds=total.total_seconds(),
     )
+
+
+def time_reasons(available: Availability, *, require_now: bool) -> list[str]:
+    """The time reasons of one reviewer (rules.md §5), in the contract's order: ``on_leave`` and
+    ``cannot_meet_due`` always exclude, ``off_shift`` only when the case asks for a reviewer available now."""
+    reasons = []
+    if require_now and not available.available_now and not available.on_leave:
+        reasons.append("off_shift")
+    if available.on_leave:
+        reasons.append("on_leave")
+    if available.cannot_meet_due:
+        reasons.append("cannot_meet_due")
+    return reasons

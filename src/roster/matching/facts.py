@@ -12,6 +12,8 @@ from roster.compliance.rules import COMPLIANCE_REASONS, EXPERIENCE_YEARS, RECRED
 
 #: The reasons only a case can give (the rest are compliance's, ``COMPLIANCE_REASONS``).
 MATCH_REASONS = ("line_of_business", "specialty_mismatch", "prior_reviewer", "at_capacity")
+#: The reasons a case's time gives (rules.md §5: ``at``, the reviewer's schedule and the case's ``due_at``).
+TIME_REASONS = ("off_shift", "on_leave", "cannot_meet_due")
 #: Compliance reasons the contract lists after the dated checks for a match (api.md's order).
 _LISTED_LATER = ("npi_deactivated",)
 #: Every reason a physician can be ineligible for a case, in the contract's order (api.md): compliance's
@@ -20,6 +22,7 @@ REASONS = (
     *(reason for reason in COMPLIANCE_REASONS if reason not in _LISTED_LATER),
     *_LISTED_LATER,
     *MATCH_REASONS,
+    *TIME_REASONS,
 )
 
 #: Each reason in plain words, for people (the workspace shows these; the codes stay the API's).
@@ -45,6 +48,9 @@ REASON_WORDS: dict[str, str] = {
     "specialty_mismatch": "Neither the same nor a similar specialty as the case.",
     "prior_reviewer": "Already reviewed this case, and an appeal needs a new reviewer.",
     "at_capacity": "Already has as many open cases as allowed.",
+    "off_shift": "Neither working nor on call at this time.",
+    "on_leave": "On time off (PTO, leave or training) at this time.",
+    "cannot_meet_due": "Has too little working or on-call time left before the case is due.",
 }
 
 

@@ -24,12 +24,14 @@ import numpy as np
 
 from roster.compliance.dates import add_years
 from roster.compliance.rules import EXPERIENCE_YEARS, SOURCE_CHECKS, check_npi, irr_last_day, recredentialing_due
-from roster.matching.facts import REASONS, Case, MatchRules, ReviewerFacts, ScreeningStanding
+from roster.matching.facts import REASONS, TIME_REASONS, Case, MatchRules, ReviewerFacts, ScreeningStanding
 
 BIT = {reason: np.int32(1 << i) for i, reason in enumerate(REASONS)}
 #: The ranking key (``RosterIndex._ranking_base``): the grid the load is counted on, and the tier's penalties.
 _LOAD_BITS = 32
 _RANK_NO_LANGUAGE, _RANK_NOT_SAME, _RANK_NOT_PRIOR = 1, 2, 4
+#: rules.md §5: available now before later, and (an expedited case out of hours) on call before everyone.
+_RANK_NOT_NOW, _RANK_NOT_ON_CALL = 8, 16
 #: Far past / far future as date ordinals, for "never" and "no end".
 NEVER = -(10**9)
 FOREVER = 10**9
@@ -163,6 +165,20 @@ class Placement(NamedTuple):
     max_open_cases: int
 
 
+class TimeView(NamedTuple):
+    """What a case's time makes of every row (rules.md §5), from the availability book."""
+
+    #: Rows the time rules exclude (``on_leave``, ``cannot_meet_due``, and ``off_shift`` when asked).
+    excluded: np.ndarray
+    #: Each row's time reasons (``BIT``).
+    bits: np.ndarray
+    #: Each row's ranking penalty: not available now, and not on call when on call ranks first.
+    penalty: np.ndarray
+    available_now: np.ndarray
+    #: The next available instant (epoch microseconds), -1 for none within the horizon.
+    available_from: np.ndarray
+
+
 class CaseView:
     """One case evaluated over the whole roster.
 
@@ -171,8 +187,11 @@ class CaseView:
     date; whole-roster masks and per-physician reasons are only built for ``explain``.
     """
 
-    def __init__(self, index: RosterIndex, day: DayView, case: Case, open_cases: np.ndarray) -> None:
+    def __init__(
+        self, index: RosterIndex, day: DayView, case: Case, open_cases: np.ndarray, time: TimeView | None = None
+    ) -> None:
         self.index = index
+        self.time = time
         self.day = day
         self.case = case
         self.open_cases = open_cases
@@ -192,6 +211,8 @@ class CaseView:
             keep = self._lob[rows] & self.license_ok[rows] & ~capacity.full[rows]
         if case.review_type == "appeal" and self._involved.size:
             keep &= ~np.isin(rows, self._involved)
+        if time is not None:
+            keep &= ~time.excluded[rows]
         self._keep = keep
         #: The eligible rows, ascending.
         self.eligible_rows = rows[keep]
@@ -221,6 +242,8 @@ class CaseView:
             if self.case.review_type == "appeal":
                 bits[self._involved] |= BIT["prior_reviewer"]
             bits |= np.where(self._capacity.full, BIT["at_capacity"], 0).astype(np.int32)
+            if self.time is not None:
+                bits |= self.time.bits
             self._bits = bits
         return self._bits
 
@@ -234,6 +257,9 @@ class CaseView:
             "prior_reviewer": self._involved.size if self.case.review_type == "appeal" else 0,
             "at_capacity": self._capacity.count,
         }
+        if self.time is not None:
+            for reason in TIME_REASONS:
+                counts[reason] = int(np.count_nonzero(self.time.bits & BIT[reason]))
         return {reason: counts[reason] for reason in BIT if counts.get(reason)}
 
     def reasons_of(self, row: int) -> list[str]:
@@ -278,6 +304,8 @@ class CaseView:
             key += self.index.language_penalty(self.case.language)[rows]
         if self.case.review_type == "peer_to_peer" and self._involved.size:
             key[np.isin(rows, self._involved)] -= _RANK_NOT_PRIOR << self.index.tier_shift
+        if self.time is not None:
+            key += self.time.penalty[rows] << self.index.tier_shift
         if limit is not None and key.size > limit:
             order = np.argpartition(key, limit - 1)[:limit]
             return order[np.argsort(key[order])]
@@ -714,3 +742,29 @@ def _ranks(by_rank: np.ndarray) -> np.ndarray:
     rank = np.empty(len(by_rank), dtype=np.int64)
     rank[by_rank] = np.arange(len(by_rank))
     return rank
+
+
+def time_view(
+    available_now: np.ndarray,
+    on_leave: np.ndarray,
+    cannot_meet_due: np.ndarray,
+    available_from: np.ndarray,
+    on_call_now: np.ndarray,
+    *,
+    require_now: bool,
+    on_call_first: bool,
+) -> TimeView:
+    """rules.md §5 over every row: ``on_leave`` and ``cannot_meet_due`` always exclude, ``off_shift`` only
+    when the request asks for reviewers available now; the rest rank after those available now (and, for
+    an expedited case out of hours, after those on call)."""
+    off_shift = ~available_now & ~on_leave
+    bits = np.where(on_leave, BIT["on_leave"], 0).astype(np.int32)
+    bits |= np.where(cannot_meet_due, BIT["cannot_meet_due"], 0).astype(np.int32)
+    excluded = on_leave | cannot_meet_due
+    if require_now:
+        bits |= np.where(off_shift, BIT["off_shift"], 0).astype(np.int32)
+        excluded = excluded | off_shift
+    penalty = np.where(available_now, 0, _RANK_NOT_NOW).astype(np.int64)
+    if on_call_first:
+        penalty += np.where(on_call_now, 0, _RANK_NOT_ON_CALL)
+    return TimeView(excluded, bits, penalty, available_now, available_from)

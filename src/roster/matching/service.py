@@ -3,28 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import gc
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
 from uuid import UUID
 
 import numpy as np
 
 from roster import clock
+from roster.availability.book import instant
+from roster.availability.clocks import TurnaroundClock, due_at, load_clocks
+from roster.availability.zones import zone
 from roster.compliance.facts import CompliancePolicy
 from roster.compliance.service import checked_as_of, end_of_day
 from roster.config import Settings
 from roster.errors import InvalidInput
 from roster.matching import repository
+from roster.matching.availability import (
+    Availability,
+    build_availability,
+    business_hours,
+    live_time_view,
+    patched_availability,
+    recorded_time_view,
+)
 from roster.matching.facts import Case, MatchRules, ReviewerFacts
 from roster.matching.facts_loader import current_reviewers, reviewers_as_recorded, screening_standing
-from roster.matching.index import CaseView, Placement, RosterIndex
+from roster.matching.index import CaseView, Placement, RosterIndex, TimeView
 from roster.matching.rules import relied_license, score
 from roster.matching.schemas import EligibleReviewer, IneligibleReviewer, MatchLicense, MatchRequest, MatchResult
 from roster.reference import repository as reference
 from roster.reference.schemas import SpecialtyRead
 from roster.reference.service import SpecialtyIndex
+from roster.schedules.repository import holiday_days
 
 #: Above this many physicians changed since the index was built, a full rebuild replaces patching
 #: (a bulk import is one such change; patching costs grow with the change, a rebuild's do not).
@@ -41,6 +56,8 @@ class RosterState:
     states: frozenset[str]
     #: The screening runs the index's screening facts were read from (ids, newest first).
     screening_runs: tuple[str, ...] = ()
+    #: Everyone's schedules over the book's window (rules.md §5), kept with the version they were read at.
+    availability: Availability | None = None
 
     @property
     def rules(self) -> MatchRules:
@@ -81,6 +98,8 @@ class RosterCache:
         state = self._state
         if not _fresh(state, version):
             state = await self._rebuild(version)
+        if state.availability is None or not state.availability.fresh_for(clock.now()):
+            state = await self._new_day(state)
         if version is None or assignments is None:  # without the counters, count every time
             return state, state.index.open_case_counts_of(await repository.open_assignment_counts_by_text())
         counts = self._cached_counts(state.index, assignments)
@@ -139,6 +158,17 @@ class RosterCache:
             _settle()
             return state
 
+    async def _new_day(self, state: RosterState) -> RosterState:
+        """The book moved to today's window (or built for a state that had none)."""
+        async with self._lock:
+            current = self._state if self._state is not None else state
+            if current.availability is not None and current.availability.fresh_for(clock.now()):
+                return current
+            current = dataclasses.replace(current, availability=await build_availability(clock.now()))
+            if self._state is None or self._state.version == current.version:
+                self._state = current
+            return current
+
     def close(self) -> None:
         """Drop the index and hand what was frozen back to the collector (the app is shutting down)."""
         self._state = self._open = self._reading = None
@@ -165,7 +195,14 @@ class RosterCache:
         # Building the arrays for a big roster takes a while: off the event loop, so /health and
         # requests that need no rebuild keep being served meanwhile.
         index = await asyncio.to_thread(RosterIndex, reviewers, rules)
-        return RosterState(version=version, index=index, specialties=specialties, states=states, screening_runs=runs)
+        return RosterState(
+            version=version,
+            index=index,
+            specialties=specialties,
+            states=states,
+            screening_runs=runs,
+            availability=await build_availability(now),
+        )
 
     async def _patch(self, state: RosterState, version: int | None) -> RosterState | None:
         """``state`` brought to ``version`` by reloading only the physicians written since (and, after a
@@ -191,12 +228,18 @@ class RosterCache:
             changed: dict[UUID, ReviewerFacts | None] = dict.fromkeys(changes.physicians)
             changed.update((r.id, r) for r in reviewers)
             index = await asyncio.to_thread(index.patched, changed)
+        availability = (
+            await build_availability(now)
+            if state.availability is None
+            else await patched_availability(state.availability, changes.physicians, now)
+        )
         return RosterState(
             version=version,
             index=index,
             specialties=state.specialties,
             states=state.states,
             screening_runs=runs,
+            availability=availability,
         )
 
 
@@ -279,25 +322,119 @@ async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
         open_cases = index.open_case_counts({r.id: r.open_cases for r in reviewers})
     else:
         index = roster.index
-    view = CaseView(index, index.day(as_of), case, open_cases)
+    day = index.day(as_of)
+    timing = await case_time(data, roster, cache.settings)
+    time = await timing.view(roster, index, lambda: CaseView(index, day, case, open_cases).eligible_rows)
+    view = CaseView(index, day, case, open_cases, time)
     eligible = [
-        _eligible(index.reviewers[row], placed, case, as_of, index.rules) for row, placed in view.ranked(data.limit)
+        _eligible(index.reviewers[row], placed, case, as_of, index.rules, time, row)
+        for row, placed in view.ranked(data.limit)
     ]
     ineligible: dict[str, int] | list[IneligibleReviewer]
     if data.explain:
         ineligible = [
             IneligibleReviewer(
-                physician_id=index.reviewers[row].id, name=index.reviewers[row].name, reasons=view.reasons_of(row)
+                physician_id=index.reviewers[row].id,
+                name=index.reviewers[row].name,
+                reasons=view.reasons_of(row),
+                available_from=_time_from(time, row) if time is not None and time.bits[row] else None,
             )
             for row in view.ineligible_rows()
         ]
     else:
         ineligible = view.reason_counts()
-    return MatchResult(eligible=eligible, ineligible=ineligible, evaluated=index.size, as_of=as_of)
+    return MatchResult(
+        eligible=eligible,
+        ineligible=ineligible,
+        evaluated=index.size,
+        as_of=as_of,
+        at=timing.at,
+        due_at=timing.due_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTime:
+    """A case's clock: the instant judged, when it is due, and what that asks of a reviewer."""
+
+    at: datetime
+    due_at: datetime
+    min_review: timedelta
+    holidays: frozenset[date]
+    require_now: bool
+    on_call_first: bool
+    #: ``at`` is in the past: schedules are replayed as recorded, not read from the live book.
+    replayed: bool
+
+    async def view(self, roster: RosterState, index: RosterIndex, candidates: Any) -> TimeView | None:
+        options = {"require_now": self.require_now, "on_call_first": self.on_call_first}
+        if not self.replayed and roster.availability is not None:
+            live = live_time_view(roster.availability, index, self.at, self.due_at, self.min_review, **options)
+            if live is not None:
+                return live
+        return await recorded_time_view(
+            index, candidates().tolist(), self.at, self.due_at, self.min_review, self.holidays, **options
+        )
+
+
+#: An ``at`` this far behind the clock still reads the live schedules (a router's clock, a slow request).
+REPLAY_AFTER = timedelta(minutes=1)
+
+
+async def case_time(data: TimedCase, roster: RosterState, settings: Settings) -> CaseTime:
+    """``due_at`` from the turnaround table (rules.md §5) and the time questions of a match or assignment.
+    An assignment that names its own ``due_at`` keeps it."""
+    now = clock.now()
+    at = (data.at or now).astimezone(UTC)
+    received = (data.received_at or now).astimezone(UTC)
+    holidays = roster.availability.holidays if roster.availability is not None else await holiday_days()
+    organization = zone(settings.default_time_zone)
+    given = getattr(data, "due_at", None)
+    if given is not None:
+        due = given.astimezone(UTC)
+    else:
+        row = turnaround_clocks(settings.fixtures_dir)[(data.line_of_business, data.review_type, data.urgency)]
+        due = due_at(received, row, organization, holidays)
+    return CaseTime(
+        at=at,
+        due_at=due,
+        min_review=settings.min_review(data.review_type),
+        holidays=holidays,
+        require_now=data.available_now,
+        on_call_first=data.urgency == "expedited" and not business_hours(at, organization, holidays),
+        replayed=at < now - REPLAY_AFTER,
+    )
+
+
+class TimedCase(Protocol):
+    """The time fields a match and an assignment share."""
+
+    line_of_business: str
+    review_type: str
+    urgency: str
+    received_at: datetime | None
+    at: datetime | None
+    available_now: bool
+
+
+@functools.cache
+def turnaround_clocks(fixtures_dir: Path) -> dict[tuple[str, str, str], TurnaroundClock]:
+    return load_clocks(fixtures_dir / "turnaround_clocks.csv")
+
+
+def _time_from(time: TimeView, row: int) -> datetime | None:
+    value = int(time.available_from[row])
+    return None if value < 0 else instant(value)
 
 
 def _eligible(
-    reviewer: ReviewerFacts, placed: Placement, case: Case, as_of: date, rules: MatchRules
+    reviewer: ReviewerFacts,
+    placed: Placement,
+    case: Case,
+    as_of: date,
+    rules: MatchRules,
+    time: TimeView | None = None,
+    row: int = -1,
 ) -> EligibleReviewer:
     lic = relied_license(reviewer, case, as_of, rules)
     if lic is None:  # the index found a valid license; the rules must too
@@ -310,4 +447,6 @@ def _eligible(
         specialty_match=placed.specialty_match,
         open_cases=placed.open_cases,
         license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
+        available_now=True if time is None else bool(time.available_now[row]),
+        available_from=None if time is None or time.available_now[row] else _time_from(time, row),
     )

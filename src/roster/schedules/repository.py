@@ -364,3 +364,28 @@ async def versions_at(entity: str, at: datetime, *, entity_id: UUID | None = Non
         where &= RecordVersion.entity_id == entity_id
     rows = await RecordVersion.select(RecordVersion.data).where(where).output(load_json=True).run()
     return [r["data"] for r in rows]
+
+
+# -- the whole roster at once (the matcher's availability) ----------------------------------------
+
+
+async def all_working_hours(physician_ids: Collection[UUID] | None = None) -> list[dict[str, Any]]:
+    """Every working-hours rule (of ``physician_ids`` only, when given) with its physician's ``time_zone``."""
+    query = WorkingHoursRule.select(*_HOURS, WorkingHoursRule.physician.time_zone.as_alias("time_zone"))
+    if physician_ids is not None:
+        if not physician_ids:
+            return []
+        query = query.where(WorkingHoursRule.physician.is_in(list(physician_ids)))
+    return await query.run()
+
+
+async def time_off_overlapping(
+    start: datetime, end: datetime, physician_ids: Collection[UUID] | None = None
+) -> list[dict[str, Any]]:
+    """Time off that overlaps ``[start, end)`` (of ``physician_ids`` only, when given)."""
+    query = TimeOffPeriod.select(*_TIME_OFF).where((TimeOffPeriod.starts_at < end) & (TimeOffPeriod.ends_at > start))
+    if physician_ids is not None:
+        if not physician_ids:
+            return []
+        query = query.where(TimeOffPeriod.physician.is_in(list(physician_ids)))
+    return await query.run()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -335,7 +336,7 @@ async def _replacements(physician_id: UUID, assignment: dict[str, Any], cache: A
 
 async def add_holiday(data: HolidayCreate, *, actor: str) -> HolidayRead:
     now = clock.now()
-    async with write_tx(roster_change=False):
+    async with write_tx():  # a roster change: the matcher's availability book reads it
         existing = await repository.holiday_on(data.date)
         if existing is not None:
             raise Conflict(
@@ -504,8 +505,8 @@ async def create_rotation(data: RotationCreate, *, actor: str) -> RotationRead:
     await _check_rotation(data.time_zone, data.layers)
     case = await _checked_case(data.case)
     now = clock.now()
-    # Rotations are not what the roster index is built from: no roster version bump.
-    async with write_tx(roster_change=False):
+    # A roster change: the matcher's availability book is rebuilt from it (the index itself is untouched).
+    async with write_tx():
         await _check_members(data.layers)
         row = {
             "id": uuid.uuid4(),
@@ -546,7 +547,7 @@ def _layer_bodies(layers: list[LayerRead]) -> list[LayerBody]:
 async def update_rotation(rotation_id: UUID, data: RotationUpdate, *, actor: str) -> RotationRead:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     now = clock.now()
-    async with write_tx(roster_change=False):
+    async with write_tx():  # a roster change: the matcher's availability book reads it
         current = await get_rotation(rotation_id)
         zone_name = changes.get("time_zone", current.time_zone)
         layers = changes["layers"] if "layers" in changes else _layer_bodies(current.layers)
@@ -765,6 +766,62 @@ async def schedule_of(physician_id: UUID, at: datetime | None = None) -> rules.S
         overrides=tuple(o for s in states for o in s.override_rules),
         in_rotation=bool(states),
     )
+
+
+def _hours_rule(row: dict[str, Any], zone_info: ZoneInfo) -> rules.WorkingHours:
+    hours = _hours_read(row, row.get("time_zone") or zone_info.key)
+    return rules.WorkingHours(
+        weekdays=frozenset(WEEKDAYS.index(d) for d in hours.weekdays),
+        start=wall_time(hours.start),
+        end=wall_time(hours.end),
+        zone=zone_info,
+        effective_from=hours.effective_from,
+        effective_until=hours.effective_until,
+    )
+
+
+async def roster_schedules(
+    start: datetime, end: datetime, physician_ids: Collection[UUID] | None = None
+) -> list[rules.Schedule]:
+    """The live schedules of everyone who has one over ``[start, end)`` (of ``physician_ids`` only, when
+    given), with each rotation's on-call shifts derived once for all its members: the matcher's
+    availability book is built from these. A physician with no working hours, no time off in the window
+    and in no rotation is left out: always available."""
+    hours = await repository.all_working_hours(physician_ids)
+    leave = await repository.time_off_overlapping(start, end, physician_ids)
+    states = [RotationState(_rotation_read(row), ()) for row in await repository.rotations()]
+    overrides: dict[UUID, list[rules.Override]] = {}
+    for row in await repository.overrides_of([s.rotation.id for s in states], overlapping=(start, end)):
+        override = _override_rule(_override_read(row))
+        overrides.setdefault(override.rotation_id, []).append(override)  # type: ignore[arg-type]
+    shifts = rules.shifts_by_physician([s.rule for s in states], overrides, start, end)
+    members = {m for s in states for layer in s.rotation.layers for m in layer.members}
+    members |= {o.physician_id for found in overrides.values() for o in found}
+    by_physician: dict[UUID, dict[str, list[Any]]] = {}
+    for row in hours:
+        pid = _as_uuid(row["physician_id"])
+        by_physician.setdefault(pid, {"hours": [], "leave": []})["hours"].append(
+            _hours_rule(row, zone(row["time_zone"]))
+        )
+    for row in leave:
+        read = _time_off_read(row)
+        by_physician.setdefault(_as_uuid(row["physician_id"]), {"hours": [], "leave": []})["leave"].append(
+            rules.TimeOff(read.starts_at, read.ends_at, read.reason)
+        )
+    wanted = None if physician_ids is None else set(physician_ids)
+    for pid in members | set(shifts):
+        if wanted is None or pid in wanted:
+            by_physician.setdefault(pid, {"hours": [], "leave": []})
+    return [
+        rules.Schedule(
+            physician_id=pid,
+            working_hours=tuple(parts["hours"]),
+            time_off=tuple(parts["leave"]),
+            on_call=shifts.get(pid, ()),
+            in_rotation=pid in members,
+        )
+        for pid, parts in sorted(by_physician.items())
+    ]
 
 
 # -- on call ---------------------------------------------------------------------------------------

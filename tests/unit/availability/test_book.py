@@ -162,3 +162,22 @@ def test_a_reviewer_outside_the_book_can_meet_a_due_exactly_the_minimum_away(due
     answers = spread(book.query(at, at + due_in, MIN_REVIEW), positions_in(book, {}), 1, at, at + due_in, MIN_REVIEW)
     assert answers.cannot_meet_due.tolist() == [short]
     assert availability(Schedule(PEOPLE[0]), at, at + due_in, MIN_REVIEW).cannot_meet_due is short
+
+
+def test_physicians_with_the_same_rules_share_a_group_and_keep_their_own_leave() -> None:
+    nine_to_five = WorkingHours(frozenset(range(5)), time(9), time(17), ZONES[0])
+    pto = TimeOff(datetime(2027, 3, 9, tzinfo=UTC), datetime(2027, 3, 10, tzinfo=UTC))
+    schedules = [
+        Schedule(PEOPLE[0], working_hours=(nine_to_five,)),
+        Schedule(PEOPLE[1], working_hours=(nine_to_five,)),
+        Schedule(PEOPLE[2], working_hours=(nine_to_five,), time_off=(pto,)),
+    ]
+    book = build_book(schedules, frozenset(), WINDOW_START, WINDOW_END)
+    assert book.groups == 2 and book.group_of.tolist() == [0, 0, 1]
+    at = datetime(2027, 3, 9, 15, tzinfo=UTC)  # Tuesday 10:00 in New York
+    answers = book.query(at, at + timedelta(hours=72), MIN_REVIEW)
+    assert answers.available_now.tolist() == [True, True, False]
+    assert answers.on_leave.tolist() == [False, False, True]
+    for row, schedule in enumerate(schedules):
+        expected = availability(schedule, at, at + timedelta(hours=72), MIN_REVIEW)
+        assert int(answers.available_micros[row]) == round(expected.available_seconds * 1_000_000)

@@ -4,19 +4,20 @@ contract's order."""
 from __future__ import annotations
 
 from roster.compliance.rules import COMPLIANCE_REASONS
-from roster.matching.facts import MATCH_REASONS, REASON_WORDS, REASONS, reason_words
+from roster.matching.facts import MATCH_REASONS, REASON_WORDS, REASONS, TIME_REASONS, reason_words
 
 #: api.md "Reason codes" of ``POST /api/v1/match``, in its order (the order of a reviewer's reasons).
 CONTRACT = tuple(
     "inactive no_license_in_state license_expired license_restricted no_board_certification certification_lapsed "
     "excluded_oig excluded_sam precluded_cms screening_pending screening_stale recredentialing_overdue irr_overdue "
-    "insufficient_experience npi_deactivated line_of_business specialty_mismatch prior_reviewer at_capacity".split()
+    "insufficient_experience npi_deactivated line_of_business specialty_mismatch prior_reviewer at_capacity "
+    "off_shift on_leave cannot_meet_due".split()
 )
 
 
 def test_the_match_reasons_are_compliances_plus_the_cases_own_in_the_contracts_order() -> None:
     assert REASONS == CONTRACT
-    assert set(REASONS) == set(COMPLIANCE_REASONS) | set(MATCH_REASONS)
+    assert set(REASONS) == set(COMPLIANCE_REASONS) | set(MATCH_REASONS) | set(TIME_REASONS)
     assert len(REASONS) == len(set(REASONS))
 
 

@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import struct
 import zipfile
 from pathlib import Path
 
@@ -288,3 +289,28 @@ def test_rows_sharing_a_sam_number_stay_unless_every_cell_repeats() -> None:
     frame = read_sam(sam_file(first, cross_reference, first, sam_row(**{"SAM Number": ""}), cross_reference))
     assert frame["record"].struct.field("Cross-Reference").to_list() == ["", "ALSO KNOWN AS X", ""]
     assert frame["record_key"].to_list()[:2] == ["S4MAAAAAA", "S4MAAAAAA"]
+
+
+def test_a_damaged_deflate_stream_is_refused_by_its_crc() -> None:
+    """The ISA-L inflate checks what ``zipfile`` checks: a changed byte is a refusal, never other rows."""
+    good = bytearray(zipped({"x.csv": sam_file(*(sam_row(**{"SAM Number": f"S4M{i:06d}"}) for i in range(50)))}))
+    info = zipfile.ZipFile(io.BytesIO(bytes(good))).infolist()[0]
+    name_length, extra_length = struct.unpack("<HH", good[info.header_offset + 26 : info.header_offset + 30])
+    middle = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
+    for flipped in range(256):
+        damaged = bytearray(good)
+        damaged[middle] ^= flipped or 1
+        try:
+            read_sam(bytes(damaged))
+        except ListFormatError as error:
+            assert "cannot extract" in str(error), error
+        else:  # pragma: no cover - a flipped byte that still inflates to the same CRC would be a miracle
+            raise AssertionError("a damaged member was read")
+
+
+def test_a_stored_member_is_read_too() -> None:
+    content = sam_file(sam_row())
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("x.csv", content)
+    assert read_sam(buffer.getvalue()).height == 1

@@ -1,0 +1,190 @@
+"""Time in matching (rules.md §5): the roster's availability book, kept beside the roster index, and what
+a case's ``at`` and ``due_at`` make of every row.
+
+The book (``availability.book``) covers a window from yesterday to ``WINDOW_DAYS`` ahead and is rebuilt
+when the day moves or when a write could change someone's schedule; a question outside the window (a
+replayed past ``at``, a case due beyond it) is answered from each candidate's own schedule as recorded
+(``schedules.service.schedule_of``), slower but exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from roster.availability import rules
+from roster.availability.book import AvailabilityBook, RosterAvailability, build_book, micros, positions_in, spread
+from roster.matching.index import RosterIndex, TimeView, time_view
+from roster.schedules import repository as schedules_repository
+from roster.schedules import service as schedules
+
+#: How far ahead the book answers: the longest clock (30 days) plus the horizon of ``available_from``.
+WINDOW_DAYS = 75
+#: Business hours of the organization (its zone, weekdays, not a holiday): outside them an expedited case
+#: ranks on-call reviewers first (rules.md §5).
+BUSINESS_HOURS = (time(8), time(17))
+
+
+@dataclass(slots=True)
+class Availability:
+    """The book of one roster version: every schedule it was built from, so a write patches it."""
+
+    start: datetime
+    end: datetime
+    holidays: frozenset[date]
+    schedules: dict[UUID, rules.Schedule]
+    book: AvailabilityBook
+    #: Physicians in a rotation (a layer or an override): a change to one moves others' on-call time.
+    rotation_members: frozenset[UUID]
+    _positions: dict[int, tuple[RosterIndex, np.ndarray]] = field(default_factory=dict)
+
+    def positions(self, index: RosterIndex) -> np.ndarray:
+        cached = self._positions.get(id(index))
+        if cached is not None and cached[0] is index:
+            return cached[1]
+        positions = positions_in(self.book, index.row_of)
+        self._positions = {id(index): (index, positions)}
+        return positions
+
+    def fresh_for(self, now: datetime) -> bool:
+        return window_start(now) == self.start
+
+
+def window_start(now: datetime) -> datetime:
+    day = now.astimezone(UTC).date() - timedelta(days=1)
+    return datetime.combine(day, time(), UTC)
+
+
+async def build_availability(now: datetime) -> Availability:
+    start = window_start(now)
+    end = start + timedelta(days=WINDOW_DAYS)
+    found = await schedules.roster_schedules(start, end)
+    holidays = await schedules_repository.holiday_days()
+    return _assembled(start, end, holidays, {s.physician_id: s for s in found})
+
+
+def _assembled(
+    start: datetime, end: datetime, holidays: frozenset[date], by_physician: dict[UUID, rules.Schedule]
+) -> Availability:
+    ordered = [by_physician[pid] for pid in sorted(by_physician)]
+    return Availability(
+        start=start,
+        end=end,
+        holidays=holidays,
+        schedules=by_physician,
+        book=build_book(ordered, holidays, start, end),
+        rotation_members=frozenset(s.physician_id for s in ordered if s.in_rotation),
+    )
+
+
+async def patched_availability(current: Availability, changed: Collection[UUID], now: datetime) -> Availability:
+    """``current`` after writes to ``changed`` (physicians, or rotations: a rotation owns its versions).
+    Unchanged schedules keep the book as it is; a change touching a rotation rebuilds it."""
+    if not current.fresh_for(now):
+        return await build_availability(now)
+    if not changed:
+        return current
+    if set(changed) & current.rotation_members or await schedules_repository.rotations(list(changed)):
+        return await build_availability(now)
+    found = {s.physician_id: s for s in await schedules.roster_schedules(current.start, current.end, changed)}
+    if any(s.in_rotation for s in found.values()):
+        return await build_availability(now)
+    updated = dict(current.schedules)
+    for pid in changed:
+        if pid in found:
+            updated[pid] = found[pid]
+        else:
+            updated.pop(pid, None)
+    if updated == current.schedules:
+        return current
+    return _assembled(current.start, current.end, current.holidays, updated)
+
+
+def business_hours(at: datetime, zone: ZoneInfo, holidays: frozenset[date]) -> bool:
+    local = at.astimezone(zone)
+    return (
+        local.weekday() < 5 and local.date() not in holidays and BUSINESS_HOURS[0] <= local.time() < BUSINESS_HOURS[1]
+    )
+
+
+def _view(answers: RosterAvailability, *, require_now: bool, on_call_first: bool) -> TimeView:
+    return time_view(
+        answers.available_now,
+        answers.on_leave,
+        answers.cannot_meet_due,
+        answers.available_from,
+        answers.on_call_now,
+        require_now=require_now,
+        on_call_first=on_call_first,
+    )
+
+
+def live_time_view(
+    availability: Availability,
+    index: RosterIndex,
+    at: datetime,
+    due_at: datetime,
+    min_review: timedelta,
+    *,
+    require_now: bool,
+    on_call_first: bool,
+) -> TimeView | None:
+    """The case's time over every row from the book; None when the question is outside its window."""
+    if not availability.book.covers(at, due_at):
+        return None
+    answers = spread(
+        availability.book.query(at, due_at, min_review),
+        availability.positions(index),
+        index.size,
+        at,
+        due_at,
+        min_review,
+    )
+    return _view(answers, require_now=require_now, on_call_first=on_call_first)
+
+
+def _overrides_of(schedule: rules.Schedule, rotation: rules.Rotation) -> list[rules.Override]:
+    return [o for o in schedule.overrides if o.rotation_id in (None, rotation.id)]
+
+
+async def recorded_time_view(
+    index: RosterIndex,
+    rows: Sequence[int],
+    at: datetime,
+    due_at: datetime,
+    min_review: timedelta,
+    holidays: frozenset[date],
+    *,
+    require_now: bool,
+    on_call_first: bool,
+) -> TimeView:
+    """The case's time for ``rows`` (the candidates), each from its schedule as recorded at ``at``; every
+    other row as if unscheduled (its time is not what keeps it out)."""
+    n = index.size
+    now = np.ones(n, dtype=bool)
+    leave = np.zeros(n, dtype=bool)
+    short = np.zeros(n, dtype=bool)
+    call = np.zeros(n, dtype=bool)
+    available_from = np.full(n, micros(at), dtype=np.int64)
+    for row in rows:
+        schedule = await schedules.schedule_of(index.reviewers[row].id, at)
+        answer = rules.availability(schedule, at, due_at, min_review, holidays)
+        now[row], leave[row], short[row] = answer.available_now, answer.on_leave, answer.cannot_meet_due
+        available_from[row] = -1 if answer.available_from is None else micros(answer.available_from)
+        if schedule.rotations:
+            shift = next(
+                (
+                    s
+                    for rotation in schedule.rotations
+                    if (s := rules.on_call(rotation, _overrides_of(schedule, rotation), at)) is not None
+                ),
+                None,
+            )
+            call[row] = shift is not None and shift.physician_id == schedule.physician_id and not answer.on_leave
+    answers = RosterAvailability(now, leave, short, np.zeros(n, dtype=np.int64), available_from, call)
+    return _view(answers, require_now=require_now, on_call_first=on_call_first)
