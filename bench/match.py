@@ -76,8 +76,10 @@ def _boards(settings: Settings) -> dict[str, str]:
         return {r["slug"]: r["boards"].split(";")[0] for r in csv.DictReader(f) if r["physician"] == "true"}
 
 
-def eligibility_rows(physicians: list[tuple], settings: Settings, seed: int) -> dict[str, list[tuple]]:
-    """Certifications, screening and open assignments for the generated physicians."""
+def eligibility_rows(
+    physicians: list[tuple], settings: Settings, seed: int, scheduled: float = 0.8
+) -> dict[str, list[tuple]]:
+    """Certifications, screening, open assignments and schedules for the generated physicians."""
     rng = random.Random(seed + 7)
     boards = _boards(settings)
     now = datetime.now(UTC)
@@ -144,12 +146,51 @@ def eligibility_rows(physicians: list[tuple], settings: Settings, seed: int) -> 
             convert_datetime_in(now - timedelta(seconds=30)),
         )
     ]
+    hours, leave = schedule_rows(physicians, now, scheduled, rng)
     return {
         "certification": certifications,
         "assignment": assignments,
         "list_snapshot": snapshot_rows,
         "screening_run": run_rows,
+        "working_hours": hours,
+        "time_off": leave,
     }
+
+
+#: Working-hours patterns (weekdays, start, end) in the physician's zone, as a UM organization staffs them.
+HOURS_PATTERNS = (
+    (["mon", "tue", "wed", "thu", "fri"], "08:00", "17:00"),
+    (["mon", "tue", "wed", "thu", "fri"], "09:00", "17:30"),
+    (["mon", "tue", "wed", "thu"], "07:00", "17:00"),
+    (["tue", "wed", "thu", "fri", "sat"], "12:00", "20:00"),
+    (["sat", "sun"], "20:00", "08:00"),
+)
+
+
+def schedule_rows(
+    physicians: list[tuple], now: datetime, scheduled: float, rng: random.Random
+) -> tuple[list[tuple], list[tuple]]:
+    """Working hours for ``scheduled`` of the physicians (one pattern each) and time off now for 2%."""
+    stamp = convert_datetime_in(now - timedelta(days=1))
+    hours, leave = [], []
+    for row in physicians:
+        if rng.random() >= scheduled:
+            continue
+        weekdays, start, end = rng.choice(HOURS_PATTERNS)
+        hours.append((convert_uuid_in(uuid.uuid4()), row[0], convert_array_in(weekdays), start, end, None, None, stamp))
+        if rng.random() < 0.02:
+            starts = now - timedelta(hours=rng.randrange(1, 48))
+            leave.append(
+                (
+                    convert_uuid_in(uuid.uuid4()),
+                    row[0],
+                    convert_datetime_in(starts),
+                    convert_datetime_in(starts + timedelta(days=rng.randrange(1, 10))),
+                    "pto",
+                    stamp,
+                )
+            )
+    return hours, leave
 
 
 COLUMNS = {
@@ -162,6 +203,8 @@ COLUMNS = {
     ),
     "list_snapshot": "id source sha256 rows file_name origin published_on loaded_at",
     "screening_run": "id sources snapshots screened hits status error started_at finished_at",
+    "working_hours": "id physician weekdays start_time end_time effective_from effective_until created_at",
+    "time_off": "id physician starts_at ends_at reason created_at",
 }
 
 
@@ -188,6 +231,8 @@ def random_case(rng: random.Random, specialties: list[str], states: list[str]) -
     }
     if rng.random() < 0.3:
         body["language"] = rng.choice(("es", "vi", "zh"))
+    if rng.random() < 0.3:  # a third expedited: ranks on call first out of hours
+        body["urgency"] = "expedited"
     return body
 
 
@@ -483,6 +528,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0.0, help="open-loop rate in req/s (overrides --load)")
     parser.add_argument("--open-seconds", type=float, default=20.0, help="open-loop duration per endpoint")
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument(
+        "--scheduled", type=float, default=0.8, help="share of physicians with working hours (2%% of them on PTO now)"
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="roster-bench-match-"))
@@ -494,7 +542,7 @@ def main() -> int:
         t0 = time.perf_counter()
         physicians, licenses, _ids = roster_bench.synthetic_rows(args.physicians, settings, args.seed)
         roster_bench.bulk_load(db_path, physicians, licenses)
-        bulk_load_eligibility(db_path, eligibility_rows(physicians, settings, args.seed))
+        bulk_load_eligibility(db_path, eligibility_rows(physicians, settings, args.seed, args.scheduled))
         n_licenses = len(licenses)
         del physicians, licenses
         setup = time.perf_counter() - t0
@@ -515,7 +563,8 @@ def main() -> int:
                 f"concurrency {args.concurrency}"
             )
             print(
-                f"database: {args.physicians} physicians, {n_licenses} licenses, certifications, 5000 open "
+                f"database: {args.physicians} physicians ({args.scheduled:.0%} with working hours), {n_licenses} "
+                f"licenses, certifications, 5000 open "
                 f"assignments; setup {setup:.1f}s, server ready {ready:.1f}s"
             )
             rounds, rate, opened = asyncio.run(run_load(port, key, specialties, states, args))

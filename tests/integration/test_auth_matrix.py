@@ -73,7 +73,14 @@ class Endpoint:
 P = f"{API_PREFIX}/physicians"
 R = f"{API_PREFIX}/rotations"
 #: A physician's credentialing file is read by the roles that oversee the roster, not by case routers (api.md).
-CREDENTIALING_FILE = ("/verifications", "/credentialing-decisions", "/irr-sessions")
+CREDENTIALING_FILE = (
+    "/verifications",
+    "/credentialing-decisions",
+    "/irr-sessions",
+    "/attestations",
+    "/cme",
+    "/cme/standing",
+)
 #: Schedule records that do not exist: an allowed role gets past the role check to a 404.
 SCHEDULE_IDS = {
     "hours_id": "00000000-0000-4000-8000-000000000010",
@@ -81,6 +88,7 @@ SCHEDULE_IDS = {
     "rotation_id": "00000000-0000-4000-8000-000000000012",
     "override_id": "00000000-0000-4000-8000-000000000013",
     "evidence_id": "00000000-0000-4000-8000-000000000014",
+    "policy_update_id": "00000000-0000-4000-8000-000000000015",
 }
 SPAN = {"starts_at": "2027-01-04T14:00:00Z", "ends_at": "2027-01-04T18:00:00Z"}
 MATRIX: list[Endpoint] = [
@@ -209,6 +217,7 @@ MATRIX: list[Endpoint] = [
     Endpoint("GET", f"{API_PREFIX}/exports/roster", READ_SCREENING, 200),
     # Ongoing-monitoring proof: the reports' readers.
     Endpoint("GET", f"{API_PREFIX}/reports/monitoring", READ_SCREENING, 200),
+    Endpoint("GET", f"{API_PREFIX}/reports/oncall-gaps", READ_SCREENING, 200),
     # Schedules: credentialing and admin write, every role reads.
     Endpoint(
         "POST",
@@ -314,6 +323,37 @@ MATRIX: list[Endpoint] = [
         writes=True,
     ),
     Endpoint("GET", P + "/{physician_id}/irr-sessions", READ_SCREENING, 200),
+    # Policy updates: managers (and admin) publish, credentialing and managers record attestations.
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/policy-updates",
+        frozenset({"admin", "manager"}),
+        201,
+        lambda ids: {"title": "Oncology policy, 2027 Q1", "effective_on": "2026-01-05", "attest_by": "2026-02-05"},
+        writes=True,
+    ),
+    Endpoint("GET", f"{API_PREFIX}/policy-updates", READ_SCREENING, 200),
+    Endpoint("GET", f"{API_PREFIX}/policy-updates/{{policy_update_id}}", READ_SCREENING, 404),
+    Endpoint(
+        "POST",
+        f"{API_PREFIX}/policy-updates/{{policy_update_id}}/attestations",
+        frozenset({"admin", "credentialing", "manager"}),
+        404,
+        lambda ids: {"physician_id": ids["physician_id"], "attested_on": "2026-01-06"},
+    ),
+    Endpoint("GET", f"{API_PREFIX}/policy-updates/{{policy_update_id}}/attestations", READ_SCREENING, 404),
+    Endpoint("GET", P + "/{physician_id}/attestations", READ_SCREENING, 200),
+    # CME: credentialing (and admin) record credits, the roles that oversee the roster read them.
+    Endpoint(
+        "POST",
+        P + "/{physician_id}/cme",
+        WRITE_ROSTER,
+        201,
+        lambda ids: {"completed_on": "2026-01-05", "activity": "ASCO 2026", "hours": 12.5, "category": "ama_pra_1"},
+        writes=True,
+    ),
+    Endpoint("GET", P + "/{physician_id}/cme", READ_SCREENING, 200),
+    Endpoint("GET", P + "/{physician_id}/cme/standing", READ_SCREENING, 200),
 ]
 
 CASES = [

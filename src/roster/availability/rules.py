@@ -535,3 +535,37 @@ def time_reasons(available: Availability, *, require_now: bool) -> list[str]:
     if available.cannot_meet_due:
         reasons.append("cannot_meet_due")
     return reasons
+
+
+@dataclass(frozen=True, slots=True)
+class OnCallGap:
+    """``[starts_at, ends_at)`` of a rotation without a reviewer who can take its cases: ``nobody`` on call
+    (no layer started, no member), or the one on call is ``on_leave``."""
+
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    physician_id: UUID | None = None
+
+
+def on_call_gaps(
+    rotation: Rotation,
+    overrides: Sequence[Override],
+    time_off: dict[UUID, Sequence[TimeOff]],
+    start: datetime,
+    end: datetime,
+) -> list[OnCallGap]:
+    """The gaps of a 24x7 rotation over ``[start, end)``, in order (``time_off`` by physician)."""
+    gaps: list[OnCallGap] = []
+    t = start
+    for shift in on_call_timeline(rotation, overrides, start, end):
+        if shift.starts_at > t:
+            gaps.append(OnCallGap(t, shift.starts_at, "nobody"))
+        away = merge((o.starts_at, o.ends_at) for o in time_off.get(shift.physician_id, ()))
+        gaps.extend(
+            OnCallGap(s, e, "on_leave", shift.physician_id) for s, e in clip(away, shift.starts_at, shift.ends_at)
+        )
+        t = max(t, shift.ends_at)
+    if t < end:
+        gaps.append(OnCallGap(t, end, "nobody"))
+    return gaps

@@ -4,8 +4,17 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from roster.credentialing.tables import CredentialingDecision, EvidenceFile, IrrSession, Verification
+from roster.credentialing.tables import (
+    CmeCredit,
+    CredentialingDecision,
+    EvidenceFile,
+    IrrSession,
+    PolicyAttestation,
+    PolicyUpdate,
+    Verification,
+)
 from roster.db.engine import current_engine
+from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 
 _EVIDENCE = (EvidenceFile.id, EvidenceFile.sha256, EvidenceFile.content_type, EvidenceFile.size)
@@ -176,3 +185,163 @@ async def irr_page(physician_id: UUID, *, after: tuple[date, UUID] | None, limit
         on, last = after
         query = query.where((IrrSession.taken_on > on) | ((IrrSession.taken_on == on) & (IrrSession.id > last)))
     return await query.order_by(IrrSession.taken_on, IrrSession.id).limit(limit).run()
+
+
+# -- policy updates and attestations -----------------------------------------------------------------
+
+_POLICY_UPDATE = (
+    PolicyUpdate.id,
+    PolicyUpdate.title,
+    PolicyUpdate.effective_on,
+    PolicyUpdate.attest_by,
+    PolicyUpdate.created_by,
+    PolicyUpdate.created_at,
+)
+
+_ATTESTATION = (
+    PolicyAttestation.id,
+    PolicyAttestation.policy_update.as_alias("policy_update_id"),
+    PolicyAttestation.physician.as_alias("physician_id"),
+    PolicyAttestation.attested_on,
+    PolicyAttestation.recorded_by,
+    PolicyAttestation.created_at,
+)
+
+
+async def insert_policy_update(values: dict[str, Any]) -> None:
+    await PolicyUpdate.insert(PolicyUpdate(**values)).run()
+
+
+async def policy_update(update_id: UUID) -> dict[str, Any] | None:
+    return await PolicyUpdate.select(*_POLICY_UPDATE).where(PolicyUpdate.id == update_id).first().run()
+
+
+async def policy_update_by_title(title: str) -> dict[str, Any] | None:
+    return await PolicyUpdate.select(*_POLICY_UPDATE).where(PolicyUpdate.title == title).first().run()
+
+
+async def policy_updates_page(*, after: tuple[date, UUID] | None, limit: int) -> list[dict[str, Any]]:
+    """Oldest first, keyset-paginated on (effective_on, id)."""
+    query = PolicyUpdate.select(*_POLICY_UPDATE)
+    if after is not None:
+        on, last = after
+        query = query.where(
+            (PolicyUpdate.effective_on > on) | ((PolicyUpdate.effective_on == on) & (PolicyUpdate.id > last))
+        )
+    return await query.order_by(PolicyUpdate.effective_on, PolicyUpdate.id).limit(limit).run()
+
+
+async def policy_update_facts() -> list[dict[str, Any]]:
+    """Every update's id, title and dates (what a physician's attestation status is judged on)."""
+    return await PolicyUpdate.select(
+        PolicyUpdate.id, PolicyUpdate.title, PolicyUpdate.effective_on, PolicyUpdate.attest_by
+    ).run()
+
+
+async def active_physician_count() -> int:
+    return await Physician.count().where(Physician.status == "active").run()
+
+
+async def attested_counts(update_ids: list[UUID]) -> dict[UUID, int]:
+    """Per update, how many active physicians have attested it (updates without any are absent)."""
+    if not update_ids:
+        return {}
+    rows = (
+        await PolicyAttestation.select(PolicyAttestation.policy_update.as_alias("update_id"))
+        .where(PolicyAttestation.policy_update.is_in(update_ids))
+        .where(PolicyAttestation.physician.status == "active")
+        .run()
+    )
+    counts: dict[UUID, int] = {}
+    for row in rows:
+        counts[row["update_id"]] = counts.get(row["update_id"], 0) + 1
+    return counts
+
+
+async def attestation_exists(update_id: UUID, physician_id: UUID) -> bool:
+    return await (
+        PolicyAttestation.exists()
+        .where(PolicyAttestation.policy_update == update_id)
+        .where(PolicyAttestation.physician == physician_id)
+        .run()
+    )
+
+
+async def insert_attestation(values: dict[str, Any]) -> None:
+    row = _owned(values, ("policy_update_id", "policy_update"), ("physician_id", "physician"))
+    await PolicyAttestation.insert(PolicyAttestation(**row)).run()
+
+
+async def attestations_page(update_id: UUID, *, after: tuple[date, UUID] | None, limit: int) -> list[dict[str, Any]]:
+    """Oldest first, keyset-paginated on (attested_on, id)."""
+    query = PolicyAttestation.select(*_ATTESTATION).where(PolicyAttestation.policy_update == update_id)
+    if after is not None:
+        on, last = after
+        query = query.where(
+            (PolicyAttestation.attested_on > on)
+            | ((PolicyAttestation.attested_on == on) & (PolicyAttestation.id > last))
+        )
+    return await query.order_by(PolicyAttestation.attested_on, PolicyAttestation.id).limit(limit).run()
+
+
+async def attested_by(physician_id: UUID) -> dict[UUID, date]:
+    """The updates the physician has attested, with the day of each attestation."""
+    rows = (
+        await PolicyAttestation.select(
+            PolicyAttestation.policy_update.as_alias("update_id"), PolicyAttestation.attested_on
+        )
+        .where(PolicyAttestation.physician == physician_id)
+        .run()
+    )
+    return {row["update_id"]: row["attested_on"] for row in rows}
+
+
+# -- CME ---------------------------------------------------------------------------------------------
+
+_CME = (
+    CmeCredit.id,
+    CmeCredit.physician.as_alias("physician_id"),
+    CmeCredit.completed_on,
+    CmeCredit.activity,
+    CmeCredit.hours,
+    CmeCredit.category,
+    CmeCredit.created_by,
+    CmeCredit.created_at,
+)
+
+
+async def insert_cme_credit(values: dict[str, Any]) -> None:
+    row = _owned(values, ("physician_id", "physician"))
+    await CmeCredit.insert(CmeCredit(**row)).run()
+
+
+async def cme_page(physician_id: UUID, *, after: tuple[date, UUID] | None, limit: int) -> list[dict[str, Any]]:
+    """Oldest first, keyset-paginated on (completed_on, id)."""
+    query = CmeCredit.select(*_CME).where(CmeCredit.physician == physician_id)
+    if after is not None:
+        on, last = after
+        query = query.where((CmeCredit.completed_on > on) | ((CmeCredit.completed_on == on) & (CmeCredit.id > last)))
+    return await query.order_by(CmeCredit.completed_on, CmeCredit.id).limit(limit).run()
+
+
+async def cme_facts(physician_id: UUID, start: date, end: date) -> list[dict[str, Any]]:
+    """The physician's credits completed in ``[start, end]``: date and hours."""
+    return (
+        await CmeCredit.select(CmeCredit.completed_on, CmeCredit.hours)
+        .where(CmeCredit.physician == physician_id)
+        .where(CmeCredit.completed_on >= start)
+        .where(CmeCredit.completed_on <= end)
+        .run()
+    )
+
+
+async def held_license_states(physician_id: UUID, today: date, statuses: tuple[str, ...]) -> list[str]:
+    """The states where the physician holds a license of one of ``statuses`` not expired on ``today``."""
+    rows = (
+        await License.select(License.state)
+        .where(License.physician == physician_id)
+        .where(License.status.is_in(list(statuses)))
+        .where(License.expires_on >= today)
+        .run()
+    )
+    return sorted({row["state"] for row in rows})

@@ -1,5 +1,6 @@
 """The credentialing file's routes (api.md "Credentialing file"): credentialing and admin write; manager and
-auditor read (with credentialing and admin). The router role sees none of it."""
+auditor read (with credentialing and admin). The router role sees none of it. Policy updates are published by
+managers (and admin); an attestation may be recorded by credentialing, managers or admin."""
 
 from __future__ import annotations
 
@@ -19,11 +20,19 @@ from roster.api.problems import problems
 from roster.api.uploads import multipart_file_body, receive_file
 from roster.credentialing import service
 from roster.credentialing.schemas import (
+    AttestationCreate,
+    AttestationRead,
+    AttestationStatusList,
+    CmeCreditCreate,
+    CmeCreditRead,
+    CmeStandingRead,
     DecisionCreate,
     DecisionRead,
     EvidenceRead,
     IrrSessionCreate,
     IrrSessionRead,
+    PolicyUpdateCreate,
+    PolicyUpdateRead,
     VerificationCreate,
     VerificationRead,
 )
@@ -33,6 +42,8 @@ AuthedRequest = Request[Principal, Any, Any]
 TAGS = ["credentialing file"]
 WRITE_FILE = allow(Role.credentialing)
 READ_FILE = allow(Role.credentialing, Role.manager, Role.auditor)
+PUBLISH_POLICY = allow(Role.manager)
+RECORD_ATTESTATION = allow(Role.credentialing, Role.manager)
 
 
 @dataclass
@@ -174,4 +185,104 @@ class CredentialingFileController(Controller):
         return await service.list_irr_sessions(physician_id, cursor=cursor, limit=limit)
 
 
-CONTROLLERS = (EvidenceController, CredentialingFileController)
+class PolicyUpdateController(Controller):
+    path = "/policy-updates"
+    tags = ["policy updates"]
+
+    @post(
+        "/",
+        opt=PUBLISH_POLICY,
+        responses=problems(401, 403),
+        summary="Publish a coverage-policy update that reviewers must attest having read by attest_by",
+    )
+    async def add_policy_update(self, request: AuthedRequest, data: JSONBody[PolicyUpdateCreate]) -> PolicyUpdateRead:
+        return await service.add_policy_update(data, actor=request.user.name)
+
+    @get(
+        "/",
+        opt=READ_FILE,
+        responses=problems(401, 403),
+        summary="Policy updates by effective date, oldest first, with attestation counts among active physicians",
+    )
+    async def list_policy_updates(self, limit: Limit = 50, cursor: Cursor = None) -> Page[PolicyUpdateRead]:
+        return await service.list_policy_updates(cursor=cursor, limit=limit)
+
+    @get(
+        "/{policy_update_id:uuid}",
+        opt=READ_FILE,
+        responses=problems(401, 403, 404),
+        summary="A policy update with its attestation counts among active physicians",
+    )
+    async def get_policy_update(self, policy_update_id: FromPath[UUID]) -> PolicyUpdateRead:
+        return await service.get_policy_update(policy_update_id)
+
+    @post(
+        "/{policy_update_id:uuid}/attestations",
+        opt=RECORD_ATTESTATION,
+        responses=problems(401, 403, 404, 409),
+        summary="Record that a physician attested having read the update (once per physician)",
+    )
+    async def add_attestation(
+        self, request: AuthedRequest, policy_update_id: FromPath[UUID], data: JSONBody[AttestationCreate]
+    ) -> AttestationRead:
+        return await service.add_attestation(policy_update_id, data, actor=request.user.name)
+
+    @get(
+        "/{policy_update_id:uuid}/attestations",
+        opt=READ_FILE,
+        responses=problems(401, 403, 404),
+        summary="The update's attestations, oldest first",
+    )
+    async def list_attestations(
+        self, policy_update_id: FromPath[UUID], limit: Limit = 50, cursor: Cursor = None
+    ) -> Page[AttestationRead]:
+        return await service.list_attestations(policy_update_id, cursor=cursor, limit=limit)
+
+
+class ReviewerEducationController(Controller):
+    path = "/physicians"
+    tags = ["policy updates", "cme"]
+
+    @get(
+        "/{physician_id:uuid}/attestations",
+        opt=READ_FILE,
+        responses=problems(401, 403, 404),
+        summary="The physician's attestation of every policy update, by attest-by date; overdue as of today",
+    )
+    async def attestation_status(self, physician_id: FromPath[UUID]) -> AttestationStatusList:
+        return await service.attestation_status(physician_id)
+
+    @post(
+        "/{physician_id:uuid}/cme",
+        opt=WRITE_FILE,
+        responses=problems(401, 403, 404),
+        summary="Record a CME credit the physician completed",
+    )
+    async def add_cme_credit(
+        self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[CmeCreditCreate]
+    ) -> CmeCreditRead:
+        return await service.add_cme_credit(physician_id, data, actor=request.user.name)
+
+    @get(
+        "/{physician_id:uuid}/cme",
+        opt=READ_FILE,
+        responses=problems(401, 403, 404),
+        summary="The physician's CME credits, oldest first",
+    )
+    async def list_cme_credits(
+        self, physician_id: FromPath[UUID], limit: Limit = 50, cursor: Cursor = None
+    ) -> Page[CmeCreditRead]:
+        return await service.list_cme_credits(physician_id, cursor=cursor, limit=limit)
+
+    @get(
+        "/{physician_id:uuid}/cme/standing",
+        opt=READ_FILE,
+        responses=problems(401, 403, 404),
+        summary="The current CME cycle: hours required, earned so far and projected to its end at the rate so far",
+    )
+    async def cme_standing(self, request: AuthedRequest, physician_id: FromPath[UUID]) -> CmeStandingRead:
+        requirements = service.cme_requirements(request.app.state["settings"])
+        return await service.cme_standing(physician_id, requirements)
+
+
+CONTROLLERS = (EvidenceController, CredentialingFileController, PolicyUpdateController, ReviewerEducationController)

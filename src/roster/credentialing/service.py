@@ -1,4 +1,5 @@
-"""The credentialing file: evidence uploads, verifications, credentialing decisions and IRR sessions.
+"""The credentialing file: evidence uploads, verifications, credentialing decisions and IRR sessions; policy
+updates with reviewers' attestations, and CME credits with the current cycle's standing.
 
 Every write is one transaction with its audit event. The rules (which verification is timely, when a
 session passes, what ``credentialed_on`` and ``irr_passed_on`` derive from) are :mod:`roster.credentialing.rules`;
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -28,18 +29,27 @@ from roster.audit import service as audit
 from roster.config import Settings
 from roster.credentialing import repository, rules
 from roster.credentialing.schemas import (
+    AttestationCreate,
+    AttestationRead,
+    AttestationStatus,
+    AttestationStatusList,
+    CmeCreditCreate,
+    CmeCreditRead,
+    CmeStandingRead,
     DecisionCreate,
     DecisionRead,
     EvidenceRead,
     IrrSessionCreate,
     IrrSessionRead,
     LateElementRead,
+    PolicyUpdateCreate,
+    PolicyUpdateRead,
     VerificationCreate,
     VerificationRead,
 )
 from roster.db import write_tx
 from roster.db.errors import as_conflict
-from roster.errors import InvalidInput, NotFound
+from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.physicians import service as physicians
 from roster.physicians.schemas import PhysicianRead, PhysicianUpdate
 
@@ -359,3 +369,206 @@ async def list_irr_sessions(physician_id: UUID, *, cursor: str | None, limit: in
     after = cursor_key(cursor, date.fromisoformat, UUID)
     rows = await repository.irr_page(physician_id, after=after, limit=limit + 1)
     return page_of([_irr_read(r) for r in rows], limit, lambda s: (s.taken_on.isoformat(), str(s.id)))
+
+
+# -- policy updates and attestations ---------------------------------------------------------------
+
+
+async def _policy_update_reads(rows: list[dict[str, Any]]) -> list[PolicyUpdateRead]:
+    """Rows with their counts among active physicians: attested, and outstanding (the rest)."""
+    active = await repository.active_physician_count()
+    counts = await repository.attested_counts([r["id"] for r in rows])
+    reads = []
+    for row in rows:
+        attested = counts.get(row["id"], 0)
+        reads.append(msgspec.convert({**row, "attested": attested, "outstanding": active - attested}, PolicyUpdateRead))
+    return reads
+
+
+async def add_policy_update(data: PolicyUpdateCreate, *, actor: str) -> PolicyUpdateRead:
+    if data.attest_by < data.effective_on:
+        raise InvalidInput.on("attest_by", "is before effective_on")
+    now = clock.now()
+    row = {
+        "id": uuid.uuid4(),
+        "title": data.title.strip(),
+        "effective_on": data.effective_on,
+        "attest_by": data.attest_by,
+        "created_by": actor[:100],
+        "created_at": now,
+    }
+    # Not a roster change yet: no eligibility rule reads policy updates or attestations. When
+    # ROSTER_REQUIRE_POLICY_ATTESTATION makes them a reason (policy_attestation_overdue), these writes
+    # become roster changes.
+    async with write_tx(roster_change=False):
+        await repository.insert_policy_update(row)
+        [created] = await _policy_update_reads([row])
+        doc = {k: v for k, v in _doc(created).items() if k not in ("attested", "outstanding")}
+        await audit.record(actor=actor, action="create", entity="policy_update", entity_id=row["id"], after=doc)
+    return created
+
+
+async def _require_policy_update(update_id: UUID) -> dict[str, Any]:
+    row = await repository.policy_update(update_id)
+    if row is None:
+        raise NotFound(f"no policy update {update_id}")
+    return row
+
+
+async def get_policy_update(update_id: UUID) -> PolicyUpdateRead:
+    [read] = await _policy_update_reads([await _require_policy_update(update_id)])
+    return read
+
+
+async def list_policy_updates(*, cursor: str | None, limit: int) -> Page[PolicyUpdateRead]:
+    after = cursor_key(cursor, date.fromisoformat, UUID)
+    rows = await repository.policy_updates_page(after=after, limit=limit + 1)
+    return page_of(await _policy_update_reads(rows), limit, lambda u: (u.effective_on.isoformat(), str(u.id)))
+
+
+def _duplicate_attestation() -> Conflict:
+    return Conflict(
+        "this physician has already attested this policy update",
+        errors=[FieldError("physician_id", "has already attested this policy update")],
+    )
+
+
+async def add_attestation(update_id: UUID, data: AttestationCreate, *, actor: str) -> AttestationRead:
+    now = clock.now()
+    try:
+        async with write_tx(roster_change=False):
+            update = await _require_policy_update(update_id)
+            if data.attested_on > now.date():
+                raise InvalidInput.on("attested_on", "is in the future")
+            if data.attested_on < update["effective_on"]:
+                raise InvalidInput.on("attested_on", f"is before the update's effective_on ({update['effective_on']})")
+            try:
+                await physicians.require(data.physician_id)
+            except NotFound:
+                raise InvalidInput.on("physician_id", f"no physician {data.physician_id}") from None
+            if await repository.attestation_exists(update_id, data.physician_id):
+                raise _duplicate_attestation()
+            created = AttestationRead(
+                id=uuid.uuid4(),
+                policy_update_id=update_id,
+                physician_id=data.physician_id,
+                attested_on=data.attested_on,
+                recorded_by=actor[:100],
+                created_at=now,
+            )
+            await repository.insert_attestation(msgspec.structs.asdict(created))
+            await audit.record(
+                actor=actor, action="create", entity="policy_attestation", entity_id=created.id, after=_doc(created)
+            )
+    except Exception as exc:
+        # Two recordings of the same attestation at the same moment: the unique constraint decides.
+        if as_conflict(exc) is None:
+            raise
+        raise _duplicate_attestation() from None
+    return created
+
+
+async def list_attestations(update_id: UUID, *, cursor: str | None, limit: int) -> Page[AttestationRead]:
+    await _require_policy_update(update_id)
+    after = cursor_key(cursor, date.fromisoformat, UUID)
+    rows = await repository.attestations_page(update_id, after=after, limit=limit + 1)
+    reads = [msgspec.convert(r, AttestationRead) for r in rows]
+    return page_of(reads, limit, lambda a: (a.attested_on.isoformat(), str(a.id)))
+
+
+async def attestation_status(physician_id: UUID) -> AttestationStatusList:
+    """Every policy update with the physician's attestation, ordered by attest-by date; ``overdue`` as
+    :func:`rules.overdue_attestations` judges it today."""
+    await physicians.require(physician_id)
+    updates = await repository.policy_update_facts()
+    attested = await repository.attested_by(physician_id)
+    facts = [rules.PolicyUpdate(u["id"], u["effective_on"], u["attest_by"]) for u in updates]
+    overdue = set(rules.overdue_attestations(facts, frozenset(attested), clock.today()))
+    items = [
+        AttestationStatus(
+            policy_update_id=u["id"],
+            title=u["title"],
+            attest_by=u["attest_by"],
+            attested_on=attested.get(u["id"]),
+            overdue=u["id"] in overdue,
+        )
+        for u in sorted(updates, key=lambda u: (u["attest_by"], str(u["id"])))
+    ]
+    return AttestationStatusList(items=items)
+
+
+# -- CME ---------------------------------------------------------------------------------------------
+
+#: License statuses under which a physician holds a license whose state's CME rule applies.
+CME_LICENSE_STATUSES = ("active", "probation")
+
+
+@cache
+def _cme_requirements(path: Path) -> tuple[rules.CmeRequirement, ...]:
+    return tuple(rules.load_cme_requirements(path))
+
+
+def cme_requirements(settings: Settings) -> tuple[rules.CmeRequirement, ...]:
+    """The CME table (``fixtures/cme_requirements.csv`` under ``ROSTER_FIXTURES_DIR``), read once per process."""
+    return _cme_requirements(settings.fixtures_dir / "cme_requirements.csv")
+
+
+def _hours(value: float) -> float:
+    # A REAL column hands back 2.3 as 2.299999952316284 on PostgreSQL: hours are kept to two decimals.
+    return round(value, 2)
+
+
+def _cme_read(row: dict[str, Any]) -> CmeCreditRead:
+    return msgspec.convert({**row, "hours": _hours(row["hours"])}, CmeCreditRead)
+
+
+async def add_cme_credit(physician_id: UUID, data: CmeCreditCreate, *, actor: str) -> CmeCreditRead:
+    if _hours(data.hours) != data.hours:
+        raise InvalidInput.on("hours", "has more than two decimals")
+    now = clock.now()
+    # Not a roster change: CME is informational (no eligibility rule reads it).
+    async with write_tx(roster_change=False):
+        physician = await physicians.get(physician_id)
+        check_fact_date("completed_on", data.completed_on, date_of_birth=physician.date_of_birth, today=now.date())
+        created = CmeCreditRead(
+            id=uuid.uuid4(),
+            physician_id=physician_id,
+            completed_on=data.completed_on,
+            activity=data.activity.strip(),
+            hours=data.hours,
+            category=data.category,
+            created_by=actor[:100],
+            created_at=now,
+        )
+        await repository.insert_cme_credit(msgspec.structs.asdict(created))
+        await audit.record(actor=actor, action="create", entity="cme_credit", entity_id=created.id, after=_doc(created))
+    return created
+
+
+async def list_cme_credits(physician_id: UUID, *, cursor: str | None, limit: int) -> Page[CmeCreditRead]:
+    await physicians.require(physician_id)
+    after = cursor_key(cursor, date.fromisoformat, UUID)
+    rows = await repository.cme_page(physician_id, after=after, limit=limit + 1)
+    return page_of([_cme_read(r) for r in rows], limit, lambda c: (c.completed_on.isoformat(), str(c.id)))
+
+
+async def cme_standing(physician_id: UUID, requirements: tuple[rules.CmeRequirement, ...]) -> CmeStandingRead:
+    """The current cycle's standing: the requirement is the strictest among the states the physician holds
+    an active (or probationary) unexpired license in, else the organization's default."""
+    await physicians.require(physician_id)
+    today = clock.today()
+    states = await repository.held_license_states(physician_id, today, CME_LICENSE_STATUSES)
+    requirement = rules.cme_requirement_for(requirements, states)
+    if requirement is None:  # load_cme_requirements refuses a table without a default row
+        raise NotFound("the CME requirements table has no row for this physician")
+    start, _ = rules.cme_cycle(requirement, today)
+    credits = [(r["completed_on"], _hours(r["hours"])) for r in await repository.cme_facts(physician_id, start, today)]
+    standing = rules.cme_standing(requirement, credits, today)
+    return CmeStandingRead(
+        cycle_start=standing.cycle_start,
+        cycle_end=standing.cycle_end - timedelta(days=1),
+        required_hours=standing.required_hours,
+        earned_hours=round(standing.earned_hours, 2),
+        projected_hours=round(standing.projected_hours, 2),
+        short=standing.short,
+    )

@@ -1,4 +1,5 @@
-"""The credentialing file (issue 15): evidence files, verifications, credentialing decisions, IRR sessions.
+"""The credentialing file (issue 15): evidence files, verifications, credentialing decisions, IRR sessions,
+policy updates with their attestations, and CME credits.
 
 Every row is append-only: a verification, a committee's decision or an IRR session is a fact of the day
 it happened. A decision keeps the timeliness judged when it was recorded (``timely``, ``late_elements``,
@@ -7,6 +8,7 @@ it happened. A decision keeps the timeliness judged when it was recorded (``time
 
 from piccolo.columns import JSON, UUID, Boolean, Date, ForeignKey, Integer, Real, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.constraints import Unique
 from piccolo.table import Table
 
 from roster.physicians.tables import Physician
@@ -68,5 +70,42 @@ class IrrSession(Table, tablename="irr_session"):
     score = Real()
     pass_mark = Real()
     passed = Boolean()
+    created_by = Varchar(length=100)
+    created_at = Timestamptz()
+
+
+class PolicyUpdate(Table, tablename="policy_update"):
+    """A coverage-policy update the organization published: reviewers attest having read it by ``attest_by``."""
+
+    id = UUID(primary_key=True)
+    title = Varchar(length=200)
+    effective_on = Date()
+    attest_by = Date()
+    created_by = Varchar(length=100)
+    created_at = Timestamptz()
+
+
+class PolicyAttestation(Table, tablename="policy_attestation"):
+    """A reviewer's attestation of having read one policy update (at most one per update and physician)."""
+
+    id = UUID(primary_key=True)
+    policy_update = ForeignKey(references=PolicyUpdate, on_delete=OnDelete.restrict, null=False)
+    physician = ForeignKey(references=Physician, on_delete=OnDelete.restrict, null=False, index=True)
+    attested_on = Date()
+    recorded_by = Varchar(length=100)
+    created_at = Timestamptz()
+
+    uq_policy_attestation_policy_update_physician = Unique(["policy_update", "physician"])
+
+
+class CmeCredit(Table, tablename="cme_credit"):
+    """Continuing medical education a physician completed: ``hours`` (to two decimals) of ``category``."""
+
+    id = UUID(primary_key=True)
+    physician = ForeignKey(references=Physician, on_delete=OnDelete.restrict, null=False, index=True)
+    completed_on = Date()
+    activity = Varchar(length=200)
+    hours = Real()
+    category = Varchar(length=16)
     created_by = Varchar(length=100)
     created_at = Timestamptz()

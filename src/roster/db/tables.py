@@ -4,7 +4,15 @@ from roster.alerts.tables import Alert, AlertDelivery
 from roster.assignments.tables import Assignment
 from roster.audit.tables import AuditEvent
 from roster.certifications.tables import Certification
-from roster.credentialing.tables import CredentialingDecision, EvidenceFile, IrrSession, Verification
+from roster.credentialing.tables import (
+    CmeCredit,
+    CredentialingDecision,
+    EvidenceFile,
+    IrrSession,
+    PolicyAttestation,
+    PolicyUpdate,
+    Verification,
+)
 from roster.history.tables import RecordVersion, RosterVersion
 from roster.keys.tables import ApiKey
 from roster.licenses.tables import License
@@ -54,4 +62,7 @@ ALL_TABLES = (
     Verification,
     CredentialingDecision,
     IrrSession,
+    PolicyUpdate,
+    PolicyAttestation,
+    CmeCredit,
 )

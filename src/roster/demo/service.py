@@ -78,6 +78,7 @@ async def load_demo(demo_dir: Path, today: date) -> DemoLoad:
     async with write_tx():  # one unit of work: the demo loads whole or not at all
         created = await _load(people, lic_by_npi, cert_by_npi, counts)
         await _schedules(created, today)
+        await _education(created, today, demo_dir.parent / "cme_requirements.csv")
     return DemoLoad(**counts)
 
 
@@ -122,6 +123,60 @@ async def _schedules(created: list[tuple[UUID, str]], today: date) -> None:
         ),
         actor=ACTOR,
     )
+
+
+#: The demo's coverage-policy updates: (title, effective and attest-by days from today). The first is past
+#: its attest-by date, and one active reviewer in four has not attested it (``policy_attestation_overdue``);
+#: the second is due in three weeks, attested by one in three so far.
+DEMO_POLICY_UPDATES = (
+    ("Oncology drug coverage policy: 2nd-line immunotherapy criteria", -60, -30),
+    ("Advanced imaging prior-authorization criteria: cardiac MRI", -10, 21),
+)
+
+
+async def _education(created: list[tuple[UUID, str]], today: date, cme_table: Path) -> None:
+    """Two policy updates with attestations, and CME credits in the current cycle of the organization's
+    default requirement: most reviewers on track, one in six at a rate that ends it short (``cme_short``).
+    Only the physicians this run created get entries, and an update is published once (by title), so
+    re-running adds nothing."""
+    from roster.credentialing import repository as file_rows
+    from roster.credentialing import rules
+    from roster.credentialing import service as credentialing
+    from roster.credentialing.schemas import AttestationCreate, CmeCreditCreate, PolicyUpdateCreate
+
+    active = [pid for pid, status in created if status == "active"]
+    for n, (title, effective, attest_by) in enumerate(DEMO_POLICY_UPDATES):
+        existing = await file_rows.policy_update_by_title(title)
+        if existing is not None:
+            update_id, effective_on = existing["id"], existing["effective_on"]
+        else:
+            update = PolicyUpdateCreate(
+                title=title, effective_on=today + timedelta(days=effective), attest_by=today + timedelta(days=attest_by)
+            )
+            published = await credentialing.add_policy_update(update, actor=ACTOR)
+            update_id, effective_on = published.id, published.effective_on
+        for i, physician_id in enumerate(active):
+            if (n == 0 and i % 4 != 3) or (n == 1 and i % 3 == 0):
+                attested_on = min(effective_on + timedelta(days=1 + i % 20), today)
+                attestation = AttestationCreate(physician_id=physician_id, attested_on=attested_on)
+                await credentialing.add_attestation(update_id, attestation, actor=ACTOR)
+    requirement = rules.cme_requirement_for(rules.load_cme_requirements(cme_table), ())
+    if requirement is None:
+        return
+    start, end = rules.cme_cycle(requirement, today)
+    elapsed, total = (today - start).days + 1, (end - start).days
+    courses = (
+        ("Utilization review and medical necessity criteria workshop", "ama_pra_1"),
+        ("Journal-based CME: oncology", "ama_pra_2"),
+    )
+    for i, (physician_id, _) in enumerate(created):
+        # On track: a quarter ahead of the cycle's pace; one in six at half the pace, so short.
+        pace = 0.5 if i % 6 == 5 else 1.25 + (i % 10) / 20
+        each = max(0.01, round(requirement.hours * pace * elapsed / total / len(courses), 2))
+        for k, (activity, category) in enumerate(courses):
+            completed_on = start + timedelta(days=(elapsed - 1) * (k + 1) // len(courses))
+            entry = CmeCreditCreate(completed_on=completed_on, activity=activity, hours=each, category=category)
+            await credentialing.add_cme_credit(physician_id, entry, actor=ACTOR)
 
 
 async def _load(

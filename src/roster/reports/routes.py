@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 import polars as pl
@@ -20,6 +21,8 @@ from roster.availability.zones import zone
 from roster.keys.schemas import Role
 from roster.reports import monitoring, service
 from roster.reports.schemas import ExpirationReport, ExpirationRow, MonitoringReport
+from roster.schedules import service as schedules
+from roster.schedules.schemas import OnCallGapReport
 
 #: Credentialing staff act on expirations, managers and auditors watch them; case routers have no use for them.
 READ_REPORTS = allow(Role.credentialing, Role.manager, Role.auditor)
@@ -40,6 +43,19 @@ EXPIRATION_CSV = {
     "status": pl.String,
 }
 
+
+ONCALL_GAPS_CSV = {
+    "rotation_id": pl.String,
+    "rotation": pl.String,
+    "starts_at": pl.String,
+    "ends_at": pl.String,
+    "hours": pl.Float64,
+    "reason": pl.String,
+    "physician_id": pl.String,
+    "name": pl.String,
+}
+GapDays = Annotated[int, QueryParameter(ge=1, le=366, description="How many days ahead to look (1-366).")]
+RotationId = Annotated[UUID | None, QueryParameter(description="One rotation (default: every rotation).")]
 
 MONITORING_CSV = {"physician_id": pl.String, "source": pl.String, "month": pl.String}
 
@@ -114,3 +130,32 @@ class ReportController(Controller):
             filename = f"monitoring-{start.isoformat()}-{end.isoformat()}.csv"
             return csv_stream_response(rows, MONITORING_CSV, filename=filename)
         return Response(await monitoring.monitoring_report(start, end, organization))
+
+    @get(
+        "/oncall-gaps",
+        opt=READ_REPORTS,
+        responses=problems(401, 403, 404, 422),
+        operation_class=TabularOperation,
+        summary="Stretches of the next days without a reviewer on call who can take the rotation's cases",
+        description=(
+            "`nobody`: no layer has started or it has no member; `on_leave`: the reviewer on call has time off "
+            "then (an override closes the gap). With `Accept: text/csv` the same rows as one CSV."
+        ),
+    )
+    async def oncall_gaps(
+        self, request: Request[Any, Any, Any], rotation: RotationId = None, days: GapDays = 30
+    ) -> Response[OnCallGapReport]:
+        report = await schedules.on_call_gaps(rotation, days)
+        if wants_csv(request):
+            rows = (
+                {
+                    **msgspec.structs.asdict(g),
+                    "rotation_id": str(g.rotation_id),
+                    "starts_at": g.starts_at.isoformat(),
+                    "ends_at": g.ends_at.isoformat(),
+                    "physician_id": None if g.physician_id is None else str(g.physician_id),
+                }
+                for g in report.gaps
+            )
+            return csv_stream_response(rows, ONCALL_GAPS_CSV, filename=f"oncall-gaps-{days}d.csv")
+        return Response(report)

@@ -207,3 +207,22 @@ class TurnaroundClockRead(msgspec.Struct):
 
 class TurnaroundClocks(msgspec.Struct):
     items: list[TurnaroundClockRead]
+
+
+class OnCallGapRow(msgspec.Struct):
+    rotation_id: UUID
+    rotation: str
+    starts_at: datetime
+    ends_at: datetime
+    hours: float
+    #: ``nobody`` (no layer has started, or no member) or ``on_leave`` (the reviewer on call has time off).
+    reason: str
+    physician_id: UUID | None = None
+    name: str | None = None
+
+
+class OnCallGapReport(msgspec.Struct, rename={"from_": "from"}):
+    from_: datetime
+    until: datetime
+    days: int
+    gaps: list[OnCallGapRow]

@@ -45,6 +45,8 @@ from roster.schedules.schemas import (
     LayerRead,
     OnCall,
     OnCallEntry,
+    OnCallGapReport,
+    OnCallGapRow,
     OverrideCreate,
     OverrideRead,
     Replacement,
@@ -844,6 +846,44 @@ async def on_call(rotation_id: UUID, at: datetime | None) -> OnCall:
             )
         )
     return OnCall(rotation=rotation_id, at=at, on_call=entries)
+
+
+async def on_call_gaps(rotation_id: UUID | None, days: int) -> OnCallGapReport:
+    """Every stretch of the next ``days`` without a reviewer to take a rotation's cases (rules.md §5): nobody
+    on call, or the one on call on time off; for one rotation or all of them."""
+    start = clock.now().replace(microsecond=0)
+    end = start + timedelta(days=days)
+    if rotation_id is not None:
+        states = [await rotation_as_of(rotation_id)]
+    else:
+        states = [await rotation_as_of(_as_uuid(row["id"])) for row in await repository.rotations()]
+    members = {m for s in states for layer in s.rotation.layers for m in layer.members}
+    members |= {o.physician_id for s in states for o in s.overrides}
+    leave: dict[UUID, list[rules.TimeOff]] = {}
+    for row in await repository.time_off_overlapping(start, end, members):
+        read = _time_off_read(row)
+        leave.setdefault(read.physician_id, []).append(rules.TimeOff(read.starts_at, read.ends_at, read.reason))
+    found = [
+        (state, gap)
+        for state in states
+        for gap in rules.on_call_gaps(state.rule, state.override_rules, leave, start, end)
+    ]
+    names = await repository.physician_names({g.physician_id for _, g in found if g.physician_id is not None})
+    rows = [
+        OnCallGapRow(
+            rotation_id=state.rotation.id,
+            rotation=state.rotation.name,
+            starts_at=gap.starts_at,
+            ends_at=gap.ends_at,
+            hours=round((gap.ends_at - gap.starts_at).total_seconds() / 3600, 2),
+            reason=gap.reason,
+            physician_id=gap.physician_id,
+            name=names.get(gap.physician_id) if gap.physician_id is not None else None,
+        )
+        for state, gap in found
+    ]
+    rows.sort(key=lambda r: (r.starts_at, r.rotation, str(r.rotation_id)))
+    return OnCallGapReport(from_=start, until=end, days=days, gaps=rows)
 
 
 # -- turnaround clocks -----------------------------------------------------------------------------

@@ -237,3 +237,22 @@ def test_timeline_agrees_with_on_call_and_tiles(zone: ZoneInfo, offset: int, ove
     expected = on_call(rotation, covers, at)
     assert expected is not None
     assert (segment.physician_id, segment.layer) == (expected.physician_id, expected.layer)
+
+
+def test_on_call_gaps_are_the_uncovered_time_and_the_on_call_reviewers_leave() -> None:
+    from roster.availability.rules import OnCallGap, TimeOff, on_call_gaps
+
+    a, b = uuid.UUID(int=1), uuid.UUID(int=2)
+    zone = ZoneInfo("America/Phoenix")
+    layer = Layer("primary", 1, (a, b), time(8), 12, date(2027, 1, 4))
+    rotation = Rotation(uuid.UUID(int=9), "24x7", zone, (layer,))
+    start = datetime(2027, 1, 4, 0, tzinfo=zone)
+    end = datetime(2027, 1, 5, 20, tzinfo=zone)
+    pto = TimeOff(datetime(2027, 1, 4, 22, tzinfo=zone), datetime(2027, 1, 5, 2, tzinfo=zone))
+    gaps = on_call_gaps(rotation, (), {b: (pto,)}, start, end)
+    assert gaps == [
+        OnCallGap(start, datetime(2027, 1, 4, 8, tzinfo=zone), "nobody"),  # the layer starts at 08:00
+        OnCallGap(pto.starts_at, pto.ends_at, "on_leave", b),  # b's night shift, 20:00-08:00
+    ]
+    covered = Override(a, pto.starts_at, pto.ends_at, rotation.id)
+    assert on_call_gaps(rotation, (covered,), {b: (pto,)}, start, end) == gaps[:1], "an override closes the gap"
