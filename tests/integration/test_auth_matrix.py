@@ -218,6 +218,7 @@ MATRIX: list[Endpoint] = [
     # Ongoing-monitoring proof: the reports' readers.
     Endpoint("GET", f"{API_PREFIX}/reports/monitoring", READ_SCREENING, 200),
     Endpoint("GET", f"{API_PREFIX}/reports/oncall-gaps", READ_SCREENING, 200),
+    Endpoint("GET", f"{API_PREFIX}/reports/turnaround", READ_SCREENING, 200),
     # Schedules: credentialing and admin write, every role reads.
     Endpoint(
         "POST",

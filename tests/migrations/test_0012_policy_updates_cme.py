@@ -32,7 +32,6 @@ def test_0012_upgrade_and_downgrade(temp_database: TempDatabase) -> None:
     assert present(temp_database) == [False] * len(TABLES)
     upgrade(settings, "0012")
     assert present(temp_database) == [True] * len(TABLES)
-    check(settings)
     downgrade(settings, "0011")
     assert present(temp_database) == [False] * len(TABLES)
     upgrade(settings)

@@ -18,6 +18,8 @@ _COLUMNS = (
     Assignment.status,
     Assignment.evidence,
     Assignment.due_at,
+    Assignment.urgency,
+    Assignment.received_at,
     Assignment.created_by,
     Assignment.created_at,
     Assignment.closed_at,
@@ -69,3 +71,18 @@ async def open_for_physician(physician_id: UUID) -> list[dict[str, Any]]:
         .output(load_json=True)
         .run()
     )
+
+
+async def decided_or_due_between(start: Any, end: Any, line_of_business: str | None) -> list[dict[str, Any]]:
+    """Assignments received (or, before receipt was recorded, created) in ``[start, end)`` that have a due time."""
+    received = Assignment.received_at
+    query = Assignment.select(*_COLUMNS).where(
+        Assignment.due_at.is_not_null()
+        & (
+            (received.is_not_null() & (received >= start) & (received < end))
+            | (received.is_null() & (Assignment.created_at >= start) & (Assignment.created_at < end))
+        )
+    )
+    if line_of_business is not None:
+        query = query.where(Assignment.line_of_business == line_of_business)
+    return await query.order_by(Assignment.due_at, Assignment.id).run()

@@ -50,6 +50,8 @@ class AssignmentRead(msgspec.Struct):
     #: What eligibility relied on: the license, certifications and list snapshots, with dates and ids.
     evidence: dict[str, Any]
     due_at: datetime | None
+    urgency: str
+    received_at: datetime | None
     created_by: str
     created_at: datetime
     closed_at: datetime | None

@@ -103,6 +103,8 @@ async def create(data: AssignmentCreate, cache: RosterCache, *, actor: str) -> A
                 },
             },
             "due_at": timing.due_at,
+            "urgency": data.urgency,
+            "received_at": timing.received_at,
             "created_by": actor,
             "created_at": now,
             "closed_at": None,

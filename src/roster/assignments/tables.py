@@ -18,6 +18,9 @@ class Assignment(Table, tablename="assignment"):
     #: The license, certification and list snapshots relied on, with their dates and ids.
     evidence = JSON(default="{}")
     due_at = Timestamptz(null=True, default=None)
+    #: The turnaround clock's inputs: ``standard`` or ``expedited``, and when the case was received.
+    urgency = Varchar(length=16, default="standard")
+    received_at = Timestamptz(null=True, default=None)
     created_by = Varchar(length=100)
     created_at = Timestamptz()
     closed_at = Timestamptz(null=True, default=None)

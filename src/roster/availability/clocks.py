@@ -170,3 +170,13 @@ def due_at(
         local = due.astimezone(org_zone).replace(tzinfo=None)
         due = local_instant(local + timedelta(days=clock.extension_days), org_zone)
     return due
+
+
+def turnaround_outcome(status: str, due_at: datetime, closed_at: datetime | None, now: datetime) -> str | None:
+    """How a case fared against its clock: ``on_time`` or ``late`` once decided (``completed``), ``overdue``
+    while open past ``due_at``, ``pending`` while open before it; None for a cancelled case (no decision)."""
+    if status == "cancelled":
+        return None
+    if status == "completed":
+        return "on_time" if closed_at is not None and closed_at <= due_at else "late"
+    return "overdue" if now > due_at else "pending"

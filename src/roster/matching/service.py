@@ -358,6 +358,7 @@ class CaseTime:
     """A case's clock: the instant judged, when it is due, and what that asks of a reviewer."""
 
     at: datetime
+    received_at: datetime
     due_at: datetime
     min_review: timedelta
     holidays: frozenset[date]
@@ -397,6 +398,7 @@ async def case_time(data: TimedCase, roster: RosterState, settings: Settings) ->
         due = due_at(received, row, organization, holidays)
     return CaseTime(
         at=at,
+        received_at=received,
         due_at=due,
         min_review=settings.min_review(data.review_type),
         holidays=holidays,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,10 +19,11 @@ from roster.api.problems import problems
 from roster.api.tabular import TabularOperation, csv_stream_response, wants_csv
 from roster.availability.zones import zone
 from roster.keys.schemas import Role
-from roster.reports import monitoring, service
-from roster.reports.schemas import ExpirationReport, ExpirationRow, MonitoringReport
+from roster.reports import monitoring, service, turnaround
+from roster.reports.schemas import ExpirationReport, ExpirationRow, MonitoringReport, TurnaroundReport
 from roster.schedules import service as schedules
 from roster.schedules.schemas import OnCallGapReport
+from roster.vocabulary import LineOfBusiness
 
 #: Credentialing staff act on expirations, managers and auditors watch them; case routers have no use for them.
 READ_REPORTS = allow(Role.credentialing, Role.manager, Role.auditor)
@@ -56,6 +57,22 @@ ONCALL_GAPS_CSV = {
 }
 GapDays = Annotated[int, QueryParameter(ge=1, le=366, description="How many days ahead to look (1-366).")]
 RotationId = Annotated[UUID | None, QueryParameter(description="One rotation (default: every rotation).")]
+
+TURNAROUND_CSV = {
+    "assignment_id": pl.String,
+    "case_id": pl.String,
+    "physician_id": pl.String,
+    "line_of_business": pl.String,
+    "review_type": pl.String,
+    "urgency": pl.String,
+    "due_at": pl.String,
+    "decided_at": pl.String,
+    "hours_late": pl.Float64,
+    "outcome": pl.String,
+}
+PeriodFrom = Annotated[date | None, QueryParameter(name="from", description="First day (default: 30 days ago).")]
+PeriodTo = Annotated[date | None, QueryParameter(description="Last day (default: today).")]
+OneLine = Annotated[LineOfBusiness | None, QueryParameter(description="One line of business (default: all).")]
 
 MONITORING_CSV = {"physician_id": pl.String, "source": pl.String, "month": pl.String}
 
@@ -158,4 +175,42 @@ class ReportController(Controller):
                 for g in report.gaps
             )
             return csv_stream_response(rows, ONCALL_GAPS_CSV, filename=f"oncall-gaps-{days}d.csv")
+        return Response(report)
+
+    @get(
+        "/turnaround",
+        opt=READ_REPORTS,
+        responses=problems(401, 403, 422),
+        operation_class=TabularOperation,
+        summary="Share of cases decided within their regulatory clock, with the late ones",
+        description=(
+            "Assignments received in the period (organization time zone), by line of business, review type and "
+            "urgency: decided on time, decided late, open past due (`overdue`, counted against the share) and "
+            "open before due (`pending`). `late` lists every late or overdue case. With `Accept: text/csv` the "
+            "late cases as one CSV."
+        ),
+    )
+    async def turnaround_report(
+        self,
+        request: Request[Any, Any, Any],
+        from_: PeriodFrom = None,
+        to: PeriodTo = None,
+        line_of_business: OneLine = None,
+    ) -> Response[TurnaroundReport]:
+        today = clock.today()
+        start, end = from_ or today - timedelta(days=30), to or today
+        organization = zone(request.app.state["settings"].default_time_zone)
+        report = await turnaround.turnaround_report(start, end, line_of_business, organization)
+        if wants_csv(request):
+            rows = (
+                {
+                    **msgspec.structs.asdict(c),
+                    "assignment_id": str(c.assignment_id),
+                    "physician_id": str(c.physician_id),
+                    "due_at": c.due_at.isoformat(),
+                    "decided_at": None if c.decided_at is None else c.decided_at.isoformat(),
+                }
+                for c in report.late
+            )
+            return csv_stream_response(rows, TURNAROUND_CSV, filename=f"turnaround-{start}-{end}.csv")
         return Response(report)

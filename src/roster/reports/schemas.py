@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -75,3 +75,37 @@ class MonitoringReport(msgspec.Struct):
     #: ``gaps`` holds the first ``MONITORING_GAPS_SHOWN`` when there are more (``Accept: text/csv`` has all).
     truncated: bool
     by_month: list[MonitoringMonth]
+
+
+class TurnaroundGroup(msgspec.Struct, frozen=True):
+    line_of_business: str
+    review_type: str
+    urgency: str
+    #: Decided (completed) cases, and those of them decided by ``due_at``.
+    decided: int
+    on_time: int
+    #: ``on_time / (decided + overdue)``: an open case past its clock counts against the share; null with none.
+    share_on_time: float | None
+    overdue: int
+    pending: int
+
+
+class LateCase(msgspec.Struct, frozen=True):
+    assignment_id: UUID
+    case_id: str
+    physician_id: UUID
+    line_of_business: str
+    review_type: str
+    urgency: str
+    due_at: datetime
+    #: When it was decided; null while still open (``overdue``).
+    decided_at: datetime | None
+    hours_late: float
+    outcome: str
+
+
+class TurnaroundReport(msgspec.Struct, rename={"from_": "from"}):
+    from_: date
+    to: date
+    groups: list[TurnaroundGroup]
+    late: list[LateCase]
