@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
                 "policy": CompliancePolicy(
                     required_sources=settings.required_sources,
                     screening_max_age_days=settings.screening_max_age_days,
+                    require_policy_attestation=settings.require_policy_attestation,
                 ),
             }
         ),

@@ -190,6 +190,9 @@ class Settings:
     default_in_state_license: bool = True
     #: Days a list snapshot stays fresh enough to count as screened (rules.md §1).
     screening_max_age_days: int = 35
+    #: ``ROSTER_REQUIRE_POLICY_ATTESTATION`` (default on): an unattested update past its attest-by date makes a
+    #: reviewer ineligible (``policy_attestation_overdue``).
+    require_policy_attestation: bool = True
     fixtures_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "fixtures")
     alembic_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "alembic")
     #: Where loaded list files and their parsed snapshots are kept (``ROSTER_DATA_DIR``).
@@ -289,6 +292,7 @@ class Settings:
             database_url=os.environ.get("ROSTER_DATABASE_URL", base.database_url),
             required_sources=sources,
             default_in_state_license=_env_bool("ROSTER_DEFAULT_IN_STATE_LICENSE", base.default_in_state_license),
+            require_policy_attestation=_env_bool("ROSTER_REQUIRE_POLICY_ATTESTATION", base.require_policy_attestation),
             fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
             data_dir=Path(os.environ.get("ROSTER_DATA_DIR", base.data_dir)),
             preclusion_columns=_env_columns("ROSTER_PRECLUSION_COLUMNS"),

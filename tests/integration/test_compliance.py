@@ -37,6 +37,7 @@ ALL_CHECKS = [
     "recredentialing",
     "irr",
     "clinical_experience",
+    "policy_attestation",
 ]
 
 

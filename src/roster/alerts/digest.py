@@ -43,6 +43,12 @@ KIND_TITLES = {
     "npi_deactivated": "NPI deactivated",
     "recredentialing_due": "Recredentialing due",
     "irr_due": "Inter-rater reliability test due",
+    "assignment_due_soon": "Case due soon",
+    "assignment_overdue": "Case past its turnaround clock",
+    "assignment_at_risk": "Case at risk: reviewer cannot meet the due time",
+    "oncall_gap": "On-call gap",
+    "policy_attestation_due": "Coverage-policy attestation due",
+    "cme_short": "CME cycle projected short",
 }
 
 

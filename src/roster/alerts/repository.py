@@ -290,3 +290,99 @@ async def physician_names(physician_ids: list[UUID]) -> dict[UUID, str]:
         .run()
     )
     return {UUID(str(r["id"])): f"{r['first_name']} {r['last_name']}" for r in rows}
+
+
+# -- the clock's alerts (roster.alerts.clock_sweep) -------------------------------------------
+
+
+async def open_assignments_with_due() -> list[dict[str, Any]]:
+    """Every open assignment with a due time, shaped as ``alerts.clock_rules.AssignmentFacts``."""
+    from roster.assignments.tables import Assignment
+
+    return await (
+        Assignment.select(
+            Assignment.id,
+            Assignment.physician.as_alias("physician_id"),
+            Assignment.case_id,
+            Assignment.review_type,
+            Assignment.urgency,
+            Assignment.due_at,
+        )
+        .where((Assignment.status == "open") & Assignment.due_at.is_not_null())
+        .order_by(Assignment.due_at, Assignment.id)
+        .run()
+    )
+
+
+async def alerts_raised_since(kind: str, since: datetime) -> list[dict[str, Any]]:
+    """Alerts of ``kind`` raised at or after ``since`` (any status): subject, physician and detail."""
+    return await (
+        Alert.select(Alert.subject_id, Alert.physician.as_alias("physician_id"), Alert.detail)
+        .where((Alert.kind == kind) & (Alert.created_at >= since))
+        .output(load_json=True)
+        .run()
+    )
+
+
+async def active_physician_ids() -> list[UUID]:
+    rows = await Physician.select(Physician.id).where(Physician.status == "active").order_by(Physician.id).run()
+    return [row["id"] for row in rows]
+
+
+async def policy_updates_due(first: date, last: date) -> list[dict[str, Any]]:
+    """Policy updates whose attest-by date is in ``[first, last]``, shaped as ``clock_rules.PolicyUpdateFacts``."""
+    from roster.credentialing.tables import PolicyUpdate
+
+    return await (
+        PolicyUpdate.select(PolicyUpdate.id, PolicyUpdate.title, PolicyUpdate.effective_on, PolicyUpdate.attest_by)
+        .where((PolicyUpdate.attest_by >= first) & (PolicyUpdate.attest_by <= last))
+        .run()
+    )
+
+
+async def attestations_of(update_ids: list[UUID]) -> list[dict[str, Any]]:
+    """(``update_id``, ``physician_id``) of every attestation of ``update_ids``."""
+    from roster.credentialing.tables import PolicyAttestation
+
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(update_ids), _CHUNK):
+        rows += await (
+            PolicyAttestation.select(
+                PolicyAttestation.policy_update.as_alias("update_id"),
+                PolicyAttestation.physician.as_alias("physician_id"),
+            )
+            .where(PolicyAttestation.policy_update.is_in(update_ids[start : start + _CHUNK]))
+            .run()
+        )
+    return rows
+
+
+async def cme_credits_between(first: date, last: date) -> list[dict[str, Any]]:
+    """Credits of active physicians completed in ``[first, last]``: physician, date and hours."""
+    from roster.credentialing.tables import CmeCredit
+
+    return await (
+        CmeCredit.select(CmeCredit.physician.as_alias("physician_id"), CmeCredit.completed_on, CmeCredit.hours)
+        .where(
+            (CmeCredit.physician._.status == "active")
+            & (CmeCredit.completed_on >= first)
+            & (CmeCredit.completed_on <= last)
+        )
+        .run()
+    )
+
+
+async def held_license_states(today: date, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """(``physician_id``, ``state``) of every license of an active physician of ``statuses`` not expired on
+    ``today`` (whose state's CME rule applies to them)."""
+    from roster.licenses.tables import License
+
+    return await (
+        License.select(License.physician.as_alias("physician_id"), License.state)
+        .where(
+            (License.physician._.status == "active")
+            & License.status.is_in(list(statuses))
+            & (License.expires_on >= today)
+        )
+        .run()
+    )

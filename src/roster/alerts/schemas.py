@@ -16,6 +16,12 @@ AlertKind = Literal[
     "npi_deactivated",
     "recredentialing_due",
     "irr_due",
+    "assignment_due_soon",
+    "assignment_overdue",
+    "assignment_at_risk",
+    "oncall_gap",
+    "policy_attestation_due",
+    "cme_short",
 ]
 AlertStatus = Literal["open", "acknowledged"]
 

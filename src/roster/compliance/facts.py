@@ -49,8 +49,13 @@ class PhysicianFacts(msgspec.Struct, frozen=True):
     licenses: tuple[LicenseFact, ...] = ()
     certifications: tuple[CertificationFact, ...] = ()
     screening: tuple[ScreeningFact, ...] = ()
+    #: The attest-by dates of the coverage-policy updates the physician had not attested (as recorded).
+    unattested_attest_by: tuple[date, ...] = ()
 
 
 class CompliancePolicy(msgspec.Struct, frozen=True):
     required_sources: tuple[str, ...] = ("oig_leie", "sam", "cms_preclusion")
     screening_max_age_days: int = 35
+    #: ``ROSTER_REQUIRE_POLICY_ATTESTATION``: an update unattested past its attest-by date makes a
+    #: reviewer ineligible (``policy_attestation_overdue``).
+    require_policy_attestation: bool = True

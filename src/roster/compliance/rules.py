@@ -50,6 +50,7 @@ COMPLIANCE_REASONS = (
     "recredentialing_overdue",
     "irr_overdue",
     "insufficient_experience",
+    "policy_attestation_overdue",
 )
 
 
@@ -196,6 +197,23 @@ def check_experience(clinical_practice_start: date, as_of: date) -> Check:
     )
 
 
+def check_policy_attestation(unattested: Iterable[date], as_of: date, policy: CompliancePolicy) -> Check:
+    """Every coverage-policy update past its attest-by date is attested (rules.md §6); informational when the
+    organization does not require it. Passing, it is in force through the next unattested attest-by date."""
+    dates = sorted(unattested)
+    overdue = [d for d in dates if d < as_of]
+    if overdue and policy.require_policy_attestation:
+        return _fail(
+            "policy_attestation",
+            "policy_attestation_overdue",
+            f"{len(overdue)} coverage-policy update(s) not attested; the first was due {overdue[0].isoformat()}",
+        )
+    if overdue:
+        return _pass("policy_attestation", f"{len(overdue)} update(s) not attested (attestation not required)")
+    upcoming = dates[0] if dates else None
+    return _pass("policy_attestation", "every coverage-policy update due is attested", upcoming)
+
+
 def check_active(status: str) -> Check:
     if status == "active":
         return _pass("active", "physician is active")
@@ -213,6 +231,7 @@ def compliance_checks(facts: PhysicianFacts, as_of: date, policy: CompliancePoli
         check_recredentialing(facts.credentialed_on, as_of),
         check_irr(facts.irr_passed_on, as_of),
         check_experience(facts.clinical_practice_start, as_of),
+        check_policy_attestation(facts.unattested_attest_by, as_of, policy),
     ]
 
 

@@ -17,6 +17,7 @@ from roster import clock
 from roster.certifications import repository as certifications
 from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts
 from roster.compliance.rules import COMPLIANCE_REASONS, SOURCE_CHECKS, compliance_checks, failing_reasons
+from roster.credentialing.repository import unattested_attest_by
 from roster.errors import InvalidInput, NotFound
 from roster.history import service as history
 from roster.licenses import repository as licenses
@@ -58,7 +59,11 @@ def end_of_day(day: date) -> datetime:
 
 
 def _facts(
-    physician: dict[str, Any], lic_rows: list[dict[str, Any]], cert_rows: list[dict[str, Any]], screening: Any
+    physician: dict[str, Any],
+    lic_rows: list[dict[str, Any]],
+    cert_rows: list[dict[str, Any]],
+    screening: Any,
+    unattested: list[date] | None = None,
 ) -> PhysicianFacts:
     return PhysicianFacts(
         id=UUID(str(physician["id"])),
@@ -71,6 +76,7 @@ def _facts(
         licenses=tuple(msgspec.convert(r, LicenseFact, strict=False) for r in lic_rows),
         certifications=tuple(msgspec.convert(r, CertificationFact, strict=False) for r in cert_rows),
         screening=screening,
+        unattested_attest_by=tuple(sorted(unattested or ())),
     )
 
 
@@ -98,7 +104,8 @@ async def physician_facts(physician_id: UUID, as_of: date) -> PhysicianFacts:
         lic_rows = file.get("license", [])
         cert_rows = file.get("certification", [])
     screening = await screening_facts(physician_id, physician["created_at"], at)
-    return _facts(physician, lic_rows, cert_rows, screening)
+    unattested = (await unattested_attest_by(at, [physician_id])).get(physician_id)
+    return _facts(physician, lic_rows, cert_rows, screening, unattested)
 
 
 async def report(physician_id: UUID, as_of: date | None, policy: CompliancePolicy) -> ComplianceReport:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Collection
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -345,3 +346,33 @@ async def held_license_states(physician_id: UUID, today: date, statuses: tuple[s
         .run()
     )
     return sorted({row["state"] for row in rows})
+
+
+async def unattested_attest_by(at: datetime, physician_ids: Collection[UUID] | None = None) -> dict[UUID, list[date]]:
+    """Per physician (of ``physician_ids``, or everyone on file), the attest-by dates of the policy updates on
+    file at ``at`` that the physician had not attested by then (an attestation counts from its ``attested_on``
+    day and once recorded). Physicians with none are absent."""
+    updates = (
+        await PolicyUpdate.select(PolicyUpdate.id, PolicyUpdate.attest_by).where(PolicyUpdate.created_at <= at).run()
+    )
+    if not updates:
+        return {}
+    people = Physician.select(Physician.id)
+    if physician_ids is not None:
+        if not physician_ids:
+            return {}
+        people = people.where(Physician.id.is_in(list(physician_ids)))
+    ids = [row["id"] for row in await people.run()]
+    attested_query = PolicyAttestation.select(
+        PolicyAttestation.policy_update.as_alias("update_id"), PolicyAttestation.physician.as_alias("physician_id")
+    ).where((PolicyAttestation.attested_on <= at.date()) & (PolicyAttestation.created_at <= at))
+    if physician_ids is not None:
+        attested_query = attested_query.where(PolicyAttestation.physician.is_in(list(physician_ids)))
+    attested = {(str(r["update_id"]), str(r["physician_id"])) for r in await attested_query.run()}
+    out: dict[UUID, list[date]] = {}
+    for pid in ids:
+        key = str(pid)
+        missing = [u["attest_by"] for u in updates if (str(u["id"]), key) not in attested]
+        if missing:
+            out[pid if isinstance(pid, UUID) else UUID(key)] = missing
+    return out

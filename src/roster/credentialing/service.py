@@ -50,6 +50,7 @@ from roster.credentialing.schemas import (
 from roster.db import write_tx
 from roster.db.errors import as_conflict
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
+from roster.history import service as history
 from roster.physicians import service as physicians
 from roster.physicians.schemas import PhysicianRead, PhysicianUpdate
 
@@ -397,10 +398,9 @@ async def add_policy_update(data: PolicyUpdateCreate, *, actor: str) -> PolicyUp
         "created_by": actor[:100],
         "created_at": now,
     }
-    # Not a roster change yet: no eligibility rule reads policy updates or attestations. When
-    # ROSTER_REQUIRE_POLICY_ATTESTATION makes them a reason (policy_attestation_overdue), these writes
-    # become roster changes.
-    async with write_tx(roster_change=False):
+    # A roster change: a new update can make every reviewer ineligible once its attest-by date passes
+    # (``policy_attestation_overdue``); the roster index is rebuilt from it.
+    async with write_tx():
         await repository.insert_policy_update(row)
         [created] = await _policy_update_reads([row])
         doc = {k: v for k, v in _doc(created).items() if k not in ("attested", "outstanding")}
@@ -436,7 +436,8 @@ def _duplicate_attestation() -> Conflict:
 async def add_attestation(update_id: UUID, data: AttestationCreate, *, actor: str) -> AttestationRead:
     now = clock.now()
     try:
-        async with write_tx(roster_change=False):
+        # A roster change, versioned with the physician's file: the index reloads this physician alone.
+        async with write_tx():
             update = await _require_policy_update(update_id)
             if data.attested_on > now.date():
                 raise InvalidInput.on("attested_on", "is in the future")
@@ -457,9 +458,7 @@ async def add_attestation(update_id: UUID, data: AttestationCreate, *, actor: st
                 created_at=now,
             )
             await repository.insert_attestation(msgspec.structs.asdict(created))
-            await audit.record(
-                actor=actor, action="create", entity="policy_attestation", entity_id=created.id, after=_doc(created)
-            )
+            await history.record_owned_change("policy_attestation", "create", None, created, actor=actor, at=now)
     except Exception as exc:
         # Two recordings of the same attestation at the same moment: the unique constraint decides.
         if as_conflict(exc) is None:

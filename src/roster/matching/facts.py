@@ -44,6 +44,7 @@ REASON_WORDS: dict[str, str] = {
     "irr_overdue": "The annual inter-rater reliability test is overdue.",
     "insufficient_experience": f"Has fewer than {EXPERIENCE_YEARS} years of clinical practice.",
     "npi_deactivated": "The NPI is deactivated in NPPES or invalid.",
+    "policy_attestation_overdue": "Has not attested a coverage-policy update past its attest-by date.",
     "line_of_business": "Does not review for this line of business.",
     "specialty_mismatch": "Neither the same nor a similar specialty as the case.",
     "prior_reviewer": "Already reviewed this case, and an appeal needs a new reviewer.",

@@ -13,6 +13,7 @@ import msgspec
 
 from roster.compliance.facts import CertificationFact, LicenseFact, PhysicianFacts, ScreeningFact
 from roster.config import SOURCES
+from roster.credentialing.repository import unattested_attest_by
 from roster.matching import repository
 from roster.matching.facts import ReviewerFacts, ScreeningStanding, SnapshotRef
 
@@ -95,6 +96,7 @@ def _reviewer(
     certifications: list[dict[str, Any]],
     screening: ScreeningStanding,
     open_cases: int,
+    unattested: list[date] | None = None,
 ) -> ReviewerFacts:
     return ReviewerFacts(
         compliance=PhysicianFacts(
@@ -108,6 +110,7 @@ def _reviewer(
             licenses=tuple(msgspec.convert(r, LicenseFact, strict=False) for r in licenses),
             certifications=tuple(msgspec.convert(r, CertificationFact, strict=False) for r in certifications),
             screening=screening[0],
+            unattested_attest_by=tuple(sorted(unattested or ())),
         ),
         name=f"{physician['first_name']} {physician['last_name']}",
         lines_of_business=tuple(physician["lines_of_business"] or ()),
@@ -144,10 +147,16 @@ async def current_reviewers(
     licenses = _by_owner(await repository.licenses(ids))
     certifications = _by_owner(await repository.certifications(ids))
     screening = await _screening(physicians, now, ids)
+    unattested = await unattested_attest_by(now, ids)
     counts = open_cases or {}
     return [
         _reviewer(
-            p, licenses.get(p["id"], []), certifications.get(p["id"], []), screening[p["id"]], counts.get(p["id"], 0)
+            p,
+            licenses.get(p["id"], []),
+            certifications.get(p["id"], []),
+            screening[p["id"]],
+            counts.get(p["id"], 0),
+            unattested.get(p["id"]),
         )
         for p in physicians
     ]
@@ -175,10 +184,16 @@ async def reviewers_as_recorded(at: datetime) -> list[ReviewerFacts]:
         elif version["entity"] == "certification":
             certifications[owner].append(version["data"])
     screening = await _screening(physicians, at, None)
+    unattested = await unattested_attest_by(at)
     counts = await repository.open_assignment_counts_at(at)
     return [
         _reviewer(
-            p, licenses.get(p["id"], []), certifications.get(p["id"], []), screening[p["id"]], counts.get(p["id"], 0)
+            p,
+            licenses.get(p["id"], []),
+            certifications.get(p["id"], []),
+            screening[p["id"]],
+            counts.get(p["id"], 0),
+            unattested.get(p["id"]),
         )
         for p in physicians
     ]

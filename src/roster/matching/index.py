@@ -34,6 +34,8 @@ _RANK_NO_LANGUAGE, _RANK_NOT_SAME, _RANK_NOT_PRIOR = 1, 2, 4
 _RANK_NOT_NOW, _RANK_NOT_ON_CALL = 8, 16
 #: Far past / far future as date ordinals, for "never" and "no end".
 NEVER = -(10**9)
+#: A date that never comes (no unattested policy update).
+NO_DATE = 10**9
 FOREVER = 10**9
 _RESTRICTIVE = frozenset({"suspended", "revoked", "probation"})
 #: License miss code per (state, physician): 0 none on file, 1 restricted, 2 expired (nearest miss wins).
@@ -51,6 +53,8 @@ class DayView:
         bits |= np.where(d >= index.recredentialing_due, BIT["recredentialing_overdue"], 0).astype(np.int32)
         bits |= np.where(d > index.irr_last_day, BIT["irr_overdue"], 0).astype(np.int32)
         bits |= np.where(d < index.qualified_on, BIT["insufficient_experience"], 0).astype(np.int32)
+        if index.rules.policy.require_policy_attestation:
+            bits |= np.where(d > index.attestation_due, BIT["policy_attestation_overdue"], 0).astype(np.int32)
         for fresh_until, stale_possible in index.screening_fresh_until:
             bits |= np.where(stale_possible & (s > fresh_until), BIT["screening_stale"], 0).astype(np.int32)
         # Certifications: which are current on the date, and the specialties they prove.
@@ -386,6 +390,7 @@ class RosterIndex:
         recred = np.full(n, NEVER, dtype=np.int64)
         irr = np.full(n, NEVER, dtype=np.int64)
         qualified = np.zeros(n, dtype=np.int64)
+        attest = np.full(n, NO_DATE, dtype=np.int64)
         self.lob: dict[str, np.ndarray] = {}
         self.language: dict[str, np.ndarray] = {}
         self.attested_specialty = np.zeros((len(self.specialty_names), n), dtype=bool)
@@ -401,6 +406,8 @@ class RosterIndex:
             if c.irr_passed_on is not None:
                 irr[i] = irr_last_day(c.irr_passed_on).toordinal()
             qualified[i] = add_years(c.clinical_practice_start, EXPERIENCE_YEARS).toordinal()
+            if c.unattested_attest_by:
+                attest[i] = min(c.unattested_attest_by).toordinal()
             for lob in r.lines_of_business:
                 self.lob.setdefault(lob, np.zeros(n, dtype=bool))[i] = True
             for lang in r.languages:
@@ -415,6 +422,8 @@ class RosterIndex:
         self.recredentialing_due = recred
         self.irr_last_day = irr
         self.qualified_on = qualified
+        #: The first attest-by date of an update the physician has not attested (overdue the day after).
+        self.attestation_due = attest
 
     def _certification_columns(self, rules: MatchRules) -> None:
         owner, spec, group, current_kind, start, end = [], [], [], [], [], []
@@ -723,6 +732,7 @@ class RosterIndex:
 #: Per-physician columns (the last axis is the row), as :meth:`RosterIndex.patched` splices them.
 _ROW_COLUMNS = (
     "max_open_cases",
+    "attestation_due",
     "static_bits",
     "recredentialing_due",
     "irr_last_day",

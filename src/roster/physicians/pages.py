@@ -79,6 +79,7 @@ CHECK_LABELS = {
     "recredentialing": "Recred.",
     "irr": "IRR",
     "clinical_experience": "Experience",
+    "policy_attestation": "Policies",
 }
 LINES_OF_BUSINESS: tuple[str, ...] = LineOfBusiness.__args__  # type: ignore[attr-defined]
 STATUSES: tuple[str, ...] = PhysicianStatus.__args__  # type: ignore[attr-defined]

@@ -71,6 +71,20 @@ JOBS: dict[str, JobSpec] = {
             False,
             "Deliver new alerts to webhook endpoints, retrying failures",
         ),
+        JobSpec(
+            "assignment_clock",
+            "roster.alerts.clock_sweep:run_assignment_clock",
+            "*/15 * * * *",
+            False,
+            "Raise assignment due-soon, overdue and at-risk alerts and on-call gaps of the next 7 days",
+        ),
+        JobSpec(
+            "education_sweep",
+            "roster.alerts.clock_sweep:run_education_sweep",
+            "45 2 * * *",
+            True,
+            "Raise policy attestation due and CME short alerts",
+        ),
     )
 }
 #: How far back :func:`previous_fire_time` looks, widening; the last is longer than the longest period (a month).

@@ -6,6 +6,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from roster.compliance.rules import (
     check_irr,
     check_license,
     check_npi,
+    check_policy_attestation,
     check_recredentialing,
     check_screening,
     compliance_checks,
@@ -46,6 +48,7 @@ CHECK_ORDER = [
     "recredentialing",
     "irr",
     "clinical_experience",
+    "policy_attestation",
 ]
 
 
@@ -392,7 +395,7 @@ def test_npi_reported_deactivated() -> None:
 # --- the whole report ----------------------------------------------------------------------------
 
 
-def test_compliant_physician_passes_all_ten_checks_in_order() -> None:
+def test_compliant_physician_passes_every_check_in_order() -> None:
     checks = compliance_checks(facts(), AS_OF, POLICY)
     assert [c.check for c in checks] == CHECK_ORDER
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
@@ -412,6 +415,7 @@ def test_failing_reasons_lists_every_failure_in_check_order() -> None:
         credentialed_on=None,
         irr_passed_on=None,
         clinical_practice_start=AS_OF - timedelta(days=30),
+        unattested_attest_by=(AS_OF - timedelta(days=3),),
     )
     checks = compliance_checks(bad, AS_OF, POLICY)
     assert [c.check for c in checks] == CHECK_ORDER
@@ -427,6 +431,7 @@ def test_failing_reasons_lists_every_failure_in_check_order() -> None:
         "recredentialing_overdue",
         "irr_overdue",
         "insufficient_experience",
+        "policy_attestation_overdue",
     ]
 
 
@@ -540,3 +545,22 @@ def test_license_reason_is_one_of_the_documented_codes(licenses: list[LicenseFac
     else:
         assert result.reason in {"license_expired", "license_restricted", "no_license_in_state"}
         assert (result.reason == "no_license_in_state") == (not licenses)
+
+
+# --- coverage-policy attestations (rules.md §6) ---------------------------------------------------
+
+
+def test_an_update_unattested_past_its_attest_by_date_fails_from_the_day_after() -> None:
+    due = AS_OF - timedelta(days=1)
+    assert_fails(check_policy_attestation((due,), AS_OF, POLICY), "policy_attestation_overdue")
+    on_the_day = check_policy_attestation((AS_OF,), AS_OF, POLICY)
+    assert on_the_day.ok and on_the_day.expires_on == AS_OF
+    assert check_policy_attestation((), AS_OF, POLICY).ok
+
+
+def test_attestation_is_informational_when_the_organization_does_not_require_it() -> None:
+    relaxed = msgspec.structs.replace(POLICY, require_policy_attestation=False)
+    result = check_policy_attestation((AS_OF - timedelta(days=30),), AS_OF, relaxed)
+    assert result.ok and "not required" in result.detail
+    checks = compliance_checks(facts(unattested_attest_by=(AS_OF - timedelta(days=30),)), AS_OF, POLICY)
+    assert failing_reasons(checks) == ["policy_attestation_overdue"]

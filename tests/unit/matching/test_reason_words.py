@@ -10,7 +10,8 @@ from roster.matching.facts import MATCH_REASONS, REASON_WORDS, REASONS, TIME_REA
 CONTRACT = tuple(
     "inactive no_license_in_state license_expired license_restricted no_board_certification certification_lapsed "
     "excluded_oig excluded_sam precluded_cms screening_pending screening_stale recredentialing_overdue irr_overdue "
-    "insufficient_experience npi_deactivated line_of_business specialty_mismatch prior_reviewer at_capacity "
+    "insufficient_experience policy_attestation_overdue npi_deactivated line_of_business specialty_mismatch "
+    "prior_reviewer at_capacity "
     "off_shift on_leave cannot_meet_due".split()
 )
 
