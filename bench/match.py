@@ -460,6 +460,7 @@ def in_process(settings: Settings, specialties: list[str], states: list[str], ar
     cases = []
     for _ in range(args.cases):
         body = random_case(rng, specialties, states)
+        body.pop("urgency", None)  # the clock is the request path's; the index is judged alone here
         cases.append(case_of(roster, prior_reviewer_ids=[], **body))
     per_case = []
     eligible = 0

@@ -9,6 +9,7 @@ replayed past ``at``, a case due beyond it) is answered from each candidate's ow
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,6 +29,8 @@ WINDOW_DAYS = 75
 #: Business hours of the organization (its zone, weekdays, not a holiday): outside them an expedited case
 #: ranks on-call reviewers first (rules.md §5).
 BUSINESS_HOURS = (time(8), time(17))
+#: How many recent questions' views are kept (clock rows x review types asked within one second).
+VIEWS_KEPT = 64
 
 
 @dataclass(slots=True)
@@ -42,6 +45,9 @@ class Availability:
     #: Physicians in a rotation (a layer or an override): a change to one moves others' on-call time.
     rotation_members: frozenset[UUID]
     _positions: dict[int, tuple[RosterIndex, np.ndarray]] = field(default_factory=dict)
+    #: The last few questions' views: a router's requests in the same second ask the same question
+    #: (``at`` and ``received_at`` default to the current second), so most are answered by a lookup.
+    _views: OrderedDict[tuple, tuple[RosterIndex, TimeView]] = field(default_factory=OrderedDict)
 
     def positions(self, index: RosterIndex) -> np.ndarray:
         cached = self._positions.get(id(index))
@@ -137,6 +143,10 @@ def live_time_view(
     """The case's time over every row from the book; None when the question is outside its window."""
     if not availability.book.covers(at, due_at):
         return None
+    key = (id(index), at, due_at, min_review, require_now, on_call_first)
+    cached = availability._views.get(key)
+    if cached is not None and cached[0] is index:
+        return cached[1]
     answers = spread(
         availability.book.query(at, due_at, min_review),
         availability.positions(index),
@@ -145,7 +155,11 @@ def live_time_view(
         due_at,
         min_review,
     )
-    return _view(answers, require_now=require_now, on_call_first=on_call_first)
+    view = _view(answers, require_now=require_now, on_call_first=on_call_first)
+    availability._views[key] = (index, view)
+    while len(availability._views) > VIEWS_KEPT:
+        availability._views.popitem(last=False)
+    return view
 
 
 def _overrides_of(schedule: rules.Schedule, rotation: rules.Rotation) -> list[rules.Override]:

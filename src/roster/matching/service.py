@@ -386,8 +386,10 @@ async def case_time(data: TimedCase, roster: RosterState, settings: Settings) ->
     """``due_at`` from the turnaround table (rules.md §5) and the time questions of a match or assignment.
     An assignment that names its own ``due_at`` keeps it."""
     now = clock.now()
-    at = (data.at or now).astimezone(UTC)
-    received = (data.received_at or now).astimezone(UTC)
+    # Defaults to the current second: every request within it asks the same question (cached views).
+    second = now.astimezone(UTC).replace(microsecond=0)
+    at = data.at.astimezone(UTC) if data.at is not None else second
+    received = data.received_at.astimezone(UTC) if data.received_at is not None else second
     holidays = roster.availability.holidays if roster.availability is not None else await holiday_days()
     organization = zone(settings.default_time_zone)
     given = getattr(data, "due_at", None)
