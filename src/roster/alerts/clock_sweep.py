@@ -7,7 +7,7 @@ every active physician.
 
 Both load facts in bulk (schedules and on-call gaps through ``roster.schedules.service``, the CME table
 through ``roster.credentialing.service``) and insert new alerts exactly as the expiration sweep does
-(:func:`raise_due`): existing keys skipped, the unique (kind, subject_id, threshold) key deciding races,
+(``sweep.raise_due``): existing keys skipped, the unique (kind, subject_id, threshold) key deciding races,
 batches in key order, one short transaction each. An acknowledged alert keeps its key, so it is never
 raised again.
 """
@@ -15,7 +15,6 @@ raised again.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -39,46 +38,9 @@ from roster.alerts.clock_rules import (
     risk_alert,
 )
 from roster.alerts.rules import DueAlert
-from roster.alerts.service import ALERT_KINDS, alert_row
-from roster.alerts.sweep import BATCH, time_ordered_ids
+from roster.alerts.sweep import raise_due
 from roster.availability.rules import HORIZON, Schedule
 from roster.config import Settings
-from roster.db import write_tx
-
-
-def _known_kinds(kinds: Sequence[str]) -> None:
-    """Refuse to raise a kind the alerts API cannot read back (``alerts.schemas.AlertKind``): one such row
-    would fail every listing and delivery of alerts."""
-    unknown = [kind for kind in kinds if kind not in ALERT_KINDS]
-    if unknown:
-        raise RuntimeError(f"alert kind(s) {', '.join(unknown)} missing from roster.alerts.schemas.AlertKind")
-
-
-async def raise_due(due: list[DueAlert], kinds: Sequence[str]) -> int:
-    """Insert the alerts of ``due`` that do not exist yet (as ``sweep.sweep`` does); returns how many were new."""
-    existing = await repository.existing_keys(list(kinds))
-    new = [alert for alert in due if (alert.kind, str(alert.subject_id), alert.threshold) not in existing]
-    new.sort(key=lambda alert: (alert.kind, str(alert.subject_id), alert.threshold))
-    ids = time_ordered_ids(len(new))
-    raised = 0
-    for start in range(0, len(new), BATCH):
-        rows = [
-            alert_row(
-                kind=alert.kind,
-                physician_id=alert.physician_id,
-                subject_type=alert.subject_type,
-                subject_id=alert.subject_id,
-                threshold=alert.threshold,
-                due_on=alert.due_on,
-                detail=alert.detail,
-            )
-            for alert in new[start : start + BATCH]
-        ]
-        for row, alert_id in zip(rows, ids[start : start + BATCH], strict=True):
-            row["id"] = alert_id
-        async with write_tx(roster_change=False):
-            raised += await repository.insert_new(rows)
-    return raised
 
 
 def _uuid(value: Any) -> UUID:
@@ -139,7 +101,6 @@ async def gap_alerts(now: datetime) -> tuple[list[DueAlert], dict[str, int]]:
 async def assignment_clock(now: datetime, settings: Settings) -> dict[str, int]:
     """Raise the assignment and on-call alerts due at ``now``; counts (``due``: alerts that should exist,
     ``raised``: new ones, ``assignments`` and ``gaps`` examined)."""
-    _known_kinds(CLOCK_KINDS)
     due, counts = await assignment_alerts(now, settings)
     gaps, gap_counts = await gap_alerts(now)
     due += gaps
@@ -194,7 +155,6 @@ async def education_alerts(today: date, settings: Settings) -> tuple[list[DueAle
 
 async def education_sweep(today: date, settings: Settings) -> dict[str, int]:
     """Raise the education alerts due on ``today``; counts like the expiration sweep's."""
-    _known_kinds(EDUCATION_KINDS)
     due, counts = await education_alerts(today, settings)
     raised = await raise_due(due, EDUCATION_KINDS)
     return {**counts, "due": len(due), "raised": raised}

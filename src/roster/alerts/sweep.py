@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import httpx
@@ -78,11 +79,11 @@ async def due_alerts(today: date) -> tuple[list[DueAlert], dict[str, int]]:
     return due, examined
 
 
-async def sweep(today: date) -> dict[str, int]:
-    """Raise the alerts due on ``today``; returns counts (``due``: alerts that should exist, ``raised``: new ones)."""
-    due, counts = await due_alerts(today)
+async def raise_due(due: list[DueAlert], kinds: Sequence[str]) -> int:
+    """Insert the alerts of ``due`` that do not exist yet; returns how many were new. Every swept kind goes
+    through here (expirations, the assignment clock, education)."""
     # Skipping what exists is only the fast path; the unique key still decides when two sweeps race.
-    existing = await repository.existing_keys(list(SWEPT_KINDS))
+    existing = await repository.existing_keys(list(kinds))
     new = [alert for alert in due if (alert.kind, str(alert.subject_id), alert.threshold) not in existing]
     new.sort(key=lambda alert: (alert.kind, str(alert.subject_id), alert.threshold))
     ids = time_ordered_ids(len(new))
@@ -106,7 +107,13 @@ async def sweep(today: date) -> dict[str, int]:
         # and a batch that fails leaves earlier ones in place for the next (idempotent) run.
         async with write_tx(roster_change=False):
             raised += await repository.insert_new(rows)
-    return {**counts, "due": len(due), "raised": raised}
+    return raised
+
+
+async def sweep(today: date) -> dict[str, int]:
+    """Raise the alerts due on ``today``; returns counts (``due``: alerts that should exist, ``raised``: new ones)."""
+    due, counts = await due_alerts(today)
+    return {**counts, "due": len(due), "raised": await raise_due(due, SWEPT_KINDS)}
 
 
 async def run_sweep(settings: Settings, http: httpx.AsyncClient) -> dict[str, int]:

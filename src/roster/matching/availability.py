@@ -47,7 +47,7 @@ class Availability:
     _positions: dict[int, tuple[RosterIndex, np.ndarray]] = field(default_factory=dict)
     #: The last few questions' views: a router's requests in the same second ask the same question
     #: (``at`` and ``received_at`` default to the current second), so most are answered by a lookup.
-    _views: OrderedDict[tuple, tuple[RosterIndex, TimeView]] = field(default_factory=OrderedDict)
+    views: OrderedDict[tuple, tuple[RosterIndex, TimeView]] = field(default_factory=OrderedDict)
 
     def positions(self, index: RosterIndex) -> np.ndarray:
         cached = self._positions.get(id(index))
@@ -144,7 +144,7 @@ def live_time_view(
     if not availability.book.covers(at, due_at):
         return None
     key = (id(index), at, due_at, min_review, require_now, on_call_first)
-    cached = availability._views.get(key)
+    cached = availability.views.get(key)
     if cached is not None and cached[0] is index:
         return cached[1]
     answers = spread(
@@ -156,9 +156,9 @@ def live_time_view(
         min_review,
     )
     view = _view(answers, require_now=require_now, on_call_first=on_call_first)
-    availability._views[key] = (index, view)
-    while len(availability._views) > VIEWS_KEPT:
-        availability._views.popitem(last=False)
+    availability.views[key] = (index, view)
+    while len(availability.views) > VIEWS_KEPT:
+        availability.views.popitem(last=False)
     return view
 
 

@@ -164,16 +164,7 @@ class ReportController(Controller):
     ) -> Response[OnCallGapReport]:
         report = await schedules.on_call_gaps(rotation, days)
         if wants_csv(request):
-            rows = (
-                {
-                    **msgspec.structs.asdict(g),
-                    "rotation_id": str(g.rotation_id),
-                    "starts_at": g.starts_at.isoformat(),
-                    "ends_at": g.ends_at.isoformat(),
-                    "physician_id": None if g.physician_id is None else str(g.physician_id),
-                }
-                for g in report.gaps
-            )
+            rows = (msgspec.to_builtins(g) for g in report.gaps)
             return csv_stream_response(rows, ONCALL_GAPS_CSV, filename=f"oncall-gaps-{days}d.csv")
         return Response(report)
 
@@ -202,15 +193,6 @@ class ReportController(Controller):
         organization = zone(request.app.state["settings"].default_time_zone)
         report = await turnaround.turnaround_report(start, end, line_of_business, organization)
         if wants_csv(request):
-            rows = (
-                {
-                    **msgspec.structs.asdict(c),
-                    "assignment_id": str(c.assignment_id),
-                    "physician_id": str(c.physician_id),
-                    "due_at": c.due_at.isoformat(),
-                    "decided_at": None if c.decided_at is None else c.decided_at.isoformat(),
-                }
-                for c in report.late
-            )
+            rows = (msgspec.to_builtins(c) for c in report.late)
             return csv_stream_response(rows, TURNAROUND_CSV, filename=f"turnaround-{start}-{end}.csv")
         return Response(report)

@@ -752,17 +752,7 @@ async def schedule_of(physician_id: UUID, at: datetime | None = None) -> rules.S
                 continue
     return rules.Schedule(
         physician_id=physician_id,
-        working_hours=tuple(
-            rules.WorkingHours(
-                weekdays=frozenset(WEEKDAYS.index(d) for d in h.weekdays),
-                start=wall_time(h.start),
-                end=wall_time(h.end),
-                zone=zone_info,
-                effective_from=h.effective_from,
-                effective_until=h.effective_until,
-            )
-            for h in hours
-        ),
+        working_hours=tuple(_hours_rule(h, zone_info) for h in hours),
         time_off=tuple(rules.TimeOff(t.starts_at, t.ends_at, t.reason) for t in leave),
         rotations=tuple(s.rule for s in states),
         overrides=tuple(o for s in states for o in s.override_rules),
@@ -770,8 +760,7 @@ async def schedule_of(physician_id: UUID, at: datetime | None = None) -> rules.S
     )
 
 
-def _hours_rule(row: dict[str, Any], zone_info: ZoneInfo) -> rules.WorkingHours:
-    hours = _hours_read(row, row.get("time_zone") or zone_info.key)
+def _hours_rule(hours: WorkingHoursRead, zone_info: ZoneInfo) -> rules.WorkingHours:
     return rules.WorkingHours(
         weekdays=frozenset(WEEKDAYS.index(d) for d in hours.weekdays),
         start=wall_time(hours.start),
@@ -803,7 +792,7 @@ async def roster_schedules(
     for row in hours:
         pid = _as_uuid(row["physician_id"])
         by_physician.setdefault(pid, {"hours": [], "leave": []})["hours"].append(
-            _hours_rule(row, zone(row["time_zone"]))
+            _hours_rule(_hours_read(row, row["time_zone"]), zone(row["time_zone"]))
         )
     for row in leave:
         read = _time_off_read(row)

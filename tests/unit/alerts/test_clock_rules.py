@@ -326,3 +326,12 @@ def test_cme_is_not_judged_early_in_a_cycle() -> None:
 
 def test_no_requirement_no_cme_alert() -> None:
     assert cme_alert(DOC, None, [], date(2027, 1, 1)) is None
+
+
+def test_every_kind_the_jobs_raise_can_be_read_back() -> None:
+    """One row of a kind missing from ``AlertKind`` would fail every alert listing and delivery."""
+    from roster.alerts.clock_rules import CLOCK_KINDS, EDUCATION_KINDS
+    from roster.alerts.rules import SWEPT_KINDS
+    from roster.alerts.service import ALERT_KINDS
+
+    assert set(CLOCK_KINDS) | set(EDUCATION_KINDS) | set(SWEPT_KINDS) <= set(ALERT_KINDS)
