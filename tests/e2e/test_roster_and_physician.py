@@ -129,3 +129,34 @@ def test_filter_the_roster_by_standing_sort_it_by_next_expiry_and_export_it(page
     page.goto("/roster?compliance=saintly")
     assert "unknown standing" in page.locator("#e-compliance").inner_text()
     assert page.get_by_label("Compliance").get_attribute("aria-invalid") == "true"
+
+
+def test_emptying_an_optional_field_in_the_edit_form_clears_it(page: Any, demo_server: DemoServer) -> None:
+    physician = own_physician(demo_server, 3)
+    with demo_server.api() as api:
+        verified = factories.license(
+            number="E2ECLR3",
+            verified_on=(factories.TODAY - timedelta(days=30)).isoformat(),
+            verification_source="CA Medical Board",
+        )
+        created = api.post(f"/physicians/{physician['id']}/licenses", json=verified)
+        assert created.status_code == 201, created.text
+        license_id = created.json()["id"]
+    sign_in(page, demo_server, "credentialing")
+    page.goto(f"/physicians/{physician['id']}")
+    row = page.locator("#licenses tr", has_text="E2ECLR3")
+    assert "CA Medical Board" in row.inner_text()
+    row.get_by_role("link", name=re.compile("Edit license")).click()
+    page.wait_for_url(f"**/licenses/{license_id}/edit")
+    form = page.get_by_role("form", name="Edit license")
+    assert form.get_by_label("Verification source").input_value() == "CA Medical Board"
+    form.get_by_label("Verified on").fill("")
+    form.get_by_label("Verification source").fill("")
+    assert_accessible(page)
+    form.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**/physicians/{physician['id']}")
+    row = page.locator("#licenses tr", has_text="E2ECLR3")
+    assert "CA Medical Board" not in row.inner_text()
+    with demo_server.api() as api:
+        stored = api.get(f"/licenses/{license_id}").json()
+    assert stored["verified_on"] is None and stored["verification_source"] is None, stored

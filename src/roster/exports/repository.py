@@ -13,11 +13,12 @@ from roster.physicians.tables import Physician
 
 
 async def physicians(ids: Sequence[UUID] | None = None) -> list[dict[str, Any]]:
-    """``ids``: only these physicians (a filtered export); the caller keeps each list short (``IN``)."""
+    """``ids``: only these physicians (a filtered export), each row with its ``id`` so the caller can keep
+    the filter's order; the caller keeps each list short (``IN``)."""
     columns = [getattr(Physician, name) for name in PHYSICIAN_COLUMNS]
     query = Physician.select(*columns)
     if ids is not None:
-        query = query.where(Physician.id.is_in(list(ids)))
+        query = Physician.select(Physician.id, *columns).where(Physician.id.is_in(list(ids)))
     return await query.order_by(Physician.npi).run()
 
 

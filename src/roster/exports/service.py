@@ -84,13 +84,15 @@ def _cells(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _long(frames: dict[RecordKind, pl.DataFrame]) -> pl.DataFrame:
-    """One table, one record per row, the CSV columns; grouped by physician (NPI), physician first."""
+    """One table, one record per row, the CSV columns; grouped by physician, physician first, the
+    physicians in the physician sheet's order (NPI for the whole roster, the page's for a filter)."""
+    place = frames["physician"].select("npi").with_row_index("__place__")
     parts = [
         frame.with_columns(pl.lit(kind).alias(RECORD), pl.lit(rank).alias("__rank__")).with_row_index("__order__")
         for rank, (kind, frame) in enumerate(frames.items())
     ]
-    merged = pl.concat(parts, how="diagonal_relaxed")
-    return merged.sort("npi", "__rank__", "__order__", maintain_order=True).select(CSV_COLUMNS)
+    merged = pl.concat(parts, how="diagonal_relaxed").join(place, on="npi", how="left", maintain_order="left")
+    return merged.sort("__place__", "__rank__", "__order__", maintain_order=True).select(CSV_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,9 @@ _ID_CHUNK = 1000
 
 
 async def roster_frames(physician_ids: Sequence[UUID] | None = None) -> dict[RecordKind, pl.DataFrame]:
-    """The whole roster, or only ``physician_ids`` (the workspace's roster filter)."""
+    """The whole roster by NPI, or only ``physician_ids`` (the workspace's roster filter) in their order:
+    every sheet's rows grouped by physician in that order, each physician's own rows as the database
+    orders them."""
     if physician_ids is None:
         rows = {
             "physician": await repository.physicians(),
@@ -119,6 +123,10 @@ async def roster_frames(physician_ids: Sequence[UUID] | None = None) -> dict[Rec
             rows["physician"] += await repository.physicians(chunk)
             rows["license"] += await repository.licenses(chunk)
             rows["certification"] += await repository.certifications(chunk)
+        position = {pid: i for i, pid in enumerate(physician_ids)}
+        place = {row["npi"]: position[row.pop("id")] for row in rows["physician"]}
+        for kind in KINDS:
+            rows[kind].sort(key=lambda row: place[row["npi"]])  # stable: keeps each physician's own order
     return {kind: _typed(kind, rows[kind]) for kind in KINDS}
 
 

@@ -478,76 +478,68 @@ def _form_of(record: msgspec.Struct) -> dict[str, Any]:
     }
 
 
-def _edit(
-    request: PageRequest, kind: str, record: LicenseRead | CertificationRead, physician: PhysicianRead, **context: Any
-) -> Template:
-    return render(
-        request,
-        "physicians/edit.html",
-        kind=kind,
-        record=record,
-        physician=physician,
-        degrees=DEGREES,
-        license_statuses=LICENSE_STATUSES,
-        certification_statuses=CERTIFICATION_STATUSES,
-        moc_statuses=MOC_STATUSES,
-        **{"values": _form_of(record), "errors": {}, **context},
-    )
-
-
 async def _specialties() -> list[tuple[str, str]]:
     names = (await specialty_index()).by_slug
     return sorted(((s.slug, s.name) for s in names.values() if s.physician), key=lambda s: s[1])
 
 
+async def _edit(request: PageRequest, kind: str, record: LicenseRead | CertificationRead, **context: Any) -> Template:
+    """A license's or certification's edit form: the record's values, or the posted ones with the service's
+    messages beside their fields."""
+    extra = {"specialties": await _specialties()} if kind == "certification" else {}
+    return render(
+        request,
+        "physicians/edit.html",
+        kind=kind,
+        record=record,
+        physician=await service.get(record.physician_id),
+        degrees=DEGREES,
+        license_statuses=LICENSE_STATUSES,
+        certification_statuses=CERTIFICATION_STATUSES,
+        moc_statuses=MOC_STATUSES,
+        **{"values": _form_of(record), "errors": {}, **extra, **context},
+    )
+
+
+async def _save(
+    request: PageRequest,
+    kind: str,
+    record: LicenseRead | CertificationRead,
+    update: Callable[[dict[str, Any]], Awaitable[Any]],
+) -> Response[Any]:
+    """An edit form posted: written by ``update`` (the API's service, on the API's PATCH schema; an emptied
+    optional field clears it), or the form again with the service's messages."""
+    checkbox = CHECKBOXES["license" if kind == "license" else "cert"]
+    values, errors = await submit(request, update, booleans=(checkbox,), blank_clears=True)
+    if errors is not None:
+        return await _edit(request, kind, record, values=values, errors=errors, status=422)
+    return redirect(f"/physicians/{record.physician_id}")
+
+
 @get("/licenses/{license_id:uuid}/edit", opt=WRITE_ROSTER)
 async def edit_license_page(request: PageRequest, license_id: FromPath[UUID]) -> Template:
-    record = await licenses.get(license_id)
-    return _edit(request, "license", record, await service.get(record.physician_id))
+    return await _edit(request, "license", await licenses.get(license_id))
 
 
 @post("/licenses/{license_id:uuid}/edit", opt=WRITE_ROSTER, status_code=303)
 async def edit_license(request: PageRequest, license_id: FromPath[UUID]) -> Response[Any]:
-    record = await licenses.get(license_id)
-
     async def update(values: dict[str, Any]) -> None:
         await licenses.update(license_id, decode_form(values, LicenseUpdate), actor=actor(request))
 
-    values, errors = await submit(request, update, booleans=(CHECKBOXES["license"],), blank_clears=True)
-    if errors is not None:
-        physician = await service.get(record.physician_id)
-        return _edit(request, "license", record, physician, values=values, errors=errors, status=422)
-    return redirect(f"/physicians/{record.physician_id}")
+    return await _save(request, "license", await licenses.get(license_id), update)
 
 
 @get("/certifications/{certification_id:uuid}/edit", opt=WRITE_ROSTER)
 async def edit_certification_page(request: PageRequest, certification_id: FromPath[UUID]) -> Template:
-    record = await certifications.get(certification_id)
-    physician = await service.get(record.physician_id)
-    return _edit(request, "certification", record, physician, specialties=await _specialties())
+    return await _edit(request, "certification", await certifications.get(certification_id))
 
 
 @post("/certifications/{certification_id:uuid}/edit", opt=WRITE_ROSTER, status_code=303)
 async def edit_certification(request: PageRequest, certification_id: FromPath[UUID]) -> Response[Any]:
-    record = await certifications.get(certification_id)
-
     async def update(values: dict[str, Any]) -> None:
         await certifications.update(certification_id, decode_form(values, CertificationUpdate), actor=actor(request))
 
-    values, errors = await submit(request, update, booleans=(CHECKBOXES["cert"],), blank_clears=True)
-    if errors is not None:
-        physician = await service.get(record.physician_id)
-        return _edit(
-            request,
-            "certification",
-            record,
-            physician,
-            values=values,
-            errors=errors,
-            status=422,
-            specialties=await _specialties(),
-        )
-    return redirect(f"/physicians/{record.physician_id}")
+    return await _save(request, "certification", await certifications.get(certification_id), update)
 
 
 HANDLERS: list[ControllerRouterHandler] = [

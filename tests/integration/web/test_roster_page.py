@@ -357,6 +357,27 @@ async def test_the_export_holds_the_standings_physicians(
     assert npis == {s["npi"] for s in known.values() if s["at_risk"]} == {factories.npi(1), factories.npi(2)}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+async def test_the_export_sorted_by_expiry_keeps_the_pages_order(
+    app_api: tuple[Litestar, Api], browser: Browser, fmt: str
+) -> None:
+    await vary_expiries(app_api[1])
+    known = await standings(app_api[1])
+    wanted = [known[pid]["npi"] for pid in expiry_order(known)]
+    assert wanted != sorted(wanted), "the fixture must order by expiry differently from NPI"
+    response = await browser.get("/roster/export", params={"sort": "expiry", "format": fmt})
+    assert response.status_code == 200, response.text
+    rows = cells(fmt, response.content)
+    assert [r["npi"] for r in rows if r["record"] in ("physician", "physicians")] == wanted
+    place = {npi: i for i, npi in enumerate(wanted)}
+    for record in {r["record"] for r in rows}:
+        places = [place[r["npi"]] for r in rows if r["record"] == record]
+        assert places == sorted(places), f"{record}: grouped by physician in the page's order"
+    if fmt == "csv":
+        grouped = list(dict.fromkeys(r["npi"] for r in rows))
+        assert grouped == wanted, "each physician's licenses and certifications follow it"
+
+
 async def test_a_bad_export_filter_is_422_and_exports_nothing(browser: Browser) -> None:
     for params in ({"format": "pdf"}, {"state": "ZZ"}, {"reason": "nope"}, {"compliance": "nope"}, {"sort": "x"}):
         response = await browser.get("/roster/export", params=params)
