@@ -24,6 +24,7 @@ import httpx
 from roster import clock
 from roster.alerts import repository
 from roster.alerts.clock_rules import (
+    ASSIGNMENT_KINDS,
     CLOCK_KINDS,
     EDUCATION_KINDS,
     ONCALL_GAP_DAYS,
@@ -50,14 +51,17 @@ def _uuid(value: Any) -> UUID:
 # -- assignment_clock ------------------------------------------------------------------------------
 
 
-async def assignment_alerts(now: datetime, settings: Settings) -> tuple[list[DueAlert], dict[str, int]]:
-    """Due-soon, overdue and at-risk alerts of every open assignment with a due time, at ``now``."""
+async def assignment_alerts(
+    now: datetime, settings: Settings, physician_id: UUID | None = None
+) -> tuple[list[DueAlert], dict[str, int]]:
+    """Due-soon, overdue and at-risk alerts of every open assignment with a due time (of ``physician_id``
+    alone, when given), at ``now``."""
     from roster.schedules.repository import holiday_days
     from roster.schedules.service import roster_schedules
 
     assignments = [
         AssignmentFacts(**{**row, "id": _uuid(row["id"]), "physician_id": _uuid(row["physician_id"])})
-        for row in await repository.open_assignments_with_due()
+        for row in await repository.open_assignments_with_due(physician_id)
     ]
     due: list[DueAlert] = []
     pending = []
@@ -106,6 +110,13 @@ async def assignment_clock(now: datetime, settings: Settings) -> dict[str, int]:
     due += gaps
     raised = await raise_due(due, CLOCK_KINDS)
     return {**counts, **gap_counts, "due": len(due), "raised": raised}
+
+
+async def reviewer_assignment_clock(physician_id: UUID, settings: Settings) -> int:
+    """One reviewer's assignment alerts now, raised when their schedule changes (time off added over open
+    assignments) rather than at the next ``assignment_clock``; how many were new."""
+    due, _ = await assignment_alerts(clock.now(), settings, physician_id)
+    return await raise_due(due, ASSIGNMENT_KINDS)
 
 
 async def run_assignment_clock(settings: Settings, http: httpx.AsyncClient) -> dict[str, int]:

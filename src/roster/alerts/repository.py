@@ -295,10 +295,14 @@ async def physician_names(physician_ids: list[UUID]) -> dict[UUID, str]:
 # -- the clock's alerts (roster.alerts.clock_sweep) -------------------------------------------
 
 
-async def open_assignments_with_due() -> list[dict[str, Any]]:
-    """Every open assignment with a due time, shaped as ``alerts.clock_rules.AssignmentFacts``."""
+async def open_assignments_with_due(physician_id: UUID | None = None) -> list[dict[str, Any]]:
+    """Every open assignment with a due time (of ``physician_id`` alone, when given), shaped as
+    ``alerts.clock_rules.AssignmentFacts``."""
     from roster.assignments.tables import Assignment
 
+    where = (Assignment.status == "open") & Assignment.due_at.is_not_null()
+    if physician_id is not None:
+        where &= Assignment.physician == physician_id
     return await (
         Assignment.select(
             Assignment.id,
@@ -308,7 +312,7 @@ async def open_assignments_with_due() -> list[dict[str, Any]]:
             Assignment.urgency,
             Assignment.due_at,
         )
-        .where((Assignment.status == "open") & Assignment.due_at.is_not_null())
+        .where(where)
         .order_by(Assignment.due_at, Assignment.id)
         .run()
     )

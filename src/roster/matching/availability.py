@@ -185,8 +185,11 @@ async def recorded_time_view(
     short = np.zeros(n, dtype=bool)
     call = np.zeros(n, dtype=bool)
     available_from = np.full(n, micros(at), dtype=np.int64)
+    recorded = await schedules.schedules_as_recorded([index.reviewers[row].id for row in rows], at)
     for row in rows:
-        schedule = await schedules.schedule_of(index.reviewers[row].id, at)
+        schedule = recorded.get(index.reviewers[row].id)
+        if schedule is None:  # not on file now: no schedule to replay
+            continue
         answer = rules.availability(schedule, at, due_at, min_review, holidays)
         now[row], leave[row], short[row] = answer.available_now, answer.on_leave, answer.cannot_meet_due
         available_from[row] = -1 if answer.available_from is None else micros(answer.available_from)

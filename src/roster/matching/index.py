@@ -181,6 +181,8 @@ class TimeView(NamedTuple):
     available_now: np.ndarray
     #: The next available instant (epoch microseconds), -1 for none within the horizon.
     available_from: np.ndarray
+    #: Rows per time reason, counted once per view (a view answers every request asking the same question).
+    counts: dict[str, int]
 
 
 class CaseView:
@@ -262,8 +264,7 @@ class CaseView:
             "at_capacity": self._capacity.count,
         }
         if self.time is not None:
-            for reason in TIME_REASONS:
-                counts[reason] = int(np.count_nonzero(self.time.bits & BIT[reason]))
+            counts.update(self.time.counts)
         return {reason: counts[reason] for reason in BIT if counts.get(reason)}
 
     def reasons_of(self, row: int) -> list[str]:
@@ -777,4 +778,5 @@ def time_view(
     penalty = np.where(available_now, 0, _RANK_NOT_NOW).astype(np.int64)
     if on_call_first:
         penalty += np.where(on_call_now, 0, _RANK_NOT_ON_CALL)
-    return TimeView(excluded, bits, penalty, available_now, available_from)
+    counts = {reason: int(np.count_nonzero(bits & BIT[reason])) for reason in TIME_REASONS}
+    return TimeView(excluded, bits, penalty, available_now, available_from, counts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -364,6 +364,41 @@ async def versions_at(entity: str, at: datetime, *, entity_id: UUID | None = Non
         where &= RecordVersion.entity_id == entity_id
     rows = await RecordVersion.select(RecordVersion.data).where(where).output(load_json=True).run()
     return [r["data"] for r in rows]
+
+
+async def owned_versions_at(
+    physician_ids: Sequence[UUID], entities: Collection[str], at: datetime, *, chunk: int = 500
+) -> list[dict[str, Any]]:
+    """The ``entities`` records of ``physician_ids`` as they stood at ``at`` (deletions left out): each
+    with its ``entity``, ``physician_id`` and read document (``data``). Chunked ``IN`` lists."""
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(physician_ids), chunk):
+        rows += (
+            await RecordVersion.select(RecordVersion.entity, RecordVersion.physician_id, RecordVersion.data)
+            .where(
+                RecordVersion.physician_id.is_in(list(physician_ids[start : start + chunk]))
+                & RecordVersion.entity.is_in(list(entities))
+                & (RecordVersion.recorded_from <= at)
+                & (RecordVersion.recorded_to.is_null() | (RecordVersion.recorded_to > at))
+                & (RecordVersion.deleted == False)  # noqa: E712 - a SQL comparison
+            )
+            .output(load_json=True)
+            .run()
+        )
+    return rows
+
+
+async def time_zones(physician_ids: Sequence[UUID], *, chunk: int = 500) -> dict[UUID, str]:
+    """Each existing physician's zone now."""
+    found: dict[UUID, str] = {}
+    for start in range(0, len(physician_ids), chunk):
+        rows = (
+            await Physician.select(Physician.id, Physician.time_zone)
+            .where(Physician.id.is_in(list(physician_ids[start : start + chunk])))
+            .run()
+        )
+        found.update((r["id"], r["time_zone"]) for r in rows)
+    return found
 
 
 # -- the whole roster at once (the matcher's availability) ----------------------------------------

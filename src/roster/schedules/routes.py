@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from roster.alerts import clock_sweep
 from roster.api.auth import READ_ROSTER, WRITE_ROSTER
 from roster.api.pagination import Cursor, Limit, Page
 from roster.api.problems import problems
@@ -95,13 +96,12 @@ class PhysicianScheduleController(Controller):
     async def add_time_off(
         self, request: AuthedRequest, physician_id: FromPath[UUID], data: JSONBody[TimeOffCreate]
     ) -> TimeOffCreated:
-        return await service.add_time_off(
-            physician_id,
-            data,
-            actor=request.user.name,
-            settings=request.app.state["settings"],
-            cache=roster_cache(request.app.state),
+        settings = request.app.state["settings"]
+        created = await service.add_time_off(
+            physician_id, data, actor=request.user.name, settings=settings, cache=roster_cache(request.app.state)
         )
+        await clock_sweep.reviewer_assignment_clock(physician_id, settings)  # assignment_at_risk now, not in 15 min
+        return created
 
     @get(
         "/{physician_id:uuid}/time-off",

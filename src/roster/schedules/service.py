@@ -723,33 +723,22 @@ async def schedule_of(physician_id: UUID, at: datetime | None = None) -> rules.S
     """The physician's ``rules.Schedule``: working hours, time off, and the rotations they are in (by a
     layer or an override) with those rotations' overrides; live, or as recorded at a past ``at``."""
     physician = await _physician(physician_id)
+    if at is not None and at < clock.now():
+        return (await schedules_as_recorded([physician_id], at))[_as_uuid(physician_id)]
     zone_info = zone(physician["time_zone"])
-    now = clock.now()
-    if at is None or at >= now:
-        hours = [_hours_read(r, physician["time_zone"]) for r in await repository.working_hours_of(physician_id)]
-        leave = [_time_off_read(r) for r in await repository.time_off_of(physician_id)]
-        states = [await rotation_as_of(rid) for rid in sorted(await repository.rotations_with_member(physician_id))]
-    else:
-        file = await history.physician_file_as_of(physician_id, at)
-        zone_name = (file.get("physician") or [{}])[0].get("time_zone") or physician["time_zone"]
-        zone_info = zone(zone_name)
-        hours = [
-            msgspec.convert({**d, "time_zone": zone_name}, WorkingHoursRead, strict=False)
-            for d in file.get("working_hours", [])
-        ]
-        leave = [msgspec.convert(d, TimeOffRead, strict=False) for d in file.get("time_off", [])]
-        ids = {str(d["rotation_id"]) for d in file.get("rotation_override", [])}
-        ids |= {
-            str(d["id"])
-            for d in await repository.versions_at("rotation", at)
-            if any(str(physician_id) in map(str, layer["members"]) for layer in d["layers"])
-        }
-        states = []
-        for rid in sorted(ids):
-            try:
-                states.append(await rotation_as_of(UUID(rid), at))
-            except NotFound:
-                continue
+    hours = [_hours_read(r, physician["time_zone"]) for r in await repository.working_hours_of(physician_id)]
+    leave = [_time_off_read(r) for r in await repository.time_off_of(physician_id)]
+    states = [await rotation_as_of(rid) for rid in sorted(await repository.rotations_with_member(physician_id))]
+    return _schedule(physician_id, zone_info, hours, leave, states)
+
+
+def _schedule(
+    physician_id: UUID,
+    zone_info: ZoneInfo,
+    hours: list[WorkingHoursRead],
+    leave: list[TimeOffRead],
+    states: list[RotationState],
+) -> rules.Schedule:
     return rules.Schedule(
         physician_id=physician_id,
         working_hours=tuple(_hours_rule(h, zone_info) for h in hours),
@@ -758,6 +747,50 @@ async def schedule_of(physician_id: UUID, at: datetime | None = None) -> rules.S
         overrides=tuple(o for s in states for o in s.override_rules),
         in_rotation=bool(states),
     )
+
+
+#: The records of a physician's file that make up a schedule (history entities).
+_SCHEDULE_ENTITIES = ("physician", "working_hours", "time_off", "rotation_override")
+
+
+async def schedules_as_recorded(physician_ids: Collection[UUID], at: datetime) -> dict[UUID, rules.Schedule]:
+    """Each physician's schedule as recorded at a past ``at`` (their zone then, working hours, time off,
+    and the rotations they were in with those rotations' overrides), in a handful of queries whatever the
+    number of physicians: the replay of a past ``at`` over a case's candidates. Physicians not on file
+    are left out."""
+    ids = sorted({_as_uuid(pid) for pid in physician_ids})
+    zones_now = await repository.time_zones(ids)
+    files: dict[UUID, dict[str, list[dict[str, Any]]]] = {pid: {} for pid in zones_now}
+    for row in await repository.owned_versions_at(ids, _SCHEDULE_ENTITIES, at):
+        owner = _as_uuid(row["physician_id"])
+        if owner in files:
+            files[owner].setdefault(row["entity"], []).append(row["data"])
+    rotations = {
+        str(d["id"]): msgspec.convert(d, RotationRead, strict=False)
+        for d in await repository.versions_at("rotation", at)
+    }
+    overrides: dict[str, list[OverrideRead]] = {}
+    for d in await repository.versions_at("rotation_override", at):
+        overrides.setdefault(str(d.get("rotation_id")), []).append(msgspec.convert(d, OverrideRead, strict=False))
+    states = {rid: RotationState(rotation, tuple(overrides.get(rid, ()))) for rid, rotation in rotations.items()}
+    members: dict[str, set[str]] = {}
+    for rid, rotation in rotations.items():
+        for layer in rotation.layers:
+            for member in layer.members:
+                members.setdefault(str(member), set()).add(rid)
+    found: dict[UUID, rules.Schedule] = {}
+    for pid, file in files.items():
+        zone_name = (file.get("physician") or [{}])[0].get("time_zone") or zones_now[pid]
+        hours = [
+            msgspec.convert({**d, "time_zone": zone_name}, WorkingHoursRead, strict=False)
+            for d in file.get("working_hours", [])
+        ]
+        leave = [msgspec.convert(d, TimeOffRead, strict=False) for d in file.get("time_off", [])]
+        in_rotations = {str(d["rotation_id"]) for d in file.get("rotation_override", [])} | members.get(str(pid), set())
+        # A rotation not on file at ``at`` (an override outliving it) is no rotation of theirs then.
+        mine = [states[rid] for rid in sorted(in_rotations) if rid in states]
+        found[pid] = _schedule(pid, zone(zone_name), hours, leave, mine)
+    return found
 
 
 def _hours_rule(hours: WorkingHoursRead, zone_info: ZoneInfo) -> rules.WorkingHours:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -131,6 +132,35 @@ async def test_a_past_at_replays_schedules_as_they_stood(api: Api, team: dict[st
         replayed = await time_match(api, at=iso(ny(1, 10)))
     assert reasons(live)[team["day"]["id"]] == ["on_leave"]
     assert team["day"]["id"] in ids(replayed), "at 10:00 the PTO was not on file yet"
+
+
+async def test_a_past_at_reads_every_candidates_schedule_at_once(
+    api: Api, team: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from roster.schedules import repository, service
+
+    calls: dict[str, int] = {}
+
+    def counted(name: str) -> None:
+        real = getattr(repository, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            calls[name] = calls.get(name, 0) + 1
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(repository, name, call)
+
+    with time_machine.travel(ny(1, 10, 30), tick=False):
+        await time_off(api, team["day"], ny(1, 9), ny(1, 11))
+    with time_machine.travel(ny(1, 10, 45), tick=False):
+        live = {pid: await service.schedule_of(pid) for pid in (UUID(p["id"]) for p in team.values())}
+        for name in ("owned_versions_at", "versions_at", "time_zones", "physician"):
+            counted(name)
+        replayed = await time_match(api, at=iso(ny(1, 10, 40)))
+        recorded = await service.schedules_as_recorded(list(live), ny(1, 10, 40))
+    assert reasons(replayed)[team["day"]["id"]] == ["on_leave"]
+    assert calls == {"owned_versions_at": 2, "versions_at": 4, "time_zones": 2}, "one read per kind, not per physician"
+    assert recorded == live, "the history replays what the tables hold"
 
 
 @pytest.mark.parametrize(

@@ -161,6 +161,9 @@ async def test_time_off_over_an_open_assignment_lists_it_at_risk_with_replacemen
     assert risk["replacements"] == [
         {"physician_id": spare["id"], "name": f"{spare['first_name']} {spare['last_name']}"}
     ]
+    # The alert is raised with the time off, not at the next run of the 15-minute assignment clock.
+    raised = await ok(await api.get(f"{API}/alerts", role="manager", params={"kind": "assignment_at_risk"}))
+    assert [a["subject_id"] for a in raised["items"]] == [risk["assignment_id"]]
     # An hour off just before the due time leaves too little time for a reviewer who works only then.
     short = await ok(
         await api.post(
