@@ -303,14 +303,16 @@ def _log_tail(log_path: Path) -> str:
     return log_path.read_text(errors="replace")[-4000:]
 
 
-def wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> float:
+def wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: float = 120.0) -> float:
+    """Seconds until ``/ready`` answers 200: the database is up and the matcher's index is built, as a load
+    balancer would wait before sending traffic."""
     started = time.perf_counter()
     deadline = started + timeout
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{_log_tail(log_path)}")
         try:
-            if httpx.get(f"{base}/health", timeout=2.0).status_code == 200:
+            if httpx.get(f"{base}/ready", timeout=2.0).status_code == 200:
                 return time.perf_counter() - started
         except httpx.TransportError:
             pass

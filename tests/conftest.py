@@ -90,7 +90,10 @@ class TempDatabase:
             self.url = _pg_url(self.name)
 
     def settings(self, **overrides: Any) -> Settings:
-        return replace(Settings(), database_url=self.url, api_key_cache_seconds=0, data_dir=self.data_dir, **overrides)
+        """Apps in tests build the matcher's index when first asked, as a test expects (the index keeper's
+        own tests turn it on: tests/integration/test_readiness.py)."""
+        defaults: dict[str, Any] = {"api_key_cache_seconds": 0, "warm_index": False, "index_poll_seconds": 0}
+        return replace(Settings(), database_url=self.url, data_dir=self.data_dir, **{**defaults, **overrides})
 
     def drop(self) -> None:
         if self.name is not None:

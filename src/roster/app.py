@@ -35,12 +35,13 @@ from roster.credentialing.routes import CONTROLLERS as CREDENTIALING_CONTROLLERS
 from roster.db import close_engine, open_engine
 from roster.exports.routes import ExportController
 from roster.fhir.routes import fhir_router
-from roster.health.routes import health
+from roster.health.routes import health, ready
 from roster.imports.routes import ImportController
 from roster.keys.routes import ApiKeyController
 from roster.keys.service import KeyCache
 from roster.licenses.routes import LicenseController
 from roster.matching.routes import MatchController
+from roster.matching.service import keep_index, roster_cache
 from roster.physicians.routes import PhysicianController
 from roster.reports.routes import ReportController
 from roster.schedules.routes import CONTROLLERS as SCHEDULE_CONTROLLERS
@@ -91,9 +92,19 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
 
     @asynccontextmanager
     async def roster_index(app: Litestar) -> AsyncIterator[None]:
+        """The matcher's index built in the background from start-up and kept current (``keep_index``);
+        ``/ready`` says when it is built. Stopped before the database closes."""
+        keeper = (
+            asyncio.create_task(keep_index(roster_cache(app.state), settings.index_poll_seconds))
+            if settings.warm_index
+            else None
+        )
         try:
             yield
         finally:
+            if keeper is not None:
+                keeper.cancel()
+                await asyncio.gather(keeper, return_exceptions=True)
             cache = app.state.get("roster_cache")
             if cache is not None:
                 cache.close()
@@ -124,7 +135,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health, api, fhir_router(), workspace_router(), static_router()],
+        route_handlers=[health, ready, api, fhir_router(), workspace_router(), static_router()],
         lifespan=[database, http_client, background_jobs, roster_index, key_cache.lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[options_allow_middleware],

@@ -229,6 +229,12 @@ class Settings:
     #: Seconds an authenticated API key stays cached in a process (0: none). A revocation is seen at once
     #: by the revoking process and within a second by the others (``roster.keys.service.KeyCache``).
     api_key_cache_seconds: float = 30.0
+    #: Build the matcher's index at start-up, before ``/ready`` answers 200 (``ROSTER_WARM_INDEX``).
+    warm_index: bool = True
+    #: Seconds between the index keeper's checks of the roster version (``ROSTER_INDEX_POLL_SECONDS``; 0:
+    #: none): a change made through another replica, a screening run or an import is loaded off the
+    #: request path within about this long.
+    index_poll_seconds: float = 1.0
     #: List files the monthly refresh downloads (``ROSTER_LEIE_URL``, ``ROSTER_SAM_URL``,
     #: ``ROSTER_PRECLUSION_URL``); a list without a URL is not refreshed.
     leie_url: str | None = "https://oig.hhs.gov/exclusions/downloadables/UPDATED.csv"
@@ -293,6 +299,8 @@ class Settings:
             required_sources=sources,
             default_in_state_license=_env_bool("ROSTER_DEFAULT_IN_STATE_LICENSE", base.default_in_state_license),
             require_policy_attestation=_env_bool("ROSTER_REQUIRE_POLICY_ATTESTATION", base.require_policy_attestation),
+            warm_index=_env_bool("ROSTER_WARM_INDEX", base.warm_index),
+            index_poll_seconds=float(os.environ.get("ROSTER_INDEX_POLL_SECONDS", base.index_poll_seconds)),
             fixtures_dir=Path(os.environ.get("ROSTER_FIXTURES_DIR", base.fixtures_dir)),
             data_dir=Path(os.environ.get("ROSTER_DATA_DIR", base.data_dir)),
             preclusion_columns=_env_columns("ROSTER_PRECLUSION_COLUMNS"),

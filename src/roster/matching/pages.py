@@ -2,7 +2,9 @@
 
 The form is read with the API's own ``MatchRequest`` and answered by the same ``service.match``; the
 page adds only the words for each reason code (``REASON_WORDS``, kept beside the codes). A GET form, so
-a tried case is a URL that can be shared.
+a tried case is a URL that can be shared. ``at`` and ``received_at`` are typed as local times of the
+organization's zone (``ROSTER_DEFAULT_TIME_ZONE``, whose business hours decide who is on call first) or
+given with an offset in a shared link; the answer's times are shown in that zone, named.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from litestar.types import ControllerRouterHandler
 
 from roster.api.auth import allow
 from roster.api.pagination import cursor_key, encode_cursor
+from roster.availability.clocks import Urgency
 from roster.errors import InvalidInput, RosterError
 from roster.keys.schemas import Role
 from roster.matching import service
 from roster.matching.facts import reason_words
 from roster.matching.schemas import MatchRequest
 from roster.reference.service import specialty_index
+from roster.schedules.pages import in_zone, instant_field
 from roster.vocabulary import LineOfBusiness, ReviewType
 from roster.web.page import PageRequest, decode_form, field_errors, form_values, render
 
@@ -31,17 +35,25 @@ REVIEW_TYPES: tuple[str, ...] = ReviewType.__args__  # type: ignore[attr-defined
 _SEPARATORS = re.compile(r"[\s,;]+")
 #: Ineligible reviewers shown per page (a big roster has thousands for a rare specialty).
 INELIGIBLE_PAGE = 50
+#: The urgencies of ``MatchRequest`` (with the line of business and review type, they pick the clock).
+URGENCIES: tuple[str, ...] = Urgency.__args__  # type: ignore[attr-defined]
 #: Routers, and managers checking coverage for a case: trying one records nothing (assigning stays the
 #: API's, router only), so the page admits both, as the workspace issue asks.
 TRY_CASES = allow(Role.router, Role.manager)
 
 
-def request_of(values: dict[str, Any]) -> MatchRequest:
-    """The form as the API's ``MatchRequest`` (``explain`` on: the page shows every reason)."""
+def request_of(values: dict[str, Any], zone_name: str) -> MatchRequest:
+    """The form as the API's ``MatchRequest`` (``explain`` on: the page shows every reason); local times
+    are read in ``zone_name``."""
     body = {k: v for k, v in values.items() if k in FIELDS}
     ids = body.pop("prior_reviewer_ids", None)
     if ids:
         body["prior_reviewer_ids"] = [i for i in _SEPARATORS.split(str(ids)) if i]
+    for name in ("at", "received_at"):
+        if name in body:
+            body[name] = instant_field(body, name, zone_name, required=False)
+    if "available_now" in body:
+        body["available_now"] = body["available_now"] in ("on", "true", "1", "yes")
     return decode_form({**body, "explain": True}, MatchRequest)
 
 
@@ -53,6 +65,7 @@ async def match_page(request: PageRequest) -> Template:
         ((s.slug, s.name) for s in (await specialty_index()).by_slug.values() if s.physician), key=lambda s: s[1]
     )
     values = form_values({k: v for k, v in request.query_params.items() if k in FIELDS})
+    zone_name = request.app.state["settings"].default_time_zone
     errors: dict[str, str] = {}
     result = None
     status = 200
@@ -60,7 +73,7 @@ async def match_page(request: PageRequest) -> Template:
     if values:
         try:
             start = _offset(request.query_params.get("cursor"))
-            result = await service.match(request_of(values), cache)
+            result = await service.match(request_of(values, zone_name), cache)
         except RosterError as exc:
             errors, status = field_errors(exc), exc.status
     ineligible = []
@@ -85,6 +98,9 @@ async def match_page(request: PageRequest) -> Template:
         specialties=specialties,
         lines=LINES_OF_BUSINESS,
         review_types=REVIEW_TYPES,
+        urgencies=URGENCIES,
+        zone_name=zone_name,
+        local=in_zone,
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import gc
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,8 @@ from roster.reference import repository as reference
 from roster.reference.schemas import SpecialtyRead
 from roster.reference.service import SpecialtyIndex
 from roster.schedules.repository import holiday_days
+
+log = logging.getLogger(__name__)
 
 #: Above this many physicians changed since the index was built, a full rebuild replaces patching
 #: (a bulk import is one such change; patching costs grow with the change, a rebuild's do not).
@@ -91,6 +94,11 @@ class RosterCache:
 
     async def current(self) -> RosterState:
         return (await self.snapshot())[0]
+
+    @property
+    def built(self) -> bool:
+        """An index is in memory (built at start-up by :func:`keep_index`, or by a first request)."""
+        return self._state is not None
 
     async def snapshot(self) -> tuple[RosterState, np.ndarray]:
         """The roster index and the open cases per index row, both as of this request."""
@@ -241,6 +249,28 @@ class RosterCache:
             screening_runs=runs,
             availability=availability,
         )
+
+
+async def keep_index(cache: RosterCache, poll_seconds: float) -> None:
+    """Build the index at start-up (``/ready`` answers 503 until then), then keep it current off the
+    request path: every ``poll_seconds`` one read of the version counters, and a patch or rebuild when
+    another replica, a screening run or an import moved them, so the next request finds it done.
+
+    Requests still check the counters themselves (a write is seen by the very next match); when the
+    keeper is mid-rebuild they wait for the same rebuild behind the cache's lock instead of starting
+    their own. A failed refresh is logged and tried again at the next tick."""
+    while True:
+        try:
+            state, _ = await cache.snapshot()  # the open-case counts too: a first match reads neither
+            if state.availability is not None:
+                state.availability.positions(state.index)  # and the book's rows laid over the index's
+        except Exception:
+            log.exception("refreshing the roster index failed; retrying in %.1f s", max(poll_seconds, 1.0))
+            await asyncio.sleep(max(poll_seconds, 1.0))
+            continue
+        if poll_seconds <= 0:
+            return
+        await asyncio.sleep(poll_seconds)
 
 
 def _settle() -> None:

@@ -1,28 +1,46 @@
-"""The expirations report page: a week-by-week chart of what lapses, the table, and its CSV.
+"""The report pages: expirations (a week-by-week chart of what lapses, the table, and its CSV), turnaround
+compliance, and on-call coverage gaps.
 
 The chart's counts come from ``service.expirations_by_week`` and the table from ``service.report_page``,
-both over the same rows as ``GET /api/v1/reports/expirations``; the CSV is that endpoint's CSV, served
-to people (who have no API key) under the page's own path.
+both over the same rows as ``GET /api/v1/reports/expirations``; the turnaround page is
+``turnaround.turnaround_report`` and the gaps page ``schedules.service.on_call_gaps``, the functions behind
+``/api/v1/reports/turnaround`` and ``/oncall-gaps``. Each CSV is its endpoint's CSV, served to people (who
+have no API key) under the page's own path.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any, get_args
+from uuid import UUID
 
+import msgspec
 from litestar import get
 from litestar.exceptions import ValidationException
 from litestar.response import Stream, Template
 from litestar.types import ControllerRouterHandler
 
 from roster import clock
+from roster.api.pagination import cursor_key, encode_cursor
 from roster.api.tabular import csv_stream_response
-from roster.errors import RosterError
-from roster.reports import service
+from roster.availability.zones import zone
+from roster.errors import InvalidInput, RosterError
+from roster.reports import service, turnaround
 from roster.reports.expirations import KIND_ORDER
-from roster.reports.routes import EXPIRATION_CSV, READ_REPORTS, WithinDays
+from roster.reports.routes import (
+    EXPIRATION_CSV,
+    ONCALL_GAPS_CSV,
+    READ_REPORTS,
+    TURNAROUND_CSV,
+    GapDays,
+    WithinDays,
+)
 from roster.reports.routes import _csv_row as csv_row
-from roster.reports.schemas import ExpirationWeek
-from roster.web.page import PageRequest, query_errors, render
+from roster.reports.schemas import ExpirationWeek, TurnaroundReport
+from roster.schedules import service as schedules
+from roster.schedules.pages import in_zone
+from roster.vocabulary import LineOfBusiness
+from roster.web.page import PageRequest, decode_form, form_values, query_errors, render
 
 PAGE_ROWS = 50
 #: The chart's drawing box (SVG user units); it scales with the page.
@@ -119,4 +137,142 @@ async def expirations_csv(request: PageRequest) -> Stream:
     return csv_stream_response((csv_row(r) for r in rows), EXPIRATION_CSV, filename=filename)
 
 
-HANDLERS: list[ControllerRouterHandler] = [expirations_page, expirations_csv]
+# ----------------------------------------------------------------------------------- turnaround
+
+LINES_OF_BUSINESS: tuple[str, ...] = LineOfBusiness.__args__  # type: ignore[attr-defined]
+#: The API's default period: the last 30 days through today.
+DEFAULT_PERIOD_DAYS = 30
+
+
+class TurnaroundQuery(msgspec.Struct, forbid_unknown_fields=False, rename={"from_": "from"}):
+    """The page's URL query: ``GET /api/v1/reports/turnaround``'s parameters (and a page of late cases)."""
+
+    from_: date | None = None
+    to: date | None = None
+    line_of_business: LineOfBusiness | None = None
+    cursor: str | None = None
+
+
+def offset_of(cursor: str | None) -> int:
+    """Where a page of a listed report starts (a cursor of an earlier page; 0 without one)."""
+    key = cursor_key(cursor or None, int)
+    if key is None:
+        return 0
+    if key[0] < 0:
+        raise InvalidInput.on("cursor", "not a cursor returned by this API")
+    return key[0]
+
+
+def _filters(request: PageRequest, names: tuple[str, ...]) -> dict[str, Any]:
+    return form_values({k: v for k, v in request.query_params.items() if k in names})
+
+
+async def _turnaround(request: PageRequest, query: TurnaroundQuery) -> tuple[TurnaroundReport, str]:
+    today = clock.today()
+    start, end = query.from_ or today - timedelta(days=DEFAULT_PERIOD_DAYS), query.to or today
+    zone_name = request.app.state["settings"].default_time_zone
+    return await turnaround.turnaround_report(start, end, query.line_of_business, zone(zone_name)), zone_name
+
+
+@get("/reports/turnaround", opt=READ_REPORTS)
+async def turnaround_page(request: PageRequest) -> Template:
+    params = _filters(request, ("from", "to", "line_of_business", "cursor"))
+    filters = {k: v for k, v in params.items() if k != "cursor"}
+    common = {"params": filters, "lines": LINES_OF_BUSINESS, "local": in_zone}
+    try:
+        query = decode_form(params, TurnaroundQuery)
+        start = offset_of(query.cursor)
+        report, zone_name = await _turnaround(request, query)
+    except RosterError as exc:
+        return render(
+            request, "reports/turnaround.html", status=exc.status, errors=query_errors(exc), report=None, **common
+        )
+    late = report.late[start : start + PAGE_ROWS]
+    following = start + PAGE_ROWS
+    return render(
+        request,
+        "reports/turnaround.html",
+        errors={},
+        report=report,
+        zone_name=zone_name,
+        late=late,
+        late_first=start + 1,
+        names=await schedules.physician_names({c.physician_id for c in late}),
+        next_cursor=encode_cursor(following) if following < len(report.late) else None,
+        first=start > 0,
+        csv_params={"from": report.from_.isoformat(), "to": report.to.isoformat(), **filters},
+        **common,
+    )
+
+
+@get("/reports/turnaround.csv", opt=READ_REPORTS)
+async def turnaround_csv(request: PageRequest) -> Stream:
+    """The late cases, as ``GET /api/v1/reports/turnaround`` with ``Accept: text/csv`` gives them."""
+    query = decode_form(_filters(request, ("from", "to", "line_of_business")), TurnaroundQuery)
+    report, _ = await _turnaround(request, query)
+    rows = (msgspec.to_builtins(c) for c in report.late)
+    return csv_stream_response(rows, TURNAROUND_CSV, filename=f"turnaround-{report.from_}-{report.to}.csv")
+
+
+# ---------------------------------------------------------------------------------- on-call gaps
+
+
+def _rotation_of(raw: str | None) -> UUID | None:
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return UUID(raw.strip())
+    except ValueError:
+        raise InvalidInput.on("rotation", "not a rotation id") from None
+
+
+@get("/reports/oncall-gaps", opt=READ_REPORTS)
+async def oncall_gaps_page(request: PageRequest) -> Template:
+    params = _filters(request, ("rotation", "days", "cursor"))
+    filters = {k: v for k, v in params.items() if k != "cursor"}
+    rotations = (await schedules.list_rotations(cursor=None, limit=500)).items
+    common = {"params": filters, "rotations": [(str(r.id), r.name) for r in rotations], "local": in_zone}
+    try:
+        days = int_query(params.get("days"), "days", GapDays, 30)
+        rotation = _rotation_of(params.get("rotation"))
+        start = offset_of(params.get("cursor"))
+        report = await schedules.on_call_gaps(rotation, days)
+    except (ValidationException, RosterError) as exc:
+        errors = query_errors(exc)
+        if isinstance(exc, RosterError) and exc.status == 404:
+            errors = {"rotation": exc.detail}
+        status = exc.status if isinstance(exc, RosterError) else 422
+        return render(request, "reports/oncall_gaps.html", status=status, errors=errors, report=None, **common)
+    following = start + PAGE_ROWS
+    return render(
+        request,
+        "reports/oncall_gaps.html",
+        errors={},
+        report=report,
+        gaps=report.gaps[start:following],
+        gaps_first=start + 1,
+        zones={r.id: r.time_zone for r in rotations},
+        organization=request.app.state["settings"].default_time_zone,
+        next_cursor=encode_cursor(following) if following < len(report.gaps) else None,
+        first=start > 0,
+        **common,
+    )
+
+
+@get("/reports/oncall-gaps.csv", opt=READ_REPORTS)
+async def oncall_gaps_csv(request: PageRequest) -> Stream:
+    """The gaps, as ``GET /api/v1/reports/oncall-gaps`` with ``Accept: text/csv`` gives them."""
+    days = int_query(request.query_params.get("days"), "days", GapDays, 30)
+    report = await schedules.on_call_gaps(_rotation_of(request.query_params.get("rotation")), days)
+    rows = (msgspec.to_builtins(g) for g in report.gaps)
+    return csv_stream_response(rows, ONCALL_GAPS_CSV, filename=f"oncall-gaps-{days}d.csv")
+
+
+HANDLERS: list[ControllerRouterHandler] = [
+    expirations_page,
+    expirations_csv,
+    turnaround_page,
+    turnaround_csv,
+    oncall_gaps_page,
+    oncall_gaps_csv,
+]

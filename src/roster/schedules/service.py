@@ -18,6 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -936,3 +937,96 @@ def _clocks(path: Path) -> TurnaroundClocks:
 def turnaround_clocks(settings: Settings) -> TurnaroundClocks:
     """The turnaround table (``fixtures/turnaround_clocks.csv``), read once per process."""
     return _clocks(settings.fixtures_dir / "turnaround_clocks.csv")
+
+
+# -- for the workspace pages -----------------------------------------------------------------------
+
+
+def local_to_utc(local: datetime, zone_name: str, field: str) -> datetime:
+    """A form's wall-clock time in ``zone_name`` as UTC (an aware one is taken as given). A time the zone
+    skips or shows twice is refused naming ``field``, as a rule's local times are (rules.md §5)."""
+    if local.tzinfo is not None and local.utcoffset() is not None:
+        return _utc(local)
+    zone_info = zone(zone_name)
+    problem = rules.wall_time_problem(zone_info, local.time(), local.date(), 1)
+    if problem is not None:
+        raise InvalidInput.on(field, problem)
+    return rules.local_instant(local, zone_info)
+
+
+async def working_hours_owner(hours_id: UUID) -> UUID:
+    row = await repository.working_hours(hours_id)
+    if row is None:
+        raise NotFound(f"no working hours {hours_id}")
+    return _as_uuid(row["physician_id"])
+
+
+async def time_off_owner(time_off_id: UUID) -> UUID:
+    row = await repository.time_off(time_off_id)
+    if row is None:
+        raise NotFound(f"no time off {time_off_id}")
+    return _as_uuid(row["physician_id"])
+
+
+async def override_rotation(override_id: UUID) -> UUID:
+    row = await repository.override(override_id)
+    if row is None:
+        raise NotFound(f"no override {override_id}")
+    return _as_uuid(row["rotation_id"])
+
+
+async def physician_names(ids: Collection[UUID]) -> dict[UUID, str]:
+    return await repository.physician_names(ids)
+
+
+#: What a physician is doing over a stretch of time, most binding first (time off beats on call beats work).
+TIME_OFF, ON_CALL, WORKING, OFF, UNSCHEDULED = "time_off", "on_call", "working", "off", "unscheduled"
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    starts_at: datetime
+    ends_at: datetime
+    state: str
+
+
+def stretches(schedule: rules.Schedule, holidays: frozenset[date], start: datetime, end: datetime) -> list[Stretch]:
+    """``[start, end)`` cut where the physician's state changes: time off, on call, working, or off (or
+    ``unscheduled``: no rule and no rotation, so always available). Pure; the same spans ``rules.availability``
+    reads (working spans with holidays, the rotations' timelines with overrides, time off)."""
+    if start >= end:
+        return []
+    leave = rules.merge(rules.clip(((t.starts_at, t.ends_at) for t in schedule.time_off), start, end))
+    calls = [(s.starts_at, s.ends_at) for s in schedule.on_call if s.physician_id == schedule.physician_id]
+    for rotation in schedule.rotations:
+        overrides = [o for o in schedule.overrides if o.rotation_id in (None, rotation.id)]
+        calls += [
+            (s.starts_at, s.ends_at)
+            for s in rules.on_call_timeline(rotation, overrides, start, end)
+            if s.physician_id == schedule.physician_id
+        ]
+    on_call = rules.merge(rules.clip(calls, start, end))
+    working = rules.working_spans(schedule.working_hours, holidays, start, end)
+    rest = OFF if schedule.scheduled else UNSCHEDULED
+    cuts = sorted({start, end, *(b for spans in (leave, on_call, working) for span in spans for b in span)})
+
+    def inside(spans: list[rules.Interval], at: datetime) -> bool:
+        return any(s <= at < e for s, e in spans)
+
+    out: list[Stretch] = []
+    for lo, hi in pairwise(cuts):
+        state = next(
+            (name for name, spans in ((TIME_OFF, leave), (ON_CALL, on_call), (WORKING, working)) if inside(spans, lo)),
+            rest,
+        )
+        if out and out[-1].state == state and out[-1].ends_at == lo:
+            out[-1] = Stretch(out[-1].starts_at, hi, state)
+        else:
+            out.append(Stretch(lo, hi, state))
+    return out
+
+
+async def stretches_of(physician_id: UUID, start: datetime, end: datetime) -> list[Stretch]:
+    """The physician's live schedule over ``[start, end)`` as ``stretches``."""
+    schedule = await schedule_of(physician_id)
+    return stretches(schedule, await repository.holiday_days(), start, end)

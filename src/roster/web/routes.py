@@ -25,6 +25,7 @@ from roster.matching import pages as match_pages
 from roster.physicians import pages as physician_pages
 from roster.reports import pages as report_pages
 from roster.reports.routes import READ_REPORTS
+from roster.schedules import pages as schedule_pages
 from roster.screening import pages as screening_pages
 from roster.users import service as users
 from roster.users.schemas import SessionUser
@@ -57,6 +58,9 @@ PAGES = (
     Page("/reports/expirations", "Expirations", READ_REPORTS[ROLES]),
     Page("/reports/coverage", "Coverage", READ_COVERAGE[ROLES]),
     Page("/match", "Try a case", match_pages.TRY_CASES[ROLES]),
+    Page("/rotations", "Rotations", READ_ROSTER[ROLES]),
+    Page("/reports/turnaround", "Turnaround", READ_REPORTS[ROLES]),
+    Page("/reports/oncall-gaps", "On-call gaps", READ_REPORTS[ROLES]),
 )
 
 
@@ -139,4 +143,5 @@ def workspace_router() -> Router:
         *report_pages.HANDLERS,
         *coverage_pages.HANDLERS,
         *match_pages.HANDLERS,
+        *schedule_pages.HANDLERS,
     )
