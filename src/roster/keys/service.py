@@ -1,9 +1,9 @@
 """API keys: random 32-byte secrets, stored as SHA-256 (a slow hash buys nothing for random keys).
 
 Lifecycle: a key may carry a last day (``expires_on``, UTC: accepted through the end of that day);
-revoking it is immediate in the revoking process and takes at most ``REVOCATION_SECONDS`` on the
-others (see :class:`KeyCache`). Rotation is two live keys under one name: create the new one, move
-the client, revoke the old.
+revoking it is refused from the revoking process's next request on, and on every other replica in
+under ``REVOCATION_SECONDS`` (see :class:`KeyCache`). Rotation is two live keys under one name: create
+the new one, move the client, revoke the old.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from roster.keys.schemas import ApiKeyCreated, ApiKeyRead, Principal, Role
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "rst_"
-#: How stale another process's revocation may be here: the counter is re-read at most this often.
-REVOCATION_SECONDS = 1.0
+#: How stale another process's revocation may be here: the counter is re-read at most this often. Half
+#: the contract's second, so a replica's slow request or a client's poll still lands well inside it.
+REVOCATION_SECONDS = 0.5
 #: ``last_used_at`` granularity: each process records a key's use at most this often.
 USE_RECORDED_EVERY = timedelta(minutes=1)
 _USE_SECONDS = USE_RECORDED_EVERY.total_seconds()
@@ -135,31 +136,42 @@ class KeyCache:
     """Per-process key state: authenticated keys, so the hot path costs no query, and when each key's
     use was last recorded.
 
-    A cached key is trusted for ``ttl`` seconds at most, never past its expiry, and only while the
-    shared revocation counter (``roster_version`` row ``KEYS``) is what it was before the key was
-    read. The counter is re-read at most every ``recheck`` seconds, so a revocation through another
-    process is seen within that, for one read by primary key per process per second rather than one
-    per request. Times are ``time.time()`` floats: a datetime per request cost more than the lookup.
+    Why a cached key can be trusted: every revocation bumps one shared counter (``roster_version`` row
+    ``KEYS``) in its own transaction, and a process re-reads that counter at most every ``recheck``
+    seconds (one read by primary key per process, not one per request). Whenever the counter moves,
+    or this process revokes a key itself (:meth:`forget`), the cache starts a new *epoch*: every entry,
+    and every key lookup still in flight, from before it is dropped. So a request is judged against a
+    counter read that began less than ``recheck`` seconds before it (a request arriving while a read is
+    in flight waits for that read), and a revocation anywhere is refused everywhere within
+    ``recheck`` (:data:`REVOCATION_SECONDS`); in the revoking process, from its next request.
+
+    Expiry needs no counter: an entry is trusted for ``ttl`` seconds at most and never past its key's
+    last day (checked on each use). Times are ``time.time()`` floats: a datetime per request cost more
+    than the lookup.
     """
 
     def __init__(self, ttl_seconds: float, recheck_seconds: float = REVOCATION_SECONDS) -> None:
         self.ttl = ttl_seconds
         self.recheck = recheck_seconds
-        #: key hash -> (trusted until, principal, the revocation counter read before the key was).
+        #: key hash -> (trusted until, principal, the epoch it was looked up in).
         self._entries: dict[str, tuple[float, Principal, int]] = {}
+        self._epoch = 0
+        #: The counter as last read; None: not read yet, or no counter row (then nothing is cached).
         self._revocations: int | None = None
-        self._recheck_at = 0.0  # time.monotonic()
+        #: ``time.monotonic()`` from when the counter is due again (and, until a read lands, being read).
+        self._recheck_at = 0.0
+        self._counter_read: asyncio.Task[None] | None = None
         #: key hash -> when its use was last noted.
         self._used: dict[str, float] = {}
         self._unwritten: dict[UUID, datetime] = {}
-        #: key hash -> the database lookup in flight for it.
-        self._lookups: dict[str, asyncio.Future[tuple[Principal, float | None] | None]] = {}
+        #: key hash -> (epoch, the database lookup in flight for it).
+        self._lookups: dict[str, tuple[int, asyncio.Future[tuple[Principal, float | None] | None]]] = {}
         self._writer: asyncio.Task[None] | None = None
 
     def cached(self, key_hash: str) -> Principal | None:
-        """The hot path, no await: the key if cached, trusted and no counter re-read is due."""
+        """The hot path, no await: the key if cached, trusted and no counter read is due or in flight."""
         entry = self._entries.get(key_hash)
-        if entry is None or entry[2] != self._revocations or time.monotonic() >= self._recheck_at:
+        if entry is None or entry[2] != self._epoch or time.monotonic() >= self._recheck_at:
             return None
         now = time.time()
         if now >= entry[0]:
@@ -171,59 +183,75 @@ class KeyCache:
     async def principal(self, key_hash: str) -> Principal | None:
         """The key, re-reading the revocation counter if due and the key itself if not cached."""
         if self.ttl > 0 and time.monotonic() >= self._recheck_at:
-            await self._reread_revocations()
-        revocations = self._revocations  # read before the key is
+            await self._read_counter()
+        epoch = self._epoch  # before the key is read: a revocation seen meanwhile starts a new one
         now = time.time()
         entry = self._entries.get(key_hash)
-        if entry is not None and now < entry[0] and entry[2] == revocations:
+        if entry is not None and now < entry[0] and entry[2] == epoch:
             principal = entry[1]
         else:
             self._entries.pop(key_hash, None)
-            found = await self._lookup_once(key_hash, now)
+            found = await self._lookup_once(key_hash, epoch, now)
             if found is None:
                 return None
             principal, expires = found
-            if self.ttl > 0 and revocations is not None:
+            if self.ttl > 0 and self._revocations is not None and epoch == self._epoch:
                 if len(self._entries) > 10_000:
                     self._entries.clear()
                 until = now + self.ttl if expires is None else min(now + self.ttl, expires)
-                self._entries[key_hash] = (until, principal, revocations)
+                self._entries[key_hash] = (until, principal, epoch)
         if not 0 <= now - self._used.get(key_hash, -_USE_SECONDS) < _USE_SECONDS:
             self._note_use(key_hash, principal.key_id, now)
         return principal
 
-    async def _lookup_once(self, key_hash: str, now: float) -> tuple[Principal, float | None] | None:
+    async def _lookup_once(self, key_hash: str, epoch: int, now: float) -> tuple[Principal, float | None] | None:
         """One database read per key however many requests want it: when a busy key's entry lapses,
         the dozens of requests in flight with it wait for one lookup instead of each making its own
-        (which stalled them all for hundreds of milliseconds every ``ttl``). Shielded: a request that
-        goes away does not cancel the lookup the others wait for."""
-        lookup = self._lookups.get(key_hash)
-        if lookup is None:
-            lookup = self._lookups[key_hash] = asyncio.ensure_future(_lookup(key_hash, now))
-            lookup.add_done_callback(lambda done: self._lookup_done(key_hash, done))
-        return await asyncio.shield(lookup)
+        (which stalled them all for hundreds of milliseconds every ``ttl``). Only within an epoch: a
+        request after a revocation never shares a row read before it. Shielded: a request that goes
+        away does not cancel the lookup the others wait for."""
+        shared = self._lookups.get(key_hash)
+        if shared is None or shared[0] != epoch:
+            shared = self._lookups[key_hash] = (epoch, asyncio.ensure_future(_lookup(key_hash, now)))
+            shared[1].add_done_callback(lambda done: self._lookup_done(key_hash, done))
+        return await asyncio.shield(shared[1])
 
     def _lookup_done(self, key_hash: str, lookup: asyncio.Future[Any]) -> None:
-        if self._lookups.get(key_hash) is lookup:
+        shared = self._lookups.get(key_hash)
+        if shared is not None and shared[1] is lookup:
             del self._lookups[key_hash]
-        if not lookup.cancelled():
-            lookup.exception()  # retrieved: its requests got the error, or had gone
+        _retrieve(lookup)
 
-    async def _reread_revocations(self) -> None:
-        self._recheck_at = time.monotonic() + self.recheck  # one reader at a time; the others use the last value
+    async def _read_counter(self) -> None:
+        """Wait for a read of the counter that begins now, or is already under way: one at a time, and
+        shared, so no request is judged against a value older than ``recheck``. Shielded, like lookups."""
+        if self._counter_read is None:
+            self._counter_read = asyncio.ensure_future(self._reread(self._epoch))
+            self._counter_read.add_done_callback(_retrieve)
+        await asyncio.shield(self._counter_read)
+
+    async def _reread(self, epoch: int) -> None:
+        started = time.monotonic()
         try:
             current = await repository.revocations()
-        except BaseException:
-            self._recheck_at = 0.0
-            raise
+        finally:
+            if epoch == self._epoch:  # else :meth:`forget` ran meanwhile and a newer read is due
+                self._counter_read = None
+        if epoch != self._epoch:
+            return
         if current != self._revocations:
             self._entries.clear()
+            self._epoch += 1
         self._revocations = current
+        self._recheck_at = started + self.recheck
 
     def forget(self) -> None:
-        """Drop every cached key and re-read the counter on the next request (a key was revoked here)."""
+        """A key was revoked here: drop every cached key and lookup in flight, and re-read the counter
+        (a read under way began before the revocation, so it is not waited for)."""
         self._entries.clear()
+        self._epoch += 1
         self._recheck_at = 0.0
+        self._counter_read = None
 
     def _note_use(self, key_hash: str, key_id: UUID, now: float) -> None:
         """Written in the background; callers note a key at most once per ``USE_RECORDED_EVERY``."""
@@ -251,6 +279,12 @@ class KeyCache:
         finally:
             if self._writer is not None:
                 await asyncio.gather(self._writer, return_exceptions=True)
+
+
+def _retrieve(done: asyncio.Future[Any]) -> None:
+    """Mark a shared read's error retrieved: its requests got it, or had gone."""
+    if not done.cancelled():
+        done.exception()
 
 
 async def authenticate(plaintext: str, cache: KeyCache | None = None) -> Principal | None:

@@ -31,17 +31,19 @@ class FakeKeys:
     key_id: UUID = field(default_factory=uuid.uuid4)
     #: Run while the key row is being read (a revocation racing the read).
     during_key_read: Any = None
-    #: Awaited while the key row is being read (a slow database).
+    #: Awaited while the key row is being read (a slow database); the row is as it was when the read began.
     key_read_gate: asyncio.Event | None = None
+    #: Awaited while the counter is being read.
+    counter_read_gate: asyncio.Event | None = None
 
     async def find_unrevoked_by_hash(self, key_hash: str) -> dict[str, Any] | None:
         assert key_hash == hash_key(KEY)
         self.key_reads += 1
+        row = (
+            None if self.revoked else {"id": self.key_id, "name": "n", "role": "router", "expires_on": self.expires_on}
+        )
         if self.key_read_gate is not None:
             await self.key_read_gate.wait()
-        row = {"id": self.key_id, "name": "n", "role": "router", "expires_on": self.expires_on}
-        if self.revoked:
-            row = None
         if self.during_key_read is not None:
             self.during_key_read()
             self.during_key_read = None
@@ -49,7 +51,10 @@ class FakeKeys:
 
     async def revocations(self) -> int:
         self.counter_reads += 1
-        return self.counter
+        counter = self.counter  # as of the read's start, like a database snapshot
+        if self.counter_read_gate is not None:
+            await self.counter_read_gate.wait()
+        return counter
 
     async def record_use(self, used: dict[UUID, datetime]) -> None:
         self.uses.append(dict(used))
@@ -171,3 +176,97 @@ async def test_a_request_that_goes_away_does_not_cancel_the_shared_lookup(keys: 
     keys.key_read_gate.set()
     assert (await second) is not None
     assert first.cancelled() and keys.key_reads == 1
+
+
+# --- races: no request is judged by a read older than the recheck, or from before a revocation ----------
+
+
+async def started(task: asyncio.Task[Any]) -> None:
+    """Let ``task`` run until it waits on a gate."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not task.done()
+
+
+async def test_a_request_while_the_counter_is_being_read_waits_for_that_read(keys: FakeKeys) -> None:
+    """After an idle spell, the read that the first request starts is the only fresh one: requests
+    arriving meanwhile must not be judged by the value from before the idle spell."""
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.05)
+    assert await authenticate(KEY, cache) is not None
+    await asyncio.sleep(0.06)  # idle: a re-read is due
+    keys.revoke()  # elsewhere
+    keys.counter_read_gate = asyncio.Event()
+    first = asyncio.create_task(authenticate(KEY, cache))
+    await started(first)
+    second = asyncio.create_task(authenticate(KEY, cache))
+    await started(second)
+    keys.counter_read_gate.set()
+    assert await first is None and await second is None
+    assert keys.counter_reads == 2, "one read, shared"
+
+
+async def test_a_request_after_a_revocation_here_never_shares_a_lookup_from_before_it(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=3600)
+    gate = keys.key_read_gate = asyncio.Event()
+    before = asyncio.create_task(authenticate(KEY, cache))  # its row read is under way...
+    await started(before)
+    keys.key_read_gate = None
+    keys.revoke()  # ...when this process revokes the key
+    cache.forget()
+    assert await asyncio.wait_for(authenticate(KEY, cache), 1) is None, "read the row afresh"
+    gate.set()
+    await before  # concurrent with the revocation: either answer is right, but it must not be cached
+    assert await authenticate(KEY, cache) is None
+
+
+async def test_a_lookup_overtaken_by_a_revocation_elsewhere_is_neither_shared_nor_cached(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=0.05, recheck_seconds=0.05)
+    assert await authenticate(KEY, cache) is not None
+    await asyncio.sleep(0.06)  # the entry lapsed: the next request reads the row
+    gate = keys.key_read_gate = asyncio.Event()
+    slow = asyncio.create_task(authenticate(KEY, cache))  # the key as it is now: live
+    await started(slow)
+    keys.key_read_gate = None  # later reads are quick
+    keys.revoke()  # elsewhere
+    await asyncio.sleep(0.06)
+    assert await asyncio.wait_for(authenticate(KEY, cache), 1) is None, "new counter: the row read afresh"
+    gate.set()
+    await slow  # concurrent with the revocation: either answer is right, but it must not be cached
+    assert await authenticate(KEY, cache) is None
+
+
+async def test_forget_does_not_wait_for_a_counter_read_from_before_it(keys: FakeKeys) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.05)
+    assert await authenticate(KEY, cache) is not None
+    await asyncio.sleep(0.06)
+    gate = keys.counter_read_gate = asyncio.Event()
+    stale = asyncio.create_task(authenticate(KEY, cache))  # a counter read begins...
+    await started(stale)
+    keys.counter_read_gate = None
+    keys.revoke()
+    cache.forget()  # ...and then this process revokes the key
+    assert await asyncio.wait_for(authenticate(KEY, cache), 1) is None, "a new read, not the old one"
+    gate.set()
+    await stale
+    assert keys.counter_reads == 3 and await authenticate(KEY, cache) is None
+
+
+async def test_a_failed_counter_read_fails_its_requests_and_the_next_request_reads_again(
+    keys: FakeKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.05)
+    assert await authenticate(KEY, cache) is not None
+    await asyncio.sleep(0.06)
+    read = keys.revocations
+
+    async def down() -> int:
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(service.repository, "revocations", down)
+    with pytest.raises(OSError):
+        await authenticate(KEY, cache)
+    with pytest.raises(OSError):
+        await authenticate(KEY, cache)  # not judged by the cached key meanwhile
+    keys.revoke()
+    monkeypatch.setattr(service.repository, "revocations", read)
+    assert await authenticate(KEY, cache) is None
