@@ -18,8 +18,10 @@ For each backend it creates a fresh database (``migrate_database``), then, in a 
 Each is timed (wall clock, and CPU time of the process with all its threads: on a shared machine
 the wall time also measures the neighbours) and the subprocess's peak RSS (``ru_maxrss``) is printed after the first
 import. The baseline, measured in the same run, is the parse floor: ``pl.read_csv(path,
-infer_schema=False)`` of the same file; the import's ratio to it is printed. Target: first import
-<= 15 s on each backend (PASS/MISS is printed; the exit status is 0 regardless).
+infer_schema=False)`` of the same file; the import's ratio to it is printed. Targets (issue 18): a
+first import of 50k physicians on SQLite in <= 10 s at <= 500 MiB peak RSS (PASS/MISS is printed for
+each; PostgreSQL's figures are printed against the same targets for comparison; the exit status is 0
+regardless). On a shared machine, compare the CPU time too: the wall time also measures the neighbours.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from options import parser_for  # bench/options.py
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-TARGET_SECONDS = 15.0
+TARGET_SECONDS = 10.0
+TARGET_PEAK_MIB = 500.0
 STATES = ["AZ", "AR", "CA", "TX", "NY", "FL", "IL", "PA", "OH", "GA", "NC", "MI", "NJ", "VA", "WA", "MA", "DC", "PR"]
 #: (specialty, boards that certify it), from fixtures/specialties.csv.
 SPECIALTIES = [
@@ -241,14 +244,20 @@ def main() -> None:
     parser = parser_for(__doc__)
     parser.add_argument("--physicians", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"])
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=["sqlite", "postgres"],
+        default=argparse.SUPPRESS,
+        help="repeatable (default: sqlite and postgres)",
+    )
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--child", nargs=2, metavar=("DATABASE_URL", "ROSTER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
-    backends = args.backend or ["sqlite", "postgres"]
+    backends = getattr(args, "backend", None) or ["sqlite", "postgres"]
     with tempfile.TemporaryDirectory(prefix="roster-import-bench-") as tmp:
         workdir = Path(tmp)
         roster = workdir / "roster.csv"
@@ -263,12 +272,16 @@ def main() -> None:
         for backend in backends:
             figures = run_backend(backend, roster, workdir, args.postgres_url)
             first = float(figures["first import"])  # type: ignore[arg-type]
-            verdict = "PASS" if first <= TARGET_SECONDS else "MISS"
+            peak = float(figures["peak_rss_mb"])  # type: ignore[arg-type]
             print(f"\n{backend}:")
             print(
                 f"  first import  {first:6.2f} s  (cpu {float(figures['first import cpu']):.1f} s, "  # type: ignore[arg-type]
-                f"{first / floor:.0f}x parse floor)  "
-                f"peak RSS {float(figures['peak_rss_mb']):.0f} MiB  target <= {TARGET_SECONDS:.0f} s: {verdict}"  # type: ignore[arg-type]
+                f"{first / floor:.0f}x parse floor {floor:.2f} s)  "
+                f"target <= {TARGET_SECONDS:.0f} s: {'PASS' if first <= TARGET_SECONDS else 'MISS'}"
+            )
+            print(
+                f"  peak RSS      {peak:6.0f} MiB  target <= {TARGET_PEAK_MIB:.0f} MiB: "
+                f"{'PASS' if peak <= TARGET_PEAK_MIB else 'MISS'}"
             )
             print(f"  created       {figures['created']}")
             for label in ("re-import", "dry run"):

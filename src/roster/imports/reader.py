@@ -175,10 +175,11 @@ def _split_records(frame: pl.DataFrame) -> dict[RecordKind, pl.DataFrame]:
     for name in KINDS:
         rows = frame.filter(kind == name)
         own = COLUMNS[name]
-        for column in CSV_COLUMNS:
-            if column == RECORD or column in own:
-                continue
-            for (row,) in rows.filter(pl.col(column).is_not_null()).select(ROW).iter_rows():
+        foreign = [column for column in CSV_COLUMNS if column != RECORD and column not in own]
+        # One pass finds the rows with a stray cell (usually none); only those are looked at cell by cell.
+        strays = rows.filter(pl.any_horizontal([pl.col(column).is_not_null() for column in foreign]))
+        for column in foreign if strays.height else ():
+            for (row,) in strays.filter(pl.col(column).is_not_null()).select(ROW).iter_rows():
                 errors.append(row_error(row, column, f"is not a {name} column; leave it empty on {name} rows"))
         frames[name] = rows.select(*own, ROW)
     if errors:

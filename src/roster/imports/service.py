@@ -20,31 +20,38 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import polars as pl
+from piccolo.table import Table
 
 from roster import clock
+from roster.audit.tables import AuditEvent
 from roster.certifications import repository as certification_rows
 from roster.certifications import service as certifications
+from roster.certifications.tables import Certification
 from roster.config import env_default_time_zone
 from roster.db import write_tx
 from roster.db.bulk import new_id_texts
 from roster.history import service as history
+from roster.history.tables import RecordVersion
 from roster.imports import repository
 from roster.imports.layout import KINDS, RecordKind
-from roster.imports.reader import FileRejected, RosterFile, read_roster
+from roster.imports.reader import ROW, FileRejected, RosterFile, read_roster
 from roster.imports.schemas import ImportResult, RecordCounts, RowError
-from roster.imports.validation import Record, Reference, ValidatedRoster, validate
+from roster.imports.validation import CHUNK, NPI, Record, Reference, ValidatedRoster, records_of, validate
 from roster.licenses import repository as license_rows
 from roster.licenses import service as licenses
+from roster.licenses.tables import License
 from roster.physicians import repository as physician_rows
 from roster.physicians import service as physicians
+from roster.physicians.tables import Physician
 from roster.reference import service as reference
 
-#: Rows per insert batch (and per progress step).
+#: Audited changes per batch of audit events and versions.
 BATCH = 5000
 #: Writes after which the planner statistics are refreshed.
 ANALYZE_AFTER = 10_000
 
-#: Called with (records written so far, records to write) while the import writes.
+#: Called with (records done so far, valid records in the file), a chunk at a time.
 Progress = Callable[[int, int], None]
 
 _KEYS: dict[RecordKind, tuple[str, ...]] = {
@@ -62,25 +69,12 @@ class ImportRejected(Exception):
         self.counts = counts or dict.fromkeys(KINDS, 0)
 
 
-@dataclass(slots=True)
-class _Plan:
-    inserts: dict[RecordKind, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
-    #: (kind, id, changed values) for each record that differs from the file.
-    updates: list[tuple[RecordKind, UUID, dict[str, Any]]] = field(default_factory=list)
-    changes: list[history.Change] = field(default_factory=list)
-    counts: dict[RecordKind, RecordCounts] = field(default_factory=dict)
-
-    @property
-    def writes(self) -> int:
-        return sum(len(rows) for rows in self.inserts.values()) + len(self.updates)
-
-
-def _npis(source: RosterFile) -> set[str]:
-    """Every NPI the file mentions (physician and credential rows)."""
-    found: set[str] = set()
-    for frame in source.frames.values():
-        found.update(frame.get_column("npi").drop_nulls().to_list())
-    return found
+def _npis(source: RosterFile) -> list[str]:
+    """Every NPI the file mentions (physician and credential rows), once."""
+    frames = [frame.get_column("npi") for frame in source.frames.values() if "npi" in frame.columns]
+    if not frames:
+        return []
+    return pl.concat(frames).drop_nulls().unique().to_list()
 
 
 async def import_roster(
@@ -112,7 +106,7 @@ _gc_pausers = 0
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while an import builds its millions of objects.
+    """Pause Python's cyclic garbage collector while an import churns through its objects.
 
     The collector runs every 700 net allocations, and its full passes walk every live object: with
     a large roster's rows, documents and ids alive, that was about a fifth of a first import's CPU
@@ -143,46 +137,39 @@ async def _import(
         raise ImportRejected(exc.errors) from None
     now = clock.now()
     npis = _npis(source)
-    # A real import plans from the rows read again under the write lock; until then only which
-    # NPIs are on the roster matters, and reading just those is far cheaper than whole rows.
-    existing = await repository.physicians_by_npi(npis) if dry_run else None
+    on_roster = await repository.physician_ids(npis)
     ref = Reference(
-        specialties=await reference.specialty_index(),
-        states=await repository.state_codes(),
-        roster_npis=existing.keys() if existing is not None else await repository.roster_npis(npis),
+        specialties=await reference.specialty_index(), states=await repository.state_codes(), roster_npis=on_roster
     )
     # Validation runs before the write transaction, so other writers are not held up by it. What
     # it read can only grow meanwhile (physicians are never deleted), so its verdict stands; the
     # plan is made again from the rows as they are under the write lock.
     checked = await asyncio.to_thread(validate, source, now.date(), ref)
+    del source  # the valid records are in ``checked``, column-wise
     if checked.errors:
         raise ImportRejected(checked.errors, checked.counts)
-    if existing is not None:
-        plan = await _plan(checked, existing, now, audited=False, default_time_zone=default_time_zone)
+    if dry_run:
+        load = _Load(checked, on_roster, now, default_time_zone=default_time_zone)
+        await load.run()
     else:
         async with write_tx():
             await repository.commit_asynchronously()
-            plan = await _plan(
+            load = _Load(
                 checked,
-                await repository.physicians_by_npi(npis),
+                await repository.physician_ids(npis),
                 now,
-                audited=True,
                 default_time_zone=default_time_zone,
+                writer=_Writer(actor, now),
+                progress=progress,
             )
-            await _write(plan, actor=actor, at=now, progress=progress)
+            await load.run()
     return ImportResult(
         physicians=checked.counts["physician"],
         licenses=checked.counts["license"],
         certifications=checked.counts["certification"],
         dry_run=dry_run,
-        changes={f"{kind}s": plan.counts[kind] for kind in KINDS},
+        changes={f"{kind}s": load.counts[kind] for kind in KINDS},
     )
-
-
-def _json(row: dict[str, Any]) -> str:
-    """A new record's audit/version document, encoded straight from its row: the row holds exactly
-    the read schema's fields (validated already), so this is what ``to_builtins(to_read(row))`` gives."""
-    return _encode(row).decode()
 
 
 _encode = msgspec.json.Encoder().encode
@@ -192,138 +179,215 @@ def _diff(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in wanted.items() if current[k] != v}
 
 
-async def _plan(
-    checked: ValidatedRoster,
-    existing: dict[str, dict[str, Any]],
-    now: datetime,
-    *,
-    audited: bool,
-    default_time_zone: str,
-) -> _Plan:
-    """What to insert and update; with ``audited``, also each change's before/after (not needed for a dry run)."""
-    plan = _Plan()
-    fresh = iter(new_id_texts(sum(record.npi not in existing for record in checked.records["physician"])))
-    ids: dict[str, UUID | str] = {npi: row["id"] for npi, row in existing.items()}
-    created = updated = 0
-    for record in checked.records["physician"]:
-        values = dict(record.values)
-        status = values.pop("status")
-        current = existing.get(record.npi)
-        if values.get("time_zone") is None:  # an empty cell: the default for a new physician, else unchanged
-            values.pop("time_zone", None)
-            if current is None:
-                values["time_zone"] = default_time_zone
-        if current is None:
-            row = {
-                **values,
-                "id": next(fresh),
-                "status": status or "active",
-                "npi_status": "unknown",
-                "npi_checked_on": None,
-                "created_at": now,
-                "updated_at": now,
-            }
-            ids[record.npi] = row["id"]
-            plan.inserts["physician"].append(row)
-            if audited:
-                after = _json(row)
-                plan.changes.append(history.Change("create", "physician", row["id"], row["id"], None, after))
-            created += 1
-            continue
-        if status is not None:
-            values["status"] = status
-        changed = _diff(current, values)
-        if changed:
-            changed["updated_at"] = now
-            plan.updates.append(("physician", current["id"], changed))
-            if audited:
-                before = physicians.snapshot(physicians.to_read(current))
-                after = physicians.snapshot(physicians.to_read({**current, **changed}))
-                plan.changes.append(history.Change("update", "physician", current["id"], current["id"], before, after))
-            updated += 1
-    plan.counts["physician"] = RecordCounts(created, updated, len(checked.records["physician"]) - created - updated)
-    owners = [row["id"] for row in existing.values()]
-    stored = {
-        "license": await repository.licenses_of(owners),
-        "certification": await repository.certifications_of(owners),
-    }
-    for kind in ("license", "certification"):
-        _plan_owned(plan, kind, checked.records[kind], stored[kind], ids, now, audited=audited)
-    return plan
-
-
-def _plan_owned(
-    plan: _Plan,
-    kind: RecordKind,
-    records: list[Record],
-    stored: list[dict[str, Any]],
-    ids: dict[str, UUID | str],
-    now: datetime,
-    *,
-    audited: bool,
-) -> None:
-    """Licenses or certifications: insert the new, update the changed, by their natural key."""
-    to_read = licenses.to_read if kind == "license" else certifications.to_read
-    key_fields = _KEYS[kind]
-    by_key = {(row["physician_id"], *(row[k] for k in key_fields)): row for row in stored}
-    created = updated = 0
-    owners = [ids[record.npi] for record in records]
-    found = [
-        by_key.get((physician_id, *(record.values[k] for k in key_fields)))
-        for physician_id, record in zip(owners, records, strict=True)
-    ]
-    fresh = iter(new_id_texts(found.count(None)))
-    for record, physician_id, current in zip(records, owners, found, strict=True):
-        if current is None:
-            row = {**record.values, "id": next(fresh), "physician_id": physician_id, "created_at": now}
-            row["updated_at"] = now
-            plan.inserts[kind].append(row)
-            if audited:
-                after = _json(row)
-                plan.changes.append(history.Change("create", kind, row["id"], physician_id, None, after))
-            created += 1
-            continue
-        changed = _diff(current, record.values)
-        if changed:
-            changed["updated_at"] = now
-            plan.updates.append((kind, current["id"], changed))
-            if audited:
-                before = msgspec.to_builtins(to_read(current))
-                after = msgspec.to_builtins(to_read({**current, **changed}))
-                plan.changes.append(history.Change("update", kind, current["id"], physician_id, before, after))
-            updated += 1
-    plan.counts[kind] = RecordCounts(created, updated, len(records) - created - updated)
-
-
-_INSERT = {
-    "physician": repository.insert_physicians,
-    "license": repository.insert_licenses,
-    "certification": repository.insert_certifications,
-}
+#: Columns an import fills with one value (its instant, its roster version): their indexes are kept.
+_ONE_VALUE = frozenset({"occurred_at", "recorded_from", "roster_version"})
+_TABLES: dict[RecordKind, type[Table]] = {"physician": Physician, "license": License, "certification": Certification}
 _UPDATE = {
     "physician": physician_rows.update,
     "license": license_rows.update,
     "certification": certification_rows.update,
 }
+_STORED = {"license": repository.licenses_of, "certification": repository.certifications_of}
+_TO_READ = {"license": licenses.to_read, "certification": certifications.to_read}
 
 
-async def _write(plan: _Plan, *, actor: str, at: datetime, progress: Progress | None) -> None:
-    """Apply the plan inside the caller's write transaction: inserts in batches, then updates, then history."""
-    total, done = plan.writes, 0
-    for kind in KINDS:  # physicians first: credentials reference them
-        rows = plan.inserts[kind]
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            await _INSERT[kind](batch)
-            done += len(batch)
-            if progress is not None:
-                progress(done, total)
-    for kind, record_id, changed in plan.updates:
+@dataclass(slots=True)
+class _Writer:
+    """What a real import adds to a dry run: the writes, their audit and versions, and index upkeep."""
+
+    actor: str
+    at: datetime
+    changes: list[history.Change] = field(default_factory=list)
+    writes: int = 0
+
+    async def insert(self, kind: RecordKind, rows: pl.DataFrame, constants: dict[str, Any]) -> None:
+        await repository.insert_new(_TABLES[kind], rows, constants)
+        self.writes += rows.height
+
+    async def update(self, kind: RecordKind, record_id: UUID, changed: dict[str, Any]) -> None:
         await _UPDATE[kind](record_id, changed)
-        done += 1
-        if progress is not None and (done % BATCH == 0 or done == total):
-            progress(done, total)
-    for start in range(0, len(plan.changes), BATCH):
-        await history.record_changes(plan.changes[start : start + BATCH], actor=actor, at=at)
-    if plan.writes >= ANALYZE_AFTER:
-        await repository.refresh_statistics()
+        self.writes += 1
+
+    async def change(self, change: history.Change) -> None:
+        self.changes.append(change)
+        if len(self.changes) >= BATCH:
+            await self.flush()
+
+    async def created(self, kind: RecordKind, ids: list[str], owners: list[str], documents: list[str]) -> None:
+        for record_id, owner, document in zip(ids, owners, documents, strict=True):
+            self.changes.append(history.Change("create", kind, record_id, owner, None, document))
+        if len(self.changes) >= BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self.changes:
+            await history.record_changes(self.changes, actor=self.actor, at=self.at)
+            self.changes = []
+
+
+class _Load:
+    """The upsert of validated records, a chunk at a time: new records are inserted column-wise
+    (ids, documents and rows made by polars), existing ones compared and updated row by row.
+    Without a writer (a dry run) it only counts what would change."""
+
+    def __init__(
+        self,
+        checked: ValidatedRoster,
+        on_roster: dict[str, str],
+        now: datetime,
+        *,
+        default_time_zone: str,
+        writer: _Writer | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.checked = checked
+        self.on_roster = on_roster
+        #: Physician id by NPI: those on the roster, then those this import creates.
+        self.ids = dict(on_roster)
+        #: Ids of the physicians on the roster before this import: only they can have stored credentials.
+        self.roster_ids = set(on_roster.values())
+        self.roster_npis = pl.Series(list(on_roster), dtype=pl.String)
+        self.now = now
+        self.stamp = _encode(now).decode()[1:-1]  # a timestamp as the documents hold it
+        self.default_time_zone = default_time_zone
+        self.writer = writer
+        self.progress = progress
+        self.counts: dict[RecordKind, RecordCounts] = {}
+        self.total = sum(frame.height for frame in checked.frames.values())
+        self.done = 0
+
+    async def run(self) -> None:
+        suspended: list[str] = []
+        if self.writer is not None:
+            records = {kind: self.checked.frames[kind].height for kind in KINDS}
+            loads = {_TABLES[kind]: records[kind] for kind in KINDS}
+            loads |= {AuditEvent: self.total, RecordVersion: self.total}
+            suspended = await repository.suspend_indexes(loads, in_order=_ONE_VALUE)
+        for kind in KINDS:  # physicians first: credentials reference them
+            created = updated = 0
+            for chunk in self.checked.chunks(kind, CHUNK):
+                new, changed = await (self._physicians(chunk) if kind == "physician" else self._owned(kind, chunk))
+                created, updated = created + new, updated + changed
+                self.done += chunk.height
+                if self.progress is not None:
+                    self.progress(self.done, self.total)
+            total = self.checked.frames[kind].height
+            self.counts[kind] = RecordCounts(created, updated, total - created - updated)
+        if self.writer is not None:
+            await self.writer.flush()
+            await repository.restore_indexes(suspended)
+            if self.writer.writes >= ANALYZE_AFTER:
+                await repository.refresh_statistics()
+
+    async def _physicians(self, chunk: pl.DataFrame) -> tuple[int, int]:
+        known = chunk.get_column(NPI).is_in(self.roster_npis) if self.on_roster else None
+        updated = 0
+        if known is not None and known.any():
+            updated = await self._update_physicians(records_of(chunk.filter(known)))
+            chunk = chunk.filter(~known)
+        if chunk.is_empty():
+            return 0, updated
+        if self.writer is None:  # a dry run's new physicians need no ids: they have no stored credentials
+            self.ids.update(dict.fromkeys(chunk.get_column(NPI).to_list(), ""))
+            return chunk.height, updated
+        ids = new_id_texts(chunk.height)
+        self.ids.update(zip(chunk.get_column(NPI).to_list(), ids, strict=True))
+        rows = chunk.select(
+            *[pl.col(name) for name in chunk.columns if name not in (ROW, NPI, "status", "time_zone")],
+            pl.col("time_zone").fill_null(pl.lit(self.default_time_zone)),
+            pl.Series("id", ids, dtype=pl.String),
+            pl.col("status").fill_null(pl.lit("active")),
+        )
+        # The document a new record's audit event and version hold: its read schema, encoded by polars
+        # in the read schema's field order (what ``to_builtins(to_read(row))`` gives, byte for byte).
+        documents = rows.select(
+            pl.struct(
+                pl.all(),
+                pl.lit("unknown").alias("npi_status"),
+                pl.lit(None, dtype=pl.Date).alias("npi_checked_on"),
+                pl.lit(self.stamp).alias("created_at"),
+                pl.lit(self.stamp).alias("updated_at"),
+            ).struct.json_encode()
+        )
+        constants = {"npi_status": "unknown", "npi_checked_on": None, "created_at": self.now, "updated_at": self.now}
+        await self.writer.insert("physician", rows, constants)
+        await self.writer.created("physician", ids, ids, documents.to_series().to_list())
+        return chunk.height, updated
+
+    async def _update_physicians(self, records: list[Record]) -> int:
+        existing = await repository.physicians_by_npi([record.npi for record in records], on_roster=True)
+        updated = 0
+        for record in records:
+            values = dict(record.values)
+            status = values.pop("status")
+            current = existing[record.npi]
+            if values.get("time_zone") is None:  # an empty cell: an existing physician keeps theirs
+                values.pop("time_zone", None)
+            if status is not None:
+                values["status"] = status
+            changed = _diff(current, values)
+            if not changed:
+                continue
+            updated += 1
+            if self.writer is None:
+                continue
+            changed["updated_at"] = self.now
+            await self.writer.update("physician", current["id"], changed)
+            before = physicians.snapshot(physicians.to_read(current))
+            after = physicians.snapshot(physicians.to_read({**current, **changed}))
+            await self.writer.change(history.Change("update", "physician", current["id"], current["id"], before, after))
+        return updated
+
+    async def _owned(self, kind: RecordKind, chunk: pl.DataFrame) -> tuple[int, int]:
+        """Licenses or certifications: insert the new, update the changed, by their natural key."""
+        owners = [self.ids[npi] for npi in chunk.get_column(NPI).to_list()]
+        chunk = chunk.with_columns(pl.Series("physician_id", owners, dtype=pl.String))
+        prior = {owner for owner in owners if owner in self.roster_ids}
+        updated = 0
+        if prior:
+            key_fields = _KEYS[kind]
+            stored = {
+                (str(row["physician_id"]), *(row[k] for k in key_fields)): row
+                for row in await _STORED[kind](list(prior))
+            }
+            keys = chunk.select("physician_id", *key_fields).iter_rows()
+            found = pl.Series([key in stored for key in keys], dtype=pl.Boolean)
+            if found.any():
+                for record in records_of(chunk.filter(found)):
+                    physician_id = record.values.pop("physician_id")
+                    current = stored[(physician_id, *(record.values[k] for k in key_fields))]
+                    updated += await self._update_owned(kind, current, record.values)
+                chunk = chunk.filter(~found)
+        if chunk.is_empty():
+            return 0, updated
+        if self.writer is None:
+            return chunk.height, updated
+        ids = new_id_texts(chunk.height)
+        rows = chunk.drop(ROW, NPI).with_columns(pl.Series("id", ids, dtype=pl.String))
+        fields = [name for name in rows.columns if name not in ("id", "physician_id")]
+        documents = rows.select(
+            pl.struct(
+                *fields,
+                "id",
+                "physician_id",
+                pl.lit(self.stamp).alias("created_at"),
+                pl.lit(self.stamp).alias("updated_at"),
+            ).struct.json_encode()
+        )
+        await self.writer.insert(kind, rows, {"created_at": self.now, "updated_at": self.now})
+        await self.writer.created(kind, ids, rows.get_column("physician_id").to_list(), documents.to_series().to_list())
+        return chunk.height, updated
+
+    async def _update_owned(self, kind: RecordKind, current: dict[str, Any], values: dict[str, Any]) -> int:
+        changed = _diff(current, values)
+        if not changed:
+            return 0
+        if self.writer is not None:
+            changed["updated_at"] = self.now
+            await self.writer.update(kind, current["id"], changed)
+            before = msgspec.to_builtins(_TO_READ[kind](current))
+            after = msgspec.to_builtins(_TO_READ[kind]({**current, **changed}))
+            await self.writer.change(
+                history.Change("update", kind, current["id"], current["physician_id"], before, after)
+            )
+        return 1

@@ -8,15 +8,19 @@ does I/O or reads the clock: reference data and ``today`` come in as arguments.
 
 An empty cell means what leaving the field out of a POST means (API defaults), except a
 physician's ``status``: empty keeps an existing physician's status and makes a new one active.
+
+Records are checked ``CHUNK`` at a time and the valid ones kept column-wise in polars, so what a
+large file costs in Python objects is bounded by the chunk, not by the file.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Any, get_args
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 import polars as pl
@@ -46,6 +50,10 @@ from roster.vocabulary import PhysicianStatus
 
 #: Beyond this many, errors are counted but not listed (a wrong file can have one per cell).
 MAX_LISTED_ERRORS = 10_000
+#: Records checked (and later planned and written) at a time: bounds the Python objects alive at once.
+CHUNK = 5000
+#: The column of a valid record's physician NPI (credentials have no ``npi`` field of their own).
+NPI = "__npi__"
 
 DATE_HINT = "use YYYY-MM-DD, MM/DD/YYYY (or M/D/YYYY) or YYYYMMDD"
 _TRUE = ("true", "yes", "y", "1")
@@ -76,14 +84,108 @@ class Record:
     values: dict[str, Any]
 
 
+def _dtype(annotation: Any) -> pl.DataType:
+    """The polars type holding a schema field's values (after msgspec has checked them)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _dtype(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        (inner,) = [a for a in get_args(annotation) if a is not type(None)]
+        return _dtype(inner)
+    if origin is list:
+        return pl.List(_dtype(get_args(annotation)[0]))
+    if origin is Literal:
+        return pl.String()
+    dtypes: dict[Any, pl.DataType] = {str: pl.String(), date: pl.Date(), bool: pl.Boolean(), int: pl.Int64()}
+    return dtypes[annotation]
+
+
+@cache
+def record_schema(kind: RecordKind) -> dict[str, pl.DataType]:
+    """The columns of the valid records of a kind: row, NPI, then the normalized values in schema order."""
+    fields = {f.name: _dtype(f.type) for f in msgspec.structs.fields(SCHEMAS[kind])}
+    if kind == "physician":
+        fields["status"] = pl.String()
+    return {ROW: pl.Int64(), NPI: pl.String(), **fields}
+
+
+#: Joins a list's items while it crosses into polars: polars builds a list cell from Python by way of a
+#: Series each (most of the cost of keeping the records), a string costs nothing. No cell holds a NUL,
+#: and no item is empty (``_list`` drops them), so ``""`` can only be the empty list.
+_ITEMS = "\x00"
+
+
+class _Valid:
+    """Valid records of one kind, gathered column-wise and frozen into polars a chunk at a time."""
+
+    def __init__(self, kind: RecordKind) -> None:
+        self.schema = record_schema(kind)
+        self.fields = [name for name in self.schema if name not in (ROW, NPI)]
+        self.lists = [name for name in self.fields if isinstance(self.schema[name], pl.List)]
+        self.frames: list[pl.DataFrame] = []
+        self.columns: dict[str, list[Any]] = {name: [] for name in self.schema}
+
+    def add(self, row: int, npi: str, values: dict[str, Any]) -> None:
+        columns = self.columns
+        columns[ROW].append(row)
+        columns[NPI].append(npi)
+        for name in self.fields:
+            columns[name].append(values[name])
+        for name in self.lists:
+            columns[name][-1] = _ITEMS.join(values[name])
+
+    def flush(self) -> None:
+        if not self.columns[ROW]:
+            return
+        joined = {name: pl.String() if name in self.lists else dtype for name, dtype in self.schema.items()}
+        frame = pl.DataFrame(self.columns, schema=joined)
+        self.frames.append(
+            frame.with_columns(
+                pl.when(pl.col(name) == "")
+                .then(pl.lit([], dtype=pl.List(pl.String)))
+                .otherwise(pl.col(name).str.split(_ITEMS))
+                .alias(name)
+                for name in self.lists
+            )
+        )
+        self.columns = {name: [] for name in self.schema}
+
+    def frame(self) -> pl.DataFrame:
+        self.flush()
+        if not self.frames:
+            return pl.DataFrame(schema=self.schema)
+        return pl.concat(self.frames) if len(self.frames) > 1 else self.frames[0]
+
+
 @dataclass(slots=True)
 class ValidatedRoster:
-    records: dict[RecordKind, list[Record]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    #: Per kind, the valid records in file order, with ``record_schema(kind)``'s columns.
+    frames: dict[RecordKind, pl.DataFrame] = field(
+        default_factory=lambda: {kind: pl.DataFrame(schema=record_schema(kind)) for kind in KINDS}
+    )
     #: Records per kind in the file, valid or not.
     counts: dict[RecordKind, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     errors: list[RowError] = field(default_factory=list)
     #: Errors found in all, listed or not.
     error_count: int = 0
+
+    @property
+    def records(self) -> dict[RecordKind, list[Record]]:
+        """Every valid record as Python objects: for a few; a large file is read by :meth:`chunks`."""
+        return {kind: [record for chunk in self.chunks(kind) for record in records_of(chunk)] for kind in KINDS}
+
+    def chunks(self, kind: RecordKind, size: int = CHUNK) -> Iterator[pl.DataFrame]:
+        frame = self.frames[kind]
+        for start in range(0, frame.height, size):
+            yield frame.slice(start, size)
+
+
+def records_of(chunk: pl.DataFrame) -> list[Record]:
+    out = []
+    for values in chunk.iter_rows(named=True):
+        row = values.pop(ROW)
+        out.append(Record(row, values.pop(NPI), values))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +298,7 @@ class _Checker:
         self.ref = ref
         self.result = ValidatedRoster()
         self.file_npis: set[str] = set()
+        self.valid = {kind: _Valid(kind) for kind in KINDS}
 
     def fail(self, kind: RecordKind, row: int, errors: list[FieldError], skip: Collection[str] = ()) -> None:
         sheet = self.source.sheet(kind)
@@ -204,17 +307,27 @@ class _Checker:
             if column not in skip:
                 self.result.errors.append(row_error(row, column, error.message, sheet))
 
-    def rows(self, kind: RecordKind) -> Iterator[tuple[int, dict[str, Any], set[str]]]:
-        """Each record as typed values, with the columns whose cells already failed to parse."""
+    def rows(self, kind: RecordKind) -> Iterator[tuple[int, dict[str, Any], Collection[str]]]:
+        """Each record as typed values, with the columns whose cells already failed to parse.
+
+        Cells are parsed column-wise for the whole file (polars), then turned into Python values one
+        chunk at a time; the valid records of each chunk go back into polars (``_Valid``)."""
         frame, errors = _parsed(self.source.frames[kind], kind, self.source.sheet(kind))
         self.result.errors += errors
         self.result.counts[kind] = frame.height
         broken: dict[int, set[str]] = {}
         for error in errors:
             broken.setdefault(error.row or 0, set()).add(error.column or "")
-        for values in frame.iter_rows(named=True):
-            row = values.pop(ROW)
-            yield row, values, broken.get(row, set())
+        valid = self.valid[kind]
+        names = [name for name in frame.columns if name != ROW]
+        nothing: frozenset[str] = frozenset()
+        for start in range(0, frame.height, CHUNK):
+            chunk = frame.slice(start, CHUNK)
+            cells = zip(*(chunk.get_column(name).to_list() for name in names), strict=True)
+            for row, values in zip(chunk.get_column(ROW).to_list(), cells, strict=True):
+                yield row, dict(zip(names, values, strict=True)), broken.get(row, nothing)
+            valid.flush()
+        self.result.frames[kind] = valid.frame()
 
     def physicians(self) -> None:
         seen: dict[str, int] = {}
@@ -239,7 +352,7 @@ class _Checker:
                 errors += broken_rules
                 if not errors and not broken:
                     normalized["status"] = status
-                    self.result.records["physician"].append(Record(row, npi, normalized))
+                    self.valid["physician"].add(row, npi, normalized)
             self.fail("physician", row, errors, broken)
 
     def _owner(self, npi: str | None) -> FieldError | None:
@@ -271,7 +384,7 @@ class _Checker:
                     )
                 seen.setdefault(key, row)
                 if not errors and not broken and npi is not None:
-                    self.result.records["license"].append(Record(row, npi, checked))
+                    self.valid["license"].add(row, npi, checked)
             self.fail("license", row, errors, broken)
 
     def certifications(self) -> None:
@@ -296,7 +409,7 @@ class _Checker:
                     )
                 seen.setdefault(key, row)
                 if not errors and not broken and npi is not None:
-                    self.result.records["certification"].append(Record(row, npi, checked))
+                    self.valid["certification"].add(row, npi, checked)
             self.fail("certification", row, errors, broken)
 
 
