@@ -27,6 +27,7 @@ from roster.api.problems import EXCEPTION_HANDLERS
 from roster.api.query import check_request
 from roster.assignments.routes import AssignmentController
 from roster.audit.routes import AuditController
+from roster.audits.routes import AuditFilesController
 from roster.certifications.routes import CertificationController
 from roster.compliance.facts import CompliancePolicy
 from roster.config import Settings
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, *, http_transport: httpx.AsyncB
             CoverageController,
             *SCHEDULE_CONTROLLERS,
             *CREDENTIALING_CONTROLLERS,
+            AuditFilesController,
         ],
         middleware=[DefineMiddleware(ApiKeyMiddleware)],
         before_request=check_request,

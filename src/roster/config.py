@@ -88,6 +88,19 @@ def _env_positive(name: str, default: int) -> int:
     return int(raw)
 
 
+def _env_percent(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 100:
+        raise ValueError(f"{name}: {raw!r} is not a percent above 0 and at most 100")
+    return value
+
+
 def _env_time_zone(default: str) -> str:
     """``ROSTER_DEFAULT_TIME_ZONE``: an IANA zone name; an unknown one fails at start-up."""
     from roster.availability.zones import zone_problem
@@ -284,6 +297,11 @@ class Settings:
     #: Minutes of available time a reviewer needs before a case is due, per review type
     #: (``ROSTER_MIN_REVIEW_MINUTES``, e.g. ``initial=60,appeal=90,peer_to_peer=30``).
     min_review_minutes: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MIN_REVIEW_MINUTES))
+    #: The audit pack's default sample (``ROSTER_AUDIT_SAMPLE_PERCENT``, ``_MAX``, ``_MIN_PER_KIND``): this percent
+    #: of the period's credentialing files or this many, whichever is less, with at least this many of each kind.
+    audit_sample_percent: float = 5.0
+    audit_sample_max: int = 50
+    audit_sample_min_per_kind: int = 10
     debug: bool = False
 
     @classmethod
@@ -328,6 +346,9 @@ class Settings:
             session_max_hours=_env_positive("ROSTER_SESSION_MAX_HOURS", base.session_max_hours),
             default_time_zone=_env_time_zone(base.default_time_zone),
             min_review_minutes=_env_review_minutes(base.min_review_minutes),
+            audit_sample_percent=_env_percent("ROSTER_AUDIT_SAMPLE_PERCENT", base.audit_sample_percent),
+            audit_sample_max=_env_positive("ROSTER_AUDIT_SAMPLE_MAX", base.audit_sample_max),
+            audit_sample_min_per_kind=_env_positive("ROSTER_AUDIT_SAMPLE_MIN_PER_KIND", base.audit_sample_min_per_kind),
             debug=_env_bool("ROSTER_DEBUG", False),
         )
 

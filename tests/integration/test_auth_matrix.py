@@ -219,6 +219,17 @@ MATRIX: list[Endpoint] = [
     Endpoint("GET", f"{API_PREFIX}/reports/monitoring", READ_SCREENING, 200),
     Endpoint("GET", f"{API_PREFIX}/reports/oncall-gaps", READ_SCREENING, 200),
     Endpoint("GET", f"{API_PREFIX}/reports/turnaround", READ_SCREENING, 200),
+    # The UM decision audit: the reports' readers.
+    Endpoint("GET", f"{API_PREFIX}/reports/um-decisions", READ_SCREENING, 200),
+    # The audit pack: the audit log's readers; every pull is itself recorded (one audit event).
+    Endpoint(
+        "GET",
+        f"{API_PREFIX}/audits/files",
+        READ_AUDIT,
+        200,
+        writes=True,
+        params={"period_start": "2026-01-01", "period_end": "2026-12-31"},
+    ),
     # Schedules: credentialing and admin write, every role reads.
     Endpoint(
         "POST",

@@ -13,6 +13,7 @@ from roster import clock
 from roster.api.pagination import Page, cursor_key, page_of
 from roster.certifications import repository
 from roster.certifications.schemas import CertificationCreate, CertificationRead, CertificationUpdate
+from roster.credentialing import service as credentialing
 from roster.db import write_tx
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
@@ -65,6 +66,20 @@ async def _validated(values: dict[str, Any], today: date) -> dict[str, Any]:
     return normalized
 
 
+async def _record_verification(cert: CertificationRead, *, actor: str) -> None:
+    """A certification with ``verified_on`` was checked with its board: that check is a verification in the file."""
+    if cert.verified_on is None:
+        return
+    await credentialing.record_performed(
+        [cert.physician_id],
+        element="board_certification",
+        source=cert.verification_source or cert.board,
+        method="primary_source",
+        verified_on=cert.verified_on,
+        verified_by=actor,
+    )
+
+
 def _duplicate(board: str, specialty: str) -> Conflict:
     return Conflict(
         f"this physician already has a {board} certification in {specialty}",
@@ -83,6 +98,7 @@ async def create(physician_id: UUID, data: CertificationCreate, *, actor: str) -
         await repository.insert(row)
         created = to_read(row)
         await history.record_owned_change("certification", "create", None, created, actor=actor, at=now)
+        await _record_verification(created, actor=actor)
     return created
 
 
@@ -110,6 +126,8 @@ async def update(certification_id: UUID, data: CertificationUpdate, *, actor: st
         await repository.update(certification_id, changes)
         updated = msgspec.structs.replace(current, **changes)
         await history.record_owned_change("certification", "update", current, updated, actor=actor, at=now)
+        if {"verified_on", "verification_source"} & changes.keys():
+            await _record_verification(updated, actor=actor)
     return updated
 
 

@@ -17,7 +17,9 @@ from roster import clock
 from roster.certifications import repository as certifications
 from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, PhysicianFacts
 from roster.compliance.rules import COMPLIANCE_REASONS, SOURCE_CHECKS, compliance_checks, failing_reasons
+from roster.credentialing import service as credentialing
 from roster.credentialing.repository import unattested_attest_by
+from roster.credentialing.rules import CmeRequirement
 from roster.errors import InvalidInput, NotFound
 from roster.history import service as history
 from roster.licenses import repository as licenses
@@ -108,9 +110,21 @@ async def physician_facts(physician_id: UUID, as_of: date) -> PhysicianFacts:
     return _facts(physician, lic_rows, cert_rows, screening, unattested)
 
 
-async def report(physician_id: UUID, as_of: date | None, policy: CompliancePolicy) -> ComplianceReport:
+async def report(
+    physician_id: UUID, as_of: date | None, policy: CompliancePolicy, cme: tuple[CmeRequirement, ...] = ()
+) -> ComplianceReport:
+    """The checks as of ``as_of``; with the CME table (``cme``), the CME cycle's standing beside them, as the
+    physician's licenses and credits stood that day (informational: no check, no reason)."""
     as_of = checked_as_of(as_of)
-    return _report_of(await physician_facts(physician_id, as_of), as_of, policy)
+    facts = await physician_facts(physician_id, as_of)
+    checked = _report_of(facts, as_of, policy)
+    if cme:
+        states = credentialing.cme_license_states(
+            ((lic.state, lic.status, lic.expires_on) for lic in facts.licenses), as_of
+        )
+        recorded_by = min(end_of_day(as_of), clock.now())
+        checked.cme = await credentialing.cme_standing_at(physician_id, states, cme, as_of, recorded_by)
+    return checked
 
 
 def _report_of(facts: PhysicianFacts, as_of: date, policy: CompliancePolicy) -> ComplianceReport:

@@ -14,6 +14,7 @@ from roster.credentialing.tables import (
     PolicyUpdate,
     Verification,
 )
+from roster.db.bulk import insert_many
 from roster.db.engine import current_engine
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
@@ -102,6 +103,25 @@ async def insert_evidence(values: dict[str, Any]) -> None:
 async def insert_verification(values: dict[str, Any]) -> None:
     row = _owned(values, ("physician_id", "physician"), ("evidence_id", "evidence"))
     await Verification.insert(Verification(**row)).run()
+
+
+async def insert_verifications(rows: list[dict[str, Any]]) -> None:
+    """Many verifications in one bulk write (read-shaped rows: ``physician_id``, ``evidence_id``)."""
+    await insert_many(Verification, rows, keys={"physician": "physician_id", "evidence": "evidence_id"})
+
+
+async def verified_that_day(element: str, source: str, verified_on: date) -> set[str]:
+    """The physicians (as text) with a verification of ``element`` at ``source`` dated ``verified_on``."""
+    rows = (
+        await Verification.select(Verification.physician.as_alias("physician_id"))
+        .where(
+            (Verification.verified_on == verified_on)
+            & (Verification.element == element)
+            & (Verification.source == source)
+        )
+        .run()
+    )
+    return {str(row["physician_id"]) for row in rows}
 
 
 async def verification(verification_id: UUID) -> dict[str, Any] | None:
@@ -325,15 +345,19 @@ async def cme_page(physician_id: UUID, *, after: tuple[date, UUID] | None, limit
     return await query.order_by(CmeCredit.completed_on, CmeCredit.id).limit(limit).run()
 
 
-async def cme_facts(physician_id: UUID, start: date, end: date) -> list[dict[str, Any]]:
-    """The physician's credits completed in ``[start, end]``: date and hours."""
-    return (
-        await CmeCredit.select(CmeCredit.completed_on, CmeCredit.hours)
+async def cme_facts(
+    physician_id: UUID, start: date, end: date, recorded_by: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The physician's credits completed in ``[start, end]`` (and recorded by ``recorded_by``): date and hours."""
+    query = (
+        CmeCredit.select(CmeCredit.completed_on, CmeCredit.hours)
         .where(CmeCredit.physician == physician_id)
         .where(CmeCredit.completed_on >= start)
         .where(CmeCredit.completed_on <= end)
-        .run()
     )
+    if recorded_by is not None:
+        query = query.where(CmeCredit.created_at <= recorded_by)
+    return await query.run()
 
 
 async def held_license_states(physician_id: UUID, today: date, statuses: tuple[str, ...]) -> list[str]:
@@ -376,3 +400,52 @@ async def unattested_attest_by(at: datetime, physician_ids: Collection[UUID] | N
         if missing:
             out[pid if isinstance(pid, UUID) else UUID(key)] = missing
     return out
+
+
+# -- who has attested a policy update (the workspace's roll call) ------------------------------------
+
+
+async def attestation_roll(
+    update_id: UUID, *, attested: bool, after: tuple[str, str, UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Active physicians who have (``attested``) or have not attested the update, by name, keyset-paginated
+    on (last_name, first_name, id); an attester's row carries the attestation's day and recorder. Active
+    only, as the update's counts are."""
+    if attested:
+        query = (
+            PolicyAttestation.select(
+                PolicyAttestation.physician.as_alias("physician_id"),
+                PolicyAttestation.physician.first_name.as_alias("first_name"),
+                PolicyAttestation.physician.last_name.as_alias("last_name"),
+                PolicyAttestation.physician.npi.as_alias("npi"),
+                PolicyAttestation.attested_on,
+                PolicyAttestation.recorded_by,
+            )
+            .where(PolicyAttestation.policy_update == update_id)
+            .where(PolicyAttestation.physician.status == "active")
+        )
+        last, first, pid = (
+            PolicyAttestation.physician.last_name,
+            PolicyAttestation.physician.first_name,
+            PolicyAttestation.physician.id,
+        )
+    else:
+        attesters = PolicyAttestation.select(PolicyAttestation.physician).where(
+            PolicyAttestation.policy_update == update_id
+        )
+        query = (
+            Physician.select(
+                Physician.id.as_alias("physician_id"), Physician.first_name, Physician.last_name, Physician.npi
+            )
+            .where(Physician.status == "active")
+            .where(Physician.id.not_in(attesters))
+        )
+        last, first, pid = Physician.last_name, Physician.first_name, Physician.id
+    if after is not None:
+        after_last, after_first, after_id = after
+        query = query.where(
+            (last > after_last)
+            | ((last == after_last) & (first > after_first))
+            | ((last == after_last) & (first == after_first) & (pid > after_id))
+        )
+    return await query.order_by(last, first, pid).limit(limit).run()

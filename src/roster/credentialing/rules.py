@@ -10,13 +10,24 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 from uuid import UUID
 
+import msgspec
+
 from roster.compliance.dates import add_months
-from roster.compliance.rules import recredentialing_due
+from roster.compliance.facts import CertificationFact, CompliancePolicy, LicenseFact, ScreeningFact
+from roster.compliance.rules import (
+    COMPLIANCE_REASONS,
+    SOURCE_CHECKS,
+    certification_is_current,
+    check_screening,
+    license_is_valid,
+    license_miss,
+    recredentialing_due,
+)
 
 Element = Literal[
     "license",
@@ -37,6 +48,8 @@ DecisionOutcome = Literal["approved", "denied", "deferred"]
 Required = Literal["always", "if_held"]
 #: ``within_days``: verified at most ``window_days`` before the decision; ``once``: verified at any time before.
 WindowRule = Literal["within_days", "once"]
+
+_F = TypeVar("_F", LicenseFact, CertificationFact)
 
 DEFAULT_WINDOWS_PATH = Path(__file__).resolve().parents[3] / "fixtures" / "verification_windows.csv"
 _COLUMNS = ("element", "required", "rule", "window_days", "citation")
@@ -172,6 +185,13 @@ def judge_decision(
             cycle_due_on = recredentialing_due(previous_approval)
             cycle_met = decided_on < cycle_due_on
     return Timeliness(not late and cycle_met, tuple(late), cycle_due_on, cycle_met)
+
+
+def held_elements(verifications: Iterable[Verification], windows: Mapping[str, Window]) -> frozenset[str]:
+    """The ``if_held`` elements (DEA/CDS) a physician has: any verification of one on file shows a
+    registration exists, so every file of the physician must show it (``holds`` of :func:`judge_decision`)."""
+    seen = {verification.element for verification in verifications}
+    return frozenset(e for e, window in windows.items() if window.required == "if_held" and e in seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,3 +426,113 @@ def load_cme_requirements(path: Path | str = DEFAULT_CME_PATH) -> list[CmeRequir
     if not any(r.state is None for r in rows):
         raise WindowTableError(f"{source.name}: no default row (one without a state)")
     return rows
+
+
+# -- UM decision audit ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HitAt:
+    """A screening hit on the reviewer as it stood over time: raised at ``created_at``, decided (``status``)
+    at ``decided_at`` or still pending."""
+
+    source: str
+    created_at: datetime
+    decided_at: datetime | None
+    status: str
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            return _instant(datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _recorded(value: Any, kind: type[_F]) -> _F | None:
+    """One recorded fact read back as the rules' type; anything malformed reads as absent."""
+    try:
+        return msgspec.convert(value, kind, strict=False)
+    except (msgspec.ValidationError, TypeError):
+        return None
+
+
+def evidence_as_of(evidence: Mapping[str, Any], assigned_at: datetime) -> date:
+    """The day the assignment's eligibility was judged at: the evidence's ``as_of``, else the assignment's
+    UTC day (as the service records it)."""
+    return _day(evidence.get("as_of")) or assigned_at.astimezone(UTC).date()
+
+
+def um_decision_reasons(
+    evidence: Mapping[str, Any],
+    *,
+    assigned_at: datetime,
+    required_license_state: str | None,
+    hits: Iterable[HitAt],
+    policy: CompliancePolicy,
+) -> list[str]:
+    """Why an assignment's recorded evidence does not show a reviewer eligible when assigned (empty: it does).
+
+    Judged from what the evidence holds, at its ``as_of`` day, with the compliance rules' own reason codes:
+
+    * ``license``: the license relied on must be valid that day (active, unrestricted, issued, unexpired:
+      else ``license_expired`` or ``license_restricted``) and, when the case requires one in a state
+      (``required_license_state``), be in it; none recorded, or another state's, is ``no_license_in_state``.
+    * ``certifications``: the certifications relied on; none recorded is ``no_board_certification``, none
+      current that day ``certification_lapsed``.
+    * ``screening``: for each list ``policy`` requires, the snapshot the reviewer was screened against must
+      be recorded and fresh that day (else ``screening_stale``); the reviewer's hits as they stood at
+      ``assigned_at`` decide whether that screening was clear (a confirmed hit: ``excluded_oig``,
+      ``excluded_sam``, ``precluded_cms``; one raised but undecided: ``screening_pending``).
+
+    The rest of eligibility (credentialing dates, IRR, capacity, schedules) is not part of the evidence and
+    is not judged here. A malformed piece of evidence reads as missing: the audit lists it, never fails.
+    """
+    as_of = evidence_as_of(evidence, assigned_at)
+    reasons: set[str] = set()
+    license = _recorded(evidence.get("license"), LicenseFact)
+    if license is None or (required_license_state is not None and license.state != required_license_state):
+        reasons.add("no_license_in_state")
+    elif not license_is_valid(license, as_of):
+        reasons.add(license_miss([license], as_of))
+    certs = [c for v in evidence.get("certifications") or () if (c := _recorded(v, CertificationFact)) is not None]
+    if not certs:
+        reasons.add("no_board_certification")
+    elif not any(certification_is_current(c, as_of) for c in certs):
+        reasons.add("certification_lapsed")
+    screened: dict[str, date] = {}
+    for ref in evidence.get("screening") or ():
+        loaded = _instant(ref.get("loaded_at")) if isinstance(ref, Mapping) else None
+        if loaded is not None and isinstance(ref.get("source"), str):
+            day = loaded.astimezone(UTC).date()
+            screened[ref["source"]] = max(day, screened.get(ref["source"], day))
+    pending: dict[str, int] = {}
+    confirmed: dict[str, int] = {}
+    for hit in hits:
+        if hit.created_at > assigned_at:
+            continue
+        if hit.decided_at is None or hit.decided_at > assigned_at:
+            pending[hit.source] = pending.get(hit.source, 0) + 1
+        elif hit.status == "confirmed":
+            confirmed[hit.source] = confirmed.get(hit.source, 0) + 1
+    for source in SOURCE_CHECKS:
+        fact = ScreeningFact(source, screened.get(source), pending.get(source, 0), confirmed.get(source, 0))
+        check = check_screening(source, fact, as_of, policy)
+        if not check.ok and check.reason is not None:
+            reasons.add(check.reason)
+    return [reason for reason in COMPLIANCE_REASONS if reason in reasons]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
-from datetime import date, timedelta
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -48,6 +48,7 @@ from roster.credentialing.schemas import (
     VerificationRead,
 )
 from roster.db import write_tx
+from roster.db.bulk import new_id_texts
 from roster.db.errors import as_conflict
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
@@ -237,6 +238,47 @@ async def add_verification(physician_id: UUID, data: VerificationCreate, *, acto
             actor=actor, action="create", entity="verification", entity_id=row["id"], after=_doc(created)
         )
     return created
+
+
+async def record_performed(
+    physician_ids: Collection[UUID | str],
+    *,
+    element: str,
+    source: str,
+    method: str,
+    verified_on: date,
+    verified_by: str,
+) -> int:
+    """Record checks Roster itself made (issue 15: "recorded automatically"): one ``verified`` verification of
+    ``element`` at ``source`` per physician, inside the caller's write transaction, so the verification
+    commits with the write that made the check. A physician already holding one of that element, source
+    and day is skipped, so a repeated check records nothing new; returns how many were recorded. No audit
+    event of their own: the write that made the check is audited (a license's or certification's change, the
+    screening run), and each verification names its ``verified_by`` and ``created_at``. Plain values in: the
+    licensing, certification and screening domains call this, never the other way round."""
+    source = source.strip()[:100]
+    done = await repository.verified_that_day(element, source, verified_on)
+    fresh = list(dict.fromkeys(pid for pid in physician_ids if str(pid) not in done))
+    if not fresh:
+        return 0
+    now = clock.now()
+    rows = [
+        {
+            "id": verification_id,
+            "physician_id": physician_id,
+            "element": element,
+            "source": source,
+            "method": method,
+            "verified_on": verified_on,
+            "verified_by": verified_by[:100],
+            "outcome": "verified",
+            "evidence_id": None,
+            "created_at": now,
+        }
+        for physician_id, verification_id in zip(fresh, new_id_texts(len(fresh)), strict=True)
+    ]
+    await repository.insert_verifications(rows)
+    return len(rows)
 
 
 async def list_verifications(physician_id: UUID, *, cursor: str | None, limit: int) -> Page[VerificationRead]:
@@ -551,18 +593,29 @@ async def list_cme_credits(physician_id: UUID, *, cursor: str | None, limit: int
     return page_of([_cme_read(r) for r in rows], limit, lambda c: (c.completed_on.isoformat(), str(c.id)))
 
 
-async def cme_standing(physician_id: UUID, requirements: tuple[rules.CmeRequirement, ...]) -> CmeStandingRead:
-    """The current cycle's standing: the requirement is the strictest among the states the physician holds
-    an active (or probationary) unexpired license in, else the organization's default."""
-    await physicians.require(physician_id)
-    today = clock.today()
-    states = await repository.held_license_states(physician_id, today, CME_LICENSE_STATUSES)
+def cme_license_states(licenses: Iterable[tuple[str, str, date]], as_of: date) -> list[str]:
+    """Of ``(state, status, expires_on)`` licenses, the states whose CME rule applies on ``as_of``."""
+    return sorted(
+        {state for state, status, expires_on in licenses if status in CME_LICENSE_STATUSES and expires_on >= as_of}
+    )
+
+
+async def cme_standing_at(
+    physician_id: UUID,
+    states: Collection[str],
+    requirements: tuple[rules.CmeRequirement, ...],
+    as_of: date,
+    recorded_by: datetime | None = None,
+) -> CmeStandingRead:
+    """The standing of the cycle containing ``as_of``, from the credits completed by then (and, replaying a
+    past day, recorded by ``recorded_by``): the requirement is the strictest among ``states``' rows, else the
+    organization's default."""
     requirement = rules.cme_requirement_for(requirements, states)
     if requirement is None:  # load_cme_requirements refuses a table without a default row
         raise NotFound("the CME requirements table has no row for this physician")
-    start, _ = rules.cme_cycle(requirement, today)
-    credits = [(r["completed_on"], _hours(r["hours"])) for r in await repository.cme_facts(physician_id, start, today)]
-    standing = rules.cme_standing(requirement, credits, today)
+    start, _ = rules.cme_cycle(requirement, as_of)
+    rows = await repository.cme_facts(physician_id, start, as_of, recorded_by)
+    standing = rules.cme_standing(requirement, [(r["completed_on"], _hours(r["hours"])) for r in rows], as_of)
     return CmeStandingRead(
         cycle_start=standing.cycle_start,
         cycle_end=standing.cycle_end - timedelta(days=1),
@@ -571,3 +624,41 @@ async def cme_standing(physician_id: UUID, requirements: tuple[rules.CmeRequirem
         projected_hours=round(standing.projected_hours, 2),
         short=standing.short,
     )
+
+
+async def cme_standing(physician_id: UUID, requirements: tuple[rules.CmeRequirement, ...]) -> CmeStandingRead:
+    """The current cycle's standing: the requirement is the strictest among the states the physician holds
+    an active (or probationary) unexpired license in, else the organization's default."""
+    await physicians.require(physician_id)
+    today = clock.today()
+    states = await repository.held_license_states(physician_id, today, CME_LICENSE_STATUSES)
+    return await cme_standing_at(physician_id, states, requirements, today)
+
+
+# -- who has attested a policy update (the workspace's roll call) ------------------------------------
+
+
+class RollEntry(msgspec.Struct):
+    """An active physician on a policy update's roll: an attester (with the day and recorder) or not yet."""
+
+    physician_id: UUID
+    first_name: str
+    last_name: str
+    npi: str
+    attested_on: date | None = None
+    recorded_by: str | None = None
+
+
+async def attestation_roll(update_id: UUID, *, attested: bool, cursor: str | None, limit: int) -> Page[RollEntry]:
+    """The names behind a policy update's ``attested`` and ``outstanding`` counts (active physicians), by name."""
+    await _require_policy_update(update_id)
+    after = cursor_key(cursor, str, str, UUID)
+    rows = await repository.attestation_roll(update_id, attested=attested, after=after, limit=limit + 1)
+    entries = [msgspec.convert(row, RollEntry) for row in rows]
+    return page_of(entries, limit, lambda e: (e.last_name, e.first_name, str(e.physician_id)))
+
+
+def policy_update_overdue(update: PolicyUpdateRead, as_of: date) -> bool:
+    """Whether an unattested reviewer of ``update`` is overdue on ``as_of`` (rules.overdue_attestations)."""
+    fact = rules.PolicyUpdate(update.id, update.effective_on, update.attest_by)
+    return bool(rules.overdue_attestations([fact], frozenset(), as_of))

@@ -79,6 +79,7 @@ async def load_demo(demo_dir: Path, today: date) -> DemoLoad:
         created = await _load(people, lic_by_npi, cert_by_npi, counts)
         await _schedules(created, today)
         await _education(created, today, demo_dir.parent / "cme_requirements.csv")
+        await _credentialing_file(created, today, demo_dir.parent / "verification_windows.csv")
     return DemoLoad(**counts)
 
 
@@ -177,6 +178,68 @@ async def _education(created: list[tuple[UUID, str]], today: date, cme_table: Pa
             completed_on = start + timedelta(days=(elapsed - 1) * (k + 1) // len(courses))
             entry = CmeCreditCreate(completed_on=completed_on, activity=activity, hours=each, category=category)
             await credentialing.add_cme_credit(physician_id, entry, actor=ACTOR)
+
+
+#: How the demo's files verify each element: (source, method).
+DEMO_SOURCES = {
+    "license": ("State medical board license lookup", "primary_source"),
+    "board_certification": ("ABMS Certification Matters", "abms"),
+    "work_history": ("Former employers' letters", "primary_source"),
+    "malpractice_history": ("NPDB query", "npdb"),
+    "sanctions": ("NPDB query", "npdb"),
+    "education": ("AMA Physician Profile", "primary_source"),
+    "attestation": ("Signed credentialing application", "primary_source"),
+}
+#: A late file's work history was verified this many days before the decision (outside the 120-day window).
+DEMO_LATE_DAYS = 200
+
+
+async def _credentialing_file(created: list[tuple[UUID, str]], today: date, windows_table: Path) -> None:
+    """Each active reviewer's credentialing file: every required element verified 30 days before a decision
+    on the day they were last credentialed (so ``credentialed_on`` is unchanged), initial for most; one in five
+    also has an initial decision 34 months before, making that one a recredentialing within its cycle. One in
+    six files is late (work history verified outside its window). IRR sessions behind ``irr_passed_on``, with
+    a failed attempt before it for one in four, and a failed one only for a reviewer who never passed. Only
+    physicians this run created get entries, so re-running adds nothing."""
+    from roster.compliance.dates import add_months
+    from roster.credentialing import rules
+    from roster.credentialing import service as credentialing
+    from roster.credentialing.schemas import DecisionCreate, IrrSessionCreate, VerificationCreate
+
+    windows = rules.load_windows(windows_table)
+    required = [e for e, w in windows.items() if w.required == "always"]
+
+    async def decide(physician_id: UUID, kind: str, decided_on: date, late: bool) -> None:
+        for element in required:
+            verified_on = decided_on - timedelta(days=DEMO_LATE_DAYS if late and element == "work_history" else 30)
+            source, method = DEMO_SOURCES[element]
+            verification = VerificationCreate(
+                element=element, source=source, method=method, verified_on=verified_on, outcome="verified"
+            )
+            await credentialing.add_verification(physician_id, verification, actor=ACTOR)
+        decision = DecisionCreate(kind=kind, decided_on=decided_on, decision="approved")
+        await credentialing.add_decision(physician_id, decision, actor=ACTOR, windows=windows)
+
+    active = [pid for pid, status in created if status == "active"]
+    for i, physician_id in enumerate(active):
+        physician = await physicians.get(physician_id)
+        credentialed = physician.credentialed_on
+        if credentialed is not None:
+            if i % 5 == 0:
+                await decide(physician_id, "initial", add_months(credentialed, -34), late=False)
+                await decide(physician_id, "recredentialing", credentialed, late=i % 6 == 1)
+            else:
+                await decide(physician_id, "initial", credentialed, late=i % 6 == 1)
+        passed = physician.irr_passed_on
+        sessions = []
+        if passed is not None:
+            if i % 4 == 2:
+                sessions.append(IrrSessionCreate(passed - timedelta(days=20), "demo-irr-set-a", 71.5, 80))
+            sessions.append(IrrSessionCreate(passed, "demo-irr-set-b", 86 + i % 10, 80))
+        else:
+            sessions.append(IrrSessionCreate(today - timedelta(days=14), "demo-irr-set-a", 64, 80))
+        for session in sessions:
+            await credentialing.add_irr_session(physician_id, session, actor=ACTOR)
 
 
 async def _load(

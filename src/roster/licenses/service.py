@@ -11,6 +11,7 @@ import msgspec
 
 from roster import clock
 from roster.api.pagination import Page, cursor_key, page_of
+from roster.credentialing import service as credentialing
 from roster.db import write_tx
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
@@ -49,6 +50,20 @@ async def _validate(values: dict[str, Any], today: date) -> None:
         raise InvalidInput.on(errors[0].field, errors[0].message)
 
 
+async def _record_verification(lic: LicenseRead, *, actor: str) -> None:
+    """A license with ``verified_on`` was checked at its board: that check is a verification in the file."""
+    if lic.verified_on is None:
+        return
+    await credentialing.record_performed(
+        [lic.physician_id],
+        element="license",
+        source=lic.verification_source or f"{lic.state} medical licensing board",
+        method="primary_source",
+        verified_on=lic.verified_on,
+        verified_by=actor,
+    )
+
+
 def _duplicate(state: str, number: str) -> Conflict:
     return Conflict(
         f"this physician already has license {number} in {state}",
@@ -69,6 +84,7 @@ async def create(physician_id: UUID, data: LicenseCreate, *, actor: str) -> Lice
         await repository.insert(row)
         created = to_read(row)
         await history.record_owned_change("license", "create", None, created, actor=actor, at=now)
+        await _record_verification(created, actor=actor)
     return created
 
 
@@ -96,6 +112,8 @@ async def update(license_id: UUID, data: LicenseUpdate, *, actor: str) -> Licens
         await repository.update(license_id, changes)
         updated = msgspec.structs.replace(current, **changes)
         await history.record_owned_change("license", "update", current, updated, actor=actor, at=now)
+        if {"verified_on", "verification_source"} & changes.keys():
+            await _record_verification(updated, actor=actor)
     return updated
 
 

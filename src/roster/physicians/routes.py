@@ -13,6 +13,7 @@ from roster.api.problems import problems
 from roster.certifications import service as certifications
 from roster.certifications.schemas import CertificationCreate, CertificationRead
 from roster.compliance import service as compliance
+from roster.credentialing.service import cme_requirements
 from roster.keys.schemas import Principal
 from roster.licenses import service as licenses
 from roster.licenses.schemas import LicenseCreate, LicenseRead
@@ -94,7 +95,8 @@ class PhysicianController(Controller):
             date | None, QueryParameter(description="default today; a past date replays recorded history")
         ] = None,
     ) -> ComplianceReport:
-        return await compliance.report(physician_id, as_of, request.app.state["policy"])
+        cme = cme_requirements(request.app.state["settings"])
+        return await compliance.report(physician_id, as_of, request.app.state["policy"], cme)
 
     @post("/{physician_id:uuid}/licenses", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 409, 422))
     async def add_license(

@@ -9,6 +9,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from roster.availability.zones import TimeZoneName
 from roster.compliance.rules import Check
+from roster.credentialing.schemas import CmeStandingRead
 from roster.vocabulary import (
     Degree,
     Email,
@@ -104,3 +105,6 @@ class ComplianceReport(msgspec.Struct):
     checks: list[Check]
     #: Reason codes of every failing check, in check order.
     reasons: list[str]
+    #: Continuing medical education in the cycle containing ``as_of`` (issue 15). Informational: api.md has no
+    #: reason code for a short cycle, so it never makes a physician non-compliant.
+    cme: CmeStandingRead | None = None

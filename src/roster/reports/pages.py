@@ -1,11 +1,12 @@
 """The report pages: expirations (a week-by-week chart of what lapses, the table, and its CSV), turnaround
-compliance, and on-call coverage gaps.
+compliance, on-call coverage gaps, ongoing monitoring proof and the UM decision audit.
 
 The chart's counts come from ``service.expirations_by_week`` and the table from ``service.report_page``,
 both over the same rows as ``GET /api/v1/reports/expirations``; the turnaround page is
 ``turnaround.turnaround_report`` and the gaps page ``schedules.service.on_call_gaps``, the functions behind
-``/api/v1/reports/turnaround`` and ``/oncall-gaps``. Each CSV is its endpoint's CSV, served to people (who
-have no API key) under the page's own path.
+``/api/v1/reports/turnaround`` and ``/oncall-gaps``; monitoring is ``monitoring.monitoring_report`` and the UM
+decisions page ``um_decisions.um_decision_report``, behind ``/monitoring`` and ``/um-decisions``. Each CSV is
+its endpoint's CSV, served to people (who have no API key) under the page's own path.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, get_args
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import get
@@ -25,20 +27,25 @@ from roster.api.pagination import cursor_key, encode_cursor
 from roster.api.tabular import csv_stream_response
 from roster.availability.zones import zone
 from roster.errors import InvalidInput, RosterError
-from roster.reports import service, turnaround
+from roster.matching.facts import reason_words
+from roster.matching.service import roster_cache
+from roster.reports import monitoring, service, turnaround, um_decisions
 from roster.reports.expirations import KIND_ORDER
 from roster.reports.routes import (
     EXPIRATION_CSV,
+    MONITORING_CSV,
     ONCALL_GAPS_CSV,
     READ_REPORTS,
     TURNAROUND_CSV,
+    UM_DECISIONS_CSV,
     GapDays,
     WithinDays,
 )
 from roster.reports.routes import _csv_row as csv_row
-from roster.reports.schemas import ExpirationWeek, TurnaroundReport
+from roster.reports.schemas import ExpirationWeek, TurnaroundReport, UmDecisionReport
 from roster.schedules import service as schedules
 from roster.schedules.pages import in_zone
+from roster.screening.service import LIST_NAMES
 from roster.vocabulary import LineOfBusiness
 from roster.web.page import PageRequest, decode_form, form_values, query_errors, render
 
@@ -268,6 +275,133 @@ async def oncall_gaps_csv(request: PageRequest) -> Stream:
     return csv_stream_response(rows, ONCALL_GAPS_CSV, filename=f"oncall-gaps-{days}d.csv")
 
 
+# ------------------------------------------------------------------------------------ monitoring
+
+
+class PeriodQuery(msgspec.Struct, forbid_unknown_fields=False):
+    """The URL query of the monitoring and UM decision pages: their API's ``period_start``/``period_end``."""
+
+    period_start: date | None = None
+    period_end: date | None = None
+    cursor: str | None = None
+
+
+def _period(query: PeriodQuery) -> tuple[date, date]:
+    """The API's default: the last twelve whole months."""
+    start, end = monitoring.default_period(clock.today())
+    return query.period_start or start, query.period_end or end
+
+
+def _period_shown(start: date, end: date) -> dict[str, str]:
+    """The period a report covers, for its form's fields (the defaults filled in) and its CSV link."""
+    return {"period_start": start.isoformat(), "period_end": end.isoformat()}
+
+
+def _organization(request: PageRequest) -> ZoneInfo:
+    return zone(request.app.state["settings"].default_time_zone)
+
+
+@get("/reports/monitoring", opt=READ_REPORTS)
+async def monitoring_page(request: PageRequest) -> Template:
+    params = _filters(request, ("period_start", "period_end", "cursor"))
+    filters = {k: v for k, v in params.items() if k != "cursor"}
+    try:
+        query = decode_form(params, PeriodQuery)
+        start = offset_of(query.cursor)
+        report = await monitoring.monitoring_report(*_period(query), _organization(request))
+    except RosterError as exc:
+        return render(
+            request,
+            "reports/monitoring.html",
+            status=exc.status,
+            errors=query_errors(exc),
+            params=filters,
+            report=None,
+            csv_params=None,
+        )
+    gaps = report.gaps[start : start + PAGE_ROWS]
+    following = start + PAGE_ROWS
+    return render(
+        request,
+        "reports/monitoring.html",
+        errors={},
+        params=filters,
+        report=report,
+        counts={(m.source, m.month): m.physicians for m in report.by_month},
+        labels=LIST_NAMES,
+        gaps=gaps,
+        gaps_first=start + 1,
+        names=await schedules.physician_names({g.physician_id for g in gaps}),
+        next_cursor=encode_cursor(following) if following < len(report.gaps) else None,
+        first=start > 0,
+        csv_params=_period_shown(report.period_start, report.period_end),
+    )
+
+
+@get("/reports/monitoring.csv", opt=READ_REPORTS)
+async def monitoring_csv(request: PageRequest) -> Stream:
+    """Every gap, as ``GET /api/v1/reports/monitoring`` with ``Accept: text/csv`` gives them."""
+    start, end = _period(decode_form(_filters(request, ("period_start", "period_end")), PeriodQuery))
+    _, gaps = await monitoring.monitoring_gaps_in(start, end, _organization(request))
+    rows = (msgspec.to_builtins(g) for g in gaps)
+    return csv_stream_response(rows, MONITORING_CSV, filename=f"monitoring-{start.isoformat()}-{end.isoformat()}.csv")
+
+
+# ---------------------------------------------------------------------------------- UM decisions
+
+
+async def _um_decisions(request: PageRequest, query: PeriodQuery) -> UmDecisionReport:
+    rules = (await roster_cache(request.app.state).current()).rules
+    return await um_decisions.um_decision_report(*_period(query), _organization(request), rules)
+
+
+@get("/reports/um-decisions", opt=READ_REPORTS)
+async def um_decisions_page(request: PageRequest) -> Template:
+    params = _filters(request, ("period_start", "period_end", "cursor"))
+    filters = {k: v for k, v in params.items() if k != "cursor"}
+    try:
+        query = decode_form(params, PeriodQuery)
+        start = offset_of(query.cursor)
+        report = await _um_decisions(request, query)
+    except RosterError as exc:
+        return render(
+            request,
+            "reports/um_decisions.html",
+            status=exc.status,
+            errors=query_errors(exc),
+            params=filters,
+            report=None,
+            csv_params=None,
+        )
+    exceptions = report.exceptions[start : start + PAGE_ROWS]
+    following = start + PAGE_ROWS
+    return render(
+        request,
+        "reports/um_decisions.html",
+        errors={},
+        params=filters,
+        report=report,
+        exceptions=exceptions,
+        exceptions_first=start + 1,
+        names=await schedules.physician_names({e.physician_id for e in exceptions}),
+        zone_name=request.app.state["settings"].default_time_zone,
+        local=in_zone,
+        reason_words=reason_words,
+        next_cursor=encode_cursor(following) if following < len(report.exceptions) else None,
+        first=start > 0,
+        csv_params=_period_shown(report.period_start, report.period_end),
+    )
+
+
+@get("/reports/um-decisions.csv", opt=READ_REPORTS)
+async def um_decisions_csv(request: PageRequest) -> Stream:
+    """The exceptions, as ``GET /api/v1/reports/um-decisions`` with ``Accept: text/csv`` gives them."""
+    report = await _um_decisions(request, decode_form(_filters(request, ("period_start", "period_end")), PeriodQuery))
+    rows = ({**msgspec.to_builtins(e), "reasons": ";".join(e.reasons)} for e in report.exceptions)
+    name = f"um-decisions-{report.period_start}-{report.period_end}.csv"
+    return csv_stream_response(rows, UM_DECISIONS_CSV, filename=name)
+
+
 HANDLERS: list[ControllerRouterHandler] = [
     expirations_page,
     expirations_csv,
@@ -275,4 +409,8 @@ HANDLERS: list[ControllerRouterHandler] = [
     turnaround_csv,
     oncall_gaps_page,
     oncall_gaps_csv,
+    monitoring_page,
+    monitoring_csv,
+    um_decisions_page,
+    um_decisions_csv,
 ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from roster.assignments.tables import Assignment
 from roster.certifications.tables import Certification
 from roster.history.tables import ROSTER, RecordVersion, RosterVersion
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
-from roster.screening.tables import ListSnapshot, ScreeningRun
+from roster.screening.tables import ListSnapshot, ScreeningHit, ScreeningRun
 
 _NOT_RENEWED = ["revoked", "inactive"]
 
@@ -145,3 +146,43 @@ async def snapshot_loaded_at(snapshot_ids: list[Any]) -> dict[str, datetime]:
         .run()
     )
     return {str(row["id"]): row["loaded_at"] for row in rows}
+
+
+# -- UM decision audit ---------------------------------------------------------------------------
+
+
+async def completed_between(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Assignments completed (closed as ``completed``) in ``[start, end)``, with the evidence they recorded."""
+    return (
+        await Assignment.select(
+            Assignment.id,
+            Assignment.case_id,
+            Assignment.physician.as_alias("physician_id"),
+            Assignment.state,
+            Assignment.line_of_business,
+            Assignment.specialty,
+            Assignment.review_type,
+            Assignment.evidence,
+            Assignment.created_at,
+        )
+        .where((Assignment.status == "completed") & (Assignment.closed_at >= start) & (Assignment.closed_at < end))
+        .order_by(Assignment.created_at)
+        .order_by(Assignment.id)
+        .output(load_json=True)
+        .run()
+    )
+
+
+async def hits_raised_before(end: datetime) -> list[dict[str, Any]]:
+    """Every screening hit raised before ``end``: whose, on which list, and how it was decided when."""
+    return (
+        await ScreeningHit.select(
+            ScreeningHit.physician.as_alias("physician_id"),
+            ScreeningHit.source,
+            ScreeningHit.status,
+            ScreeningHit.created_at,
+            ScreeningHit.decided_at,
+        )
+        .where(ScreeningHit.created_at < end)
+        .run()
+    )

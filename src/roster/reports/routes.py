@@ -19,8 +19,15 @@ from roster.api.problems import problems
 from roster.api.tabular import TabularOperation, csv_stream_response, wants_csv
 from roster.availability.zones import zone
 from roster.keys.schemas import Role
-from roster.reports import monitoring, service, turnaround
-from roster.reports.schemas import ExpirationReport, ExpirationRow, MonitoringReport, TurnaroundReport
+from roster.matching.service import roster_cache
+from roster.reports import monitoring, service, turnaround, um_decisions
+from roster.reports.schemas import (
+    ExpirationReport,
+    ExpirationRow,
+    MonitoringReport,
+    TurnaroundReport,
+    UmDecisionReport,
+)
 from roster.schedules import service as schedules
 from roster.schedules.schemas import OnCallGapReport
 from roster.vocabulary import LineOfBusiness
@@ -75,6 +82,14 @@ PeriodTo = Annotated[date | None, QueryParameter(description="Last day (default:
 OneLine = Annotated[LineOfBusiness | None, QueryParameter(description="One line of business (default: all).")]
 
 MONITORING_CSV = {"physician_id": pl.String, "source": pl.String, "month": pl.String}
+
+UM_DECISIONS_CSV = {
+    "assignment_id": pl.String,
+    "case_id": pl.String,
+    "physician_id": pl.String,
+    "assigned_at": pl.String,
+    "reasons": pl.String,
+}
 
 PeriodStart = Annotated[
     date | None, QueryParameter(description="First day of the period (default: the first day of 12 months ago).")
@@ -195,4 +210,31 @@ class ReportController(Controller):
         if wants_csv(request):
             rows = (msgspec.to_builtins(c) for c in report.late)
             return csv_stream_response(rows, TURNAROUND_CSV, filename=f"turnaround-{start}-{end}.csv")
+        return Response(report)
+
+    @get(
+        "/um-decisions",
+        opt=READ_REPORTS,
+        responses=problems(401, 403, 422),
+        operation_class=TabularOperation,
+        summary="UM decision audit: completed cases whose recorded evidence shows an eligible reviewer",
+        description=(
+            "Assignments completed in the period (organization time zone, at most 366 days; default the last "
+            "twelve whole months): the share whose evidence recorded at assignment (the license, certifications "
+            "and list snapshots relied on, and the reviewer's screening hits as they stood then) shows an "
+            "eligible reviewer. `exceptions` lists the others with compliance reason codes. With "
+            "`Accept: text/csv` the exceptions as one CSV (reasons separated by `;`)."
+        ),
+    )
+    async def um_decisions_report(
+        self, request: Request[Any, Any, Any], period_start: PeriodStart = None, period_end: PeriodEnd = None
+    ) -> Response[UmDecisionReport]:
+        start, end = monitoring.default_period(clock.today())
+        start, end = period_start or start, period_end or end
+        organization = zone(request.app.state["settings"].default_time_zone)
+        rules = (await roster_cache(request.app.state).current()).rules
+        report = await um_decisions.um_decision_report(start, end, organization, rules)
+        if wants_csv(request):
+            rows = ({**msgspec.to_builtins(e), "reasons": ";".join(e.reasons)} for e in report.exceptions)
+            return csv_stream_response(rows, UM_DECISIONS_CSV, filename=f"um-decisions-{start}-{end}.csv")
         return Response(report)

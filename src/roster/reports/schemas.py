@@ -109,3 +109,26 @@ class TurnaroundReport(msgspec.Struct, rename={"from_": "from"}):
     to: date
     groups: list[TurnaroundGroup]
     late: list[LateCase]
+
+
+class UmDecisionException(msgspec.Struct, frozen=True):
+    """A completed assignment whose recorded evidence does not show an eligible reviewer."""
+
+    assignment_id: UUID
+    case_id: str
+    physician_id: UUID
+    assigned_at: datetime
+    #: Compliance reason codes (api.md), e.g. ``license_expired``, ``certification_lapsed``, ``screening_stale``.
+    reasons: list[str]
+
+
+class UmDecisionReport(msgspec.Struct):
+    period_start: date
+    period_end: date
+    #: Assignments completed in the period (organization time zone), and those whose evidence shows an
+    #: eligible reviewer when assigned.
+    completed: int
+    eligible: int
+    #: ``eligible / completed`` (four decimals); null when nothing was completed.
+    share: float | None
+    exceptions: list[UmDecisionException]

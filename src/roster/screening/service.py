@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -29,6 +29,7 @@ from roster.alerts.service import alert_row, raise_alerts
 from roster.api.pagination import Page, cursor_key, page_of
 from roster.audit import service as audit
 from roster.config import SOURCES, Settings
+from roster.credentialing import service as credentialing
 from roster.db import write_tx
 from roster.db.tx import claim_roster_version
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -46,6 +47,8 @@ from roster.sources.sam import read_sam
 #: SAM mostly lack NPIs, so names (with DOB where published) are the leads there.
 MATCH_KINDS_BY_SOURCE = {"oig_leie": MATCH_KINDS, "sam": MATCH_KINDS, "cms_preclusion": ("npi",)}
 ALERT_KIND = {"oig_leie": "exclusion_hit", "sam": "exclusion_hit", "cms_preclusion": "preclusion_hit"}
+#: How each list is named in the sanctions verification a clean run records (with its snapshot's date).
+LIST_NAMES = {"oig_leie": "OIG LEIE", "sam": "SAM.gov exclusions", "cms_preclusion": "CMS Preclusion List"}
 _LEIE_SUPPLEMENT = re.compile(r"^\d{4}(EXCL|REIN)\.csv$", re.IGNORECASE)
 
 
@@ -138,6 +141,46 @@ async def load_snapshot(
 
 
 # -- runs ------------------------------------------------------------------------------------
+
+
+def verification_source(source: str, snapshot: Mapping[str, Any]) -> str:
+    """``OIG LEIE 2026-11-01``: the list and the date it was published (else loaded)."""
+    published = snapshot.get("published_on") or snapshot["loaded_at"].date()
+    return f"{LIST_NAMES[source]} {published.isoformat()}"
+
+
+async def _record_clean_screenings(
+    roster: pl.DataFrame,
+    hits: pl.DataFrame,
+    snapshots: Mapping[str, Mapping[str, Any]],
+    *,
+    on: date,
+    actor: str,
+) -> None:
+    """The run's primary-source check, in the credentialing file: one sanctions verification per physician,
+    its source naming every list of the run the physician matched no row of (a suppressed pair is no match),
+    e.g. ``OIG LEIE 2026-11-01; SAM.gov exclusions 2026-11-02``. A list with a hit on the physician, pending,
+    confirmed or dismissed before, is left out (a person's decision on the hit is the evidence there), and
+    a physician with a hit on every list gets none. One row per physician rather than per list keeps the
+    run's added writes to one bulk insert of a row per physician."""
+    flagged: dict[str, set[str]] = {}
+    for physician_id, source in hits.select("physician_id", "source").iter_rows():
+        flagged.setdefault(physician_id, set()).add(source)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for physician_id in roster.get_column("physician_id").to_list():
+        lists = flagged.get(physician_id)
+        clean = tuple(snapshots) if lists is None else tuple(s for s in snapshots if s not in lists)
+        if clean:
+            groups.setdefault(clean, []).append(physician_id)
+    for clean, physician_ids in groups.items():
+        await credentialing.record_performed(
+            physician_ids,
+            element="sanctions",
+            source="; ".join(verification_source(s, snapshots[s]) for s in clean),
+            method="primary_source",
+            verified_on=on,
+            verified_by=actor,
+        )
 
 
 async def roster_frame() -> pl.DataFrame:
@@ -287,6 +330,7 @@ async def run_screening(
         await repository.insert_run({**run, "roster_version": await claim_roster_version()})
         await repository.insert_hits(new_rows)
         await repository.insert_suppressed(held_rows)
+        await _record_clean_screenings(roster, hits, snapshots, on=now.date(), actor=actor)
         await raise_alerts([_hit_alert(row, "pending") for row in new_rows])
         await audit.record(
             actor=actor,

@@ -15,10 +15,13 @@ from litestar.template import TemplateConfig
 
 from roster.alerts import pages as alert_pages
 from roster.alerts.routes import READ_ALERTS
-from roster.api.auth import READ_ROSTER, READ_SCREENING, ROLES, WRITE_ROSTER
+from roster.api.auth import READ_AUDIT, READ_ROSTER, READ_SCREENING, ROLES, WRITE_ROSTER
+from roster.audits import pages as audit_pages
 from roster.config import Settings
 from roster.coverage import pages as coverage_pages
 from roster.coverage.routes import READ_COVERAGE
+from roster.credentialing import pages as credentialing_pages
+from roster.credentialing.routes import READ_FILE
 from roster.imports import pages as import_pages
 from roster.keys.schemas import Role
 from roster.matching import pages as match_pages
@@ -58,9 +61,13 @@ PAGES = (
     Page("/reports/expirations", "Expirations", READ_REPORTS[ROLES]),
     Page("/reports/coverage", "Coverage", READ_COVERAGE[ROLES]),
     Page("/match", "Try a case", match_pages.TRY_CASES[ROLES]),
+    Page("/policy-updates", "Policy updates", READ_FILE[ROLES]),
     Page("/rotations", "Rotations", READ_ROSTER[ROLES]),
     Page("/reports/turnaround", "Turnaround", READ_REPORTS[ROLES]),
     Page("/reports/oncall-gaps", "On-call gaps", READ_REPORTS[ROLES]),
+    Page("/audits", "Audit pack", READ_AUDIT[ROLES]),
+    Page("/reports/monitoring", "Monitoring", READ_REPORTS[ROLES]),
+    Page("/reports/um-decisions", "UM decisions", READ_REPORTS[ROLES]),
 )
 
 
@@ -143,5 +150,7 @@ def workspace_router() -> Router:
         *report_pages.HANDLERS,
         *coverage_pages.HANDLERS,
         *match_pages.HANDLERS,
+        *credentialing_pages.HANDLERS,
         *schedule_pages.HANDLERS,
+        *audit_pages.HANDLERS,
     )
