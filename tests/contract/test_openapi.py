@@ -25,8 +25,15 @@ from roster.keys.service import create_key
 # Schemathesis reads the schema at collection time, so the app (not its database) exists now;
 # the database behind it is migrated by the fixture below, before the first case runs.
 _DIR = Path(tempfile.mkdtemp(prefix="roster-contract-"))
+# No index keeper: it runs in the app's lifespan, which these ASGI calls never start, so /ready would
+# answer "warming" (503) for good; its warming answer has its own tests (tests/integration/test_readiness.py).
 SETTINGS = replace(
-    Settings(), database_url=f"sqlite:///{_DIR / 'contract.db'}", api_key_cache_seconds=0, data_dir=_DIR / "data"
+    Settings(),
+    database_url=f"sqlite:///{_DIR / 'contract.db'}",
+    api_key_cache_seconds=0,
+    data_dir=_DIR / "data",
+    warm_index=False,
+    index_poll_seconds=0,
 )
 # List downloads never leave the machine: every URL answers 404.
 NO_NETWORK = httpx.MockTransport(lambda request: httpx.Response(404))

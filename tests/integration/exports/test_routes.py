@@ -91,11 +91,13 @@ async def build_roster(api: Api) -> None:
 async def wipe_roster() -> None:
     """Empty the roster (not the API keys the test client uses)."""
     from roster.certifications.tables import Certification
+    from roster.credentialing.tables import Verification
     from roster.history.tables import RecordVersion
     from roster.licenses.tables import License
     from roster.physicians.tables import Physician
 
-    for table in (Certification, License, RecordVersion, Physician):
+    # Verifications too: a license or certification written with ``verified_on`` records one.
+    for table in (Certification, License, Verification, RecordVersion, Physician):
         await table.delete(force=True).run()
 
 
