@@ -305,15 +305,13 @@ def judge(
     """A decision judged on the physician's file: the verifications dated on or before it, the previous
     approval as the start of a recredentialing cycle, and the ``if_held`` elements (DEA/CDS) the
     physician has any verification of."""
-    held = {v.element for v in verifications}
-    holds = frozenset(e for e, w in windows.items() if w.required == "if_held" and e in held)
     return rules.judge_decision(
         kind,
         decided_on,
         verifications,
         windows,
         previous_approval=rules.previous_approval(decisions, decided_on),
-        holds=holds,
+        holds=rules.held_elements(verifications, windows),
     )
 
 

@@ -40,6 +40,7 @@ from roster.reports.routes import (
     UM_DECISIONS_CSV,
     GapDays,
     WithinDays,
+    um_decision_csv_rows,
 )
 from roster.reports.routes import _csv_row as csv_row
 from roster.reports.schemas import ExpirationWeek, TurnaroundReport, UmDecisionReport
@@ -397,9 +398,8 @@ async def um_decisions_page(request: PageRequest) -> Template:
 async def um_decisions_csv(request: PageRequest) -> Stream:
     """The exceptions, as ``GET /api/v1/reports/um-decisions`` with ``Accept: text/csv`` gives them."""
     report = await _um_decisions(request, decode_form(_filters(request, ("period_start", "period_end")), PeriodQuery))
-    rows = ({**msgspec.to_builtins(e), "reasons": ";".join(e.reasons)} for e in report.exceptions)
     name = f"um-decisions-{report.period_start}-{report.period_end}.csv"
-    return csv_stream_response(rows, UM_DECISIONS_CSV, filename=name)
+    return csv_stream_response(um_decision_csv_rows(report), UM_DECISIONS_CSV, filename=name)
 
 
 HANDLERS: list[ControllerRouterHandler] = [
