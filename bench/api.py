@@ -1,20 +1,32 @@
-"""Throughput and latency of ``GET /api/v1/physicians/{id}`` and ``GET /health`` on a large SQLite roster.
+"""Throughput and latency of the API's reads beside ``GET /health`` on a large SQLite roster.
 
 Run as a script (not a test; figures, not pass/fail)::
 
     python bench/api.py [--physicians 50000] [--concurrency 32] [--requests 20000] [--workers 1]
+                        [--endpoints physician,license,certification,compliance,list,list-state,licenses-state]
 
 It builds a fresh SQLite database in a temporary directory (Alembic migrations and reference data via
 ``migrate_database``), bulk-loads synthetic physicians and licenses with plain ``sqlite3`` in one
 transaction (values encoded with Piccolo's own SQLite adapters, so the app reads them exactly as rows it
-wrote itself), creates an admin API key through ``roster.keys.service.create_key``, then serves the
-app with ``uvicorn`` in a subprocess, as production would, and drives it over loopback from one
-asyncio process with ``bench/loadgen.py``'s keep-alive connections (httpx, tried first, cost more per
-request than the server and so measured itself).
+wrote itself), plus ``bench/match.py``'s board certifications and a finished screening run (so a
+compliance report has every fact to read), creates an admin API key through
+``roster.keys.service.create_key``, then serves the app with ``uvicorn`` in a subprocess, as production
+would, waits for ``/ready`` and drives it over loopback from one asyncio process with ``bench/loadgen.py``'s
+keep-alive connections (httpx, tried first, cost more per request than the server and so measured itself).
 
-``GET /health`` (one ``SELECT 1``, no auth) is the baseline measured in the same run; the printed
-``physicians/health`` ratio is the figure to compare across machines. The load generator shares the
-machine's cores with the server, so absolute figures understate a dedicated server.
+The reads (issue 18), each a closed loop of ``--requests`` at ``--concurrency``, random ids:
+
+- ``physician``: ``GET /api/v1/physicians/{id}``; ``license``: ``GET /api/v1/licenses/{id}``;
+  ``certification``: ``GET /api/v1/certifications/{id}``;
+- ``compliance``: ``GET /api/v1/physicians/{id}/compliance`` (today);
+- ``list``: ``GET /api/v1/physicians`` (the first page, 50 by name); ``list-state``:
+  ``GET /api/v1/physicians?state=..`` (a random state's first page); ``licenses-state``:
+  ``GET /api/v1/licenses?state=..``.
+
+``GET /health`` (one ``SELECT 1``, no auth) is the baseline, measured in the same run before and after
+the reads (their mean is the baseline); each read's throughput ratio to it is printed beside the 0.5x
+target (PASS/MISS, exit status 0 unless a request failed). The load generator shares the machine's cores
+with the server, so absolute figures understate a dedicated server.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -323,27 +336,50 @@ def wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: flo
 # ---------------------------------------------------------------------------------------------- load
 
 
-async def run_load(port: int, key: str, ids: list[str], args: argparse.Namespace) -> list[loadgen.Result]:
+#: The reads measured, by name: a path template over random ids of the generated rows.
+ENDPOINTS = {
+    "physician": "/api/v1/physicians/{physician}",
+    "license": "/api/v1/licenses/{license}",
+    "certification": "/api/v1/certifications/{certification}",
+    "compliance": "/api/v1/physicians/{physician}/compliance",
+    "list": "/api/v1/physicians",
+    "list-state": "/api/v1/physicians?state={state}",
+    "licenses-state": "/api/v1/licenses?state={state}",
+}
+#: Reads reach at least this share of ``/health``'s throughput (issue 18).
+TARGET_RATIO = 0.5
+
+
+async def run_load(port: int, key: str, ids: dict[str, list[str]], args: argparse.Namespace) -> list[loadgen.Result]:
     rng = random.Random(args.seed + 1)
     auth = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0, headers=auth) as client:
-        # Sanity: the app decodes a bulk-loaded row into the documented shape.
-        probe = await client.get(f"/api/v1/physicians/{ids[0]}")
-        if probe.status_code != 200 or probe.json().get("id") != ids[0]:
-            raise RuntimeError(f"probe GET {probe.url.path} -> {probe.status_code}: {probe.text[:300]}")
     host = f"127.0.0.1:{port}"
+
+    def path_of(name: str) -> str:
+        template = ENDPOINTS[name]
+        return template.format(**{kind: rng.choice(values) for kind, values in ids.items() if "{" + kind in template})
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0, headers=auth) as client:
+        # Sanity: each read answers 200 (the physician in the documented shape) before anything is timed.
+        probe = await client.get(f"/api/v1/physicians/{ids['physician'][0]}")
+        if probe.status_code != 200 or probe.json().get("id") != ids["physician"][0]:
+            raise RuntimeError(f"probe GET {probe.url.path} -> {probe.status_code}: {probe.text[:300]}")
+        for name in args.endpoints:
+            probe = await client.get(path_of(name))
+            if probe.status_code != 200:
+                raise RuntimeError(f"probe GET {probe.url} -> {probe.status_code}: {probe.text[:300]}")
 
     def health(n: int) -> list[bytes]:
         return [loadgen.encode("GET", "/health", host=host, headers={})] * n
 
-    def physicians(n: int) -> list[bytes]:
-        paths = [f"/api/v1/physicians/{rng.choice(ids)}" for _ in range(n)]
-        return [loadgen.encode("GET", path, host=host, headers=auth) for path in paths]
+    def reads(name: str) -> Callable[[int], list[bytes]]:
+        return lambda n: [loadgen.encode("GET", path_of(name), host=host, headers=auth) for _ in range(n)]
 
+    runs = [("GET /health", health)] + [(name, reads(name)) for name in args.endpoints] + [("GET /health", health)]
     pool = loadgen.Pool("127.0.0.1", port, args.concurrency)
     try:
         results = []
-        for name, requests in (("GET /health", health), ("GET /api/v1/physicians/{id}", physicians)):
+        for name, requests in runs:
             if args.warmup:
                 await loadgen.closed_loop(pool, name, requests(args.warmup), args.concurrency, args.time_cap)
             results.append(
@@ -357,9 +393,14 @@ async def run_load(port: int, key: str, ids: list[str], args: argparse.Namespace
 def report(results: list[loadgen.Result], args: argparse.Namespace) -> None:
     print()
     loadgen.table(results)
-    health, phys = results
-    ratio = phys.rps / health.rps if health.rps else float("nan")
-    print(f"throughput ratio physicians/health: {ratio:.3f}")
+    before, after = results[0], results[-1]
+    baseline = (before.rps + after.rps) / 2
+    print(f"\n/health baseline: {before.rps:.0f} req/s before the reads, {after.rps:.0f} after, mean {baseline:.0f}")
+    print(f"{'read':<16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}  target >= {TARGET_RATIO}x /health")
+    for r in results[1:-1]:
+        ratio = r.rps / baseline if baseline else float("nan")
+        verdict = "PASS" if ratio >= TARGET_RATIO else "MISS"
+        print(f"{r.endpoint:<16} {r.rps:>9.1f} {r.pct(50):>8.2f} {r.pct(99):>8.2f} {ratio:>7.3f}  {verdict}")
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -374,9 +415,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=500, help="unmeasured requests per endpoint first")
     parser.add_argument("--time-cap", type=float, default=180.0, help="seconds per endpoint run, at most")
     parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument(
+        "--endpoints", default=",".join(ENDPOINTS), help=f"comma-separated reads to measure, of {', '.join(ENDPOINTS)}"
+    )
     args = parser.parse_args()
     if args.physicians < 1 or args.concurrency < 1 or args.requests < 1:
         parser.error("--physicians, --concurrency and --requests must be positive")
+    args.endpoints = [name.strip() for name in args.endpoints.split(",") if name.strip()]
+    if unknown := [name for name in args.endpoints if name not in ENDPOINTS]:
+        parser.error(f"--endpoints: unknown {', '.join(unknown)}; choose from {', '.join(ENDPOINTS)}")
 
     tmp = Path(tempfile.mkdtemp(prefix="roster-bench-api-"))
     proc: subprocess.Popen | None = None
@@ -393,9 +440,22 @@ def main() -> int:
         t_gen = time.perf_counter() - t0
         t0 = time.perf_counter()
         bulk_load(db_path, physicians, licenses)
+        import match  # bench/match.py: its certifications and screening run, so compliance has every fact
+
+        eligibility = match.eligibility_rows(physicians, settings, args.seed)
+        match.bulk_load_eligibility(
+            db_path, {t: eligibility[t] for t in ("certification", "list_snapshot", "screening_run")}
+        )
         t_load = time.perf_counter() - t0
         n_licenses = len(licenses)
-        del physicians, licenses
+        read_ids = {
+            "physician": ids,
+            "license": [row[0] for row in licenses],
+            "certification": [row[0] for row in eligibility["certification"]],
+            "state": sorted({row[2] for row in licenses}),
+        }
+        n_certifications = len(read_ids["certification"])
+        del physicians, licenses, eligibility
 
         key = create_admin_key(settings)
         size = db_bytes(db_path)
@@ -411,7 +471,7 @@ def main() -> int:
             f"uvicorn workers {args.workers}  concurrency {args.concurrency}"
         )
         print(
-            f"database: {args.physicians} physicians, {n_licenses} licenses, "
+            f"database: {args.physicians} physicians, {n_licenses} licenses, {n_certifications} certifications, "
             f"{size / 1e6:.1f} MB (SQLite, WAL checkpointed)"
         )
         print(
@@ -423,7 +483,7 @@ def main() -> int:
             f"time cap {args.time_cap:.0f}s, one asyncio process (bench/loadgen.py) on loopback"
         )
 
-        results = asyncio.run(run_load(port, key, ids, args))
+        results = asyncio.run(run_load(port, key, read_ids, args))
         report(results, args)
         server_log = log_path.read_text(errors="replace").strip()
         if server_log and any(r.errors for r in results):

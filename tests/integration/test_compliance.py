@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+import msgspec
 import pytest
 import time_machine
 
@@ -283,3 +285,31 @@ async def test_past_answer_ignores_later_physician_edits(api: Api) -> None:
     july = await compliance(api, pid, "2025-07-01")
     assert july["reasons"][0] == "inactive"
     assert "irr_overdue" in july["reasons"]
+
+
+async def test_todays_report_from_the_roster_index_matches_the_records(api: Api) -> None:
+    """Today's answer is read from the roster index (no per-physician queries); it must be the answer the
+    records give, for a compliant physician, a restricted license, a lapsed certification and a deactivated
+    physician, after edits made through the API."""
+    from roster.compliance import service as compliance_service
+    from roster.credentialing.service import cme_requirements
+
+    app = api.client._transport.app  # type: ignore[attr-defined]
+    ok_one = await credentialed_physician(api, 1)
+    restricted = await credentialed_physician(api, 2)
+    await ok(await api.patch(f"/api/v1/licenses/{restricted['license']['id']}", json={"restricted": True}))
+    lapsed = await credentialed_physician(api, 3)
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    await ok(await api.patch(f"/api/v1/certifications/{lapsed['certification']['id']}", json={"expires_on": yesterday}))
+    gone = await credentialed_physician(api, 4)
+    await ok(await api.delete(f"{BASE}/{gone['id']}"))
+    cme = cme_requirements(app.state["settings"])
+    served = {}
+    for physician in (ok_one, restricted, lapsed, gone):
+        served[physician["id"]] = await compliance(api, physician["id"])
+        recorded = await compliance_service.report(UUID(physician["id"]), None, app.state["policy"], cme)
+        assert served[physician["id"]] == msgspec.to_builtins(recorded), physician["id"]
+    assert all(by_check(served[ok_one["id"]])[check]["ok"] for check in NON_SCREENING)
+    assert "license_restricted" in served[restricted["id"]]["reasons"]
+    assert by_check(served[lapsed["id"]])["board_certification"]["ok"] is False
+    assert by_check(served[gone["id"]])["active"]["ok"] is False

@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from roster.certifications.tables import Certification
+from roster.db.engine import read_by_key, select_template
 
 _COLUMNS = (
     Certification.id,
@@ -23,8 +24,12 @@ _COLUMNS = (
 )
 
 
+_BY_ID = select_template(Certification, '"id" = {}', _COLUMNS)
+
+
 async def get(certification_id: UUID) -> dict[str, Any] | None:
-    return await Certification.select(*_COLUMNS).where(Certification.id == certification_id).first().run()
+    rows = await read_by_key(_BY_ID, certification_id)
+    return rows[0] if rows else None
 
 
 async def for_physician(physician_id: UUID) -> list[dict[str, Any]]:

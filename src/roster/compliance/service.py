@@ -111,13 +111,27 @@ async def physician_facts(physician_id: UUID, as_of: date) -> PhysicianFacts:
 
 
 async def report(
-    physician_id: UUID, as_of: date | None, policy: CompliancePolicy, cme: tuple[CmeRequirement, ...] = ()
+    physician_id: UUID,
+    as_of: date | None,
+    policy: CompliancePolicy,
+    cme: tuple[CmeRequirement, ...] = (),
+    cache: RosterCache | None = None,
 ) -> ComplianceReport:
     """The checks as of ``as_of``; with the CME table (``cme``), the CME cycle's standing beside them, as the
-    physician's licenses and credits stood that day (informational: no check, no reason)."""
+    physician's licenses and credits stood that day (informational: no check, no reason).
+
+    Today's report, given the app's roster ``cache``, comes from the facts the roster index holds (as the
+    workspace's roster shows them; the index follows every replica's writes through the shared roster
+    version): a read of a physician's compliance costs no per-physician queries."""
     as_of = checked_as_of(as_of)
-    facts = await physician_facts(physician_id, as_of)
-    checked = _report_of(facts, as_of, policy)
+    if cache is not None and as_of == clock.today():
+        standing = await current_standing(cache, [physician_id])
+        if physician_id not in standing:
+            raise NotFound(f"no physician {physician_id}")
+        facts, checked = standing[physician_id]
+    else:
+        facts = await physician_facts(physician_id, as_of)
+        checked = _report_of(facts, as_of, policy)
     if cme:
         states = credentialing.cme_license_states(
             ((lic.state, lic.status, lic.expires_on) for lic in facts.licenses), as_of

@@ -15,7 +15,7 @@ from roster.credentialing.tables import (
     Verification,
 )
 from roster.db.bulk import insert_many
-from roster.db.engine import current_engine
+from roster.db.engine import current_engine, read_by_key, select_template
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
 
@@ -349,15 +349,17 @@ async def cme_facts(
     physician_id: UUID, start: date, end: date, recorded_by: datetime | None = None
 ) -> list[dict[str, Any]]:
     """The physician's credits completed in ``[start, end]`` (and recorded by ``recorded_by``): date and hours."""
-    query = (
-        CmeCredit.select(CmeCredit.completed_on, CmeCredit.hours)
-        .where(CmeCredit.physician == physician_id)
-        .where(CmeCredit.completed_on >= start)
-        .where(CmeCredit.completed_on <= end)
-    )
-    if recorded_by is not None:
-        query = query.where(CmeCredit.created_at <= recorded_by)
-    return await query.run()
+    if recorded_by is None:
+        return await read_by_key(_CME_FACTS, physician_id, start, end)
+    return await read_by_key(_CME_FACTS_RECORDED, physician_id, start, end, recorded_by)
+
+
+_CME_FACTS = select_template(
+    CmeCredit,
+    '"physician" = {} AND "completed_on" >= {} AND "completed_on" <= {}',
+    (CmeCredit.completed_on, CmeCredit.hours),
+)
+_CME_FACTS_RECORDED = _CME_FACTS + ' AND "created_at" <= {}'
 
 
 async def held_license_states(physician_id: UUID, today: date, statuses: tuple[str, ...]) -> list[str]:

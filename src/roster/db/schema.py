@@ -111,6 +111,11 @@ def _sa_column(column: pc.Column) -> sa.Column:
     )
 
 
+#: Indexes over several columns, by table (Piccolo declares one-column indexes only). ``(last_name, id)`` is
+#: the roster's keyset order: a page reads its rows off the index instead of sorting every match first.
+COMPOSITE_INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {"physician": (("last_name", "id"),)}
+
+
 def metadata_from_piccolo(tables: Iterable[type[Table]]) -> sa.MetaData:
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     for table in tables:
@@ -120,6 +125,8 @@ def metadata_from_piccolo(tables: Iterable[type[Table]]) -> sa.MetaData:
                 items.append(sa.UniqueConstraint(*constraint.get_column_names()))
             else:
                 raise TypeError(f"unsupported constraint on {table._meta.tablename}: {constraint!r}")
+        for columns in COMPOSITE_INDEXES.get(table._meta.tablename, ()):
+            items.append(sa.Index(f"ix_{table._meta.tablename}_{'_'.join(columns)}", *columns))
         sa.Table(table._meta.tablename, metadata, *items)
     return metadata
 

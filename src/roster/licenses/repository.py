@@ -4,6 +4,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from roster.db.engine import read_by_key, read_page, select_template
+from roster.licenses.schemas import LicenseRead
 from roster.licenses.tables import License
 
 _COLUMNS = (
@@ -23,8 +25,12 @@ _COLUMNS = (
 )
 
 
+_BY_ID = select_template(License, '"id" = {}', _COLUMNS)
+
+
 async def get(license_id: UUID) -> dict[str, Any] | None:
-    return await License.select(*_COLUMNS).where(License.id == license_id).first().run()
+    rows = await read_by_key(_BY_ID, license_id)
+    return rows[0] if rows else None
 
 
 async def for_physician(physician_id: UUID) -> list[dict[str, Any]]:
@@ -67,7 +73,7 @@ async def page(
     expiring_between: tuple[date, date] | None,
     after: tuple[date, UUID] | None,
     limit: int,
-) -> list[dict[str, Any]]:
+) -> list[LicenseRead]:
     """Soonest expiry first, keyset-paginated on (expires_on, id)."""
     query = License.select(*_COLUMNS)
     if physician_id is not None:
@@ -84,4 +90,6 @@ async def page(
         query = query.where(
             (License.expires_on > last_expiry) | ((License.expires_on == last_expiry) & (License.id > last_id))
         )
-    return await query.order_by(License.expires_on, License.id).limit(limit).run()
+    return await read_page(
+        query.order_by(License.expires_on, License.id).limit(limit), LicenseRead, ("expires_on", "id")
+    )

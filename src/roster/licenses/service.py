@@ -143,4 +143,4 @@ async def list_page(
     rows = await repository.page(
         physician_id=physician_id, state=state, status=status, expiring_between=window, after=after, limit=limit + 1
     )
-    return page_of([to_read(r) for r in rows], limit, lambda lic: (lic.expires_on.isoformat(), str(lic.id)))
+    return page_of(rows, limit, lambda lic: (lic.expires_on.isoformat(), str(lic.id)))

@@ -7,17 +7,24 @@ from typing import Any
 from uuid import UUID
 
 from roster.certifications.tables import Certification
+from roster.db.engine import read_by_key, read_page, select_template
 from roster.db.query import icontains
 from roster.licenses.tables import License
+from roster.physicians.schemas import PhysicianRead
 from roster.physicians.tables import Physician
+
+_BY_ID = select_template(Physician, '"id" = {}')
+_BY_NPI = select_template(Physician, '"npi" = {}')
 
 
 async def get(physician_id: UUID) -> dict[str, Any] | None:
-    return await Physician.select().where(Physician.id == physician_id).first().run()
+    rows = await read_by_key(_BY_ID, physician_id)
+    return rows[0] if rows else None
 
 
 async def get_by_npi(npi: str) -> dict[str, Any] | None:
-    return await Physician.select().where(Physician.npi == npi).first().run()
+    rows = await read_by_key(_BY_NPI, npi)
+    return rows[0] if rows else None
 
 
 async def npi_taken(npi: str, *, except_id: UUID | None = None) -> bool:
@@ -86,7 +93,7 @@ async def page(
     sort: str = "name",
     only: Collection[UUID] | None = None,
     excluding: Collection[UUID] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[PhysicianRead]:
     """Ordered by (last_name, id) (or (npi, id)) and keyset-paginated on it; ``only``/``excluding``
     narrow it to (or away from) physicians chosen elsewhere (a compliance reason)."""
     query = _filtered(
@@ -97,10 +104,11 @@ async def page(
     if excluding:
         query = query.where(Physician.id.not_in(list(excluding)))
     column = SORT_COLUMNS[sort]
+    sort_name = column._meta.name
     if after is not None:
         last_key, last_id = after
         query = query.where((column > last_key) | ((column == last_key) & (Physician.id > last_id)))
-    return await query.order_by(column, Physician.id).limit(limit).run()
+    return await read_page(query.order_by(column, Physician.id).limit(limit), PhysicianRead, (sort_name, "id"))
 
 
 async def ids(

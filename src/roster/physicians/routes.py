@@ -17,6 +17,7 @@ from roster.credentialing.service import cme_requirements
 from roster.keys.schemas import Principal
 from roster.licenses import service as licenses
 from roster.licenses.schemas import LicenseCreate, LicenseRead
+from roster.matching.service import roster_cache
 from roster.physicians import service
 from roster.physicians.schemas import ComplianceReport, PhysicianCreate, PhysicianRead, PhysicianUpdate
 from roster.vocabulary import LineOfBusiness, PhysicianStatus
@@ -96,7 +97,8 @@ class PhysicianController(Controller):
         ] = None,
     ) -> ComplianceReport:
         cme = cme_requirements(request.app.state["settings"])
-        return await compliance.report(physician_id, as_of, request.app.state["policy"], cme)
+        state = request.app.state
+        return await compliance.report(physician_id, as_of, state["policy"], cme, roster_cache(state))
 
     @post("/{physician_id:uuid}/licenses", opt=WRITE_ROSTER, responses=problems(401, 403, 404, 409, 422))
     async def add_license(

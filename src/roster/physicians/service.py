@@ -253,8 +253,8 @@ async def list_page(
     after = cursor_key(cursor, str, UUID)
     filters = {"state": state, "specialty": specialty, "line_of_business": line_of_business, "status": status, "q": q}
 
-    def key(row: dict[str, Any]) -> tuple[str, UUID]:
-        return (row["last_name"] if sort == "name" else row["npi"], UUID(str(row["id"])))
+    def key(row: PhysicianRead) -> tuple[str, UUID]:
+        return (row.last_name if sort == "name" else row.npi, row.id)
 
     if members is None or len(members.ids) <= MAX_LISTED_IDS:
         rows = await repository.page(
@@ -271,13 +271,13 @@ async def list_page(
         rows = []
         while len(rows) <= limit:
             fetched = await repository.page(**filters, after=after, limit=chunk, sort=sort)
-            rows += [r for r in fetched if members.keeps(UUID(str(r["id"])))]
+            rows += [r for r in fetched if members.keeps(r.id)]
             if len(fetched) < chunk:
                 break
             after = key(fetched[-1])
             chunk = min(_MAX_CHUNK, chunk * 2)
         rows = rows[: limit + 1]
-    return page_of([to_read(r) for r in rows], limit, lambda p: (p.last_name if sort == "name" else p.npi, str(p.id)))
+    return page_of(rows, limit, lambda p: (p.last_name if sort == "name" else p.npi, str(p.id)))
 
 
 async def list_ids(
