@@ -250,8 +250,9 @@ class Stats:
     refusals: dict[tuple[str, int], bytes] = dataclasses.field(default_factory=dict)  # first 4xx body of each kind
 
     def record(self, endpoint: str, status: int, seconds: float, body: bytes) -> None:
-        self.latencies[endpoint].append(seconds)
-        self.statuses[endpoint][status] += 1
+        # setdefault: a bench built on these clients (bench/mixed.py) may add endpoints of its own.
+        self.latencies.setdefault(endpoint, []).append(seconds)
+        self.statuses.setdefault(endpoint, Counter())[status] += 1
         if status >= 300 and LOCKED.search(body):
             self.locked_bodies += 1
         if 400 <= status < 500:
@@ -276,6 +277,10 @@ class Client:
         self.sent = 0
         self.stats = Stats()
         self.actions, self.weights = list(mix), list(mix.values())
+
+    def restart(self) -> None:
+        """Forget what the warm-up recorded: the measured run starts now."""
+        self.stats = Stats()
 
     async def call(self, endpoint: str, method: str, path: str, role: str, body: Any = None) -> tuple[int, bytes]:
         raw = loadgen.encode(method, path, host=self.host, headers=self.auth[role], body=body)
@@ -351,10 +356,19 @@ class Client:
         await self.call("PATCH /licenses/{id}", "PATCH", f"/api/v1/licenses/{lid}", "credentialing", body)
 
 
-async def drive(servers: list[Server], keys: dict[str, str], roster: Roster, args: argparse.Namespace) -> tuple:
-    """Warm-up, RSS at start, the measured run with RSS sampled, RSS at end. Returns (stats, elapsed)."""
+async def drive(
+    servers: list[Server],
+    keys: dict[str, str],
+    roster: Roster,
+    args: argparse.Namespace,
+    client_class: type | None = None,
+) -> tuple:
+    """Warm-up, RSS at start, the measured run with RSS sampled, RSS at end. Returns (stats, elapsed, warm-up 5xx).
+
+    ``client_class``: :class:`Client` or a subclass with more actions (``bench/mixed.py``)."""
+    client_class = client_class or Client
     clients = [
-        Client(i, servers[i % len(servers)].port, keys, roster, args.seed, args.mix) for i in range(args.clients)
+        client_class(i, servers[i % len(servers)].port, keys, roster, args.seed, args.mix) for i in range(args.clients)
     ]
     think = args.think_ms / 1000
     cap = 10_000_000  # requests per client, a bound beside the deadline
@@ -364,7 +378,7 @@ async def drive(servers: list[Server], keys: dict[str, str], roster: Roster, arg
             await asyncio.gather(*(c.run(deadline, cap, think) for c in clients))
             warm = [c.stats for c in clients]
             for c in clients:
-                c.stats = Stats()
+                c.restart()
         else:
             warm = []
         warm_5xx = sum(n for s in warm for counts in s.statuses.values() for st, n in counts.items() if st >= 500)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
+import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from roster.db.engine import current_engine
 from roster.history.tables import ROSTER, RecordVersion, RosterVersion
@@ -26,6 +30,230 @@ def _writer_lock() -> asyncio.Lock:
     if lock is None:
         lock = _sqlite_writers[loop] = asyncio.Lock()
     return lock
+
+
+# ------------------------------------------------------------------ SQLite: the writer's connection
+#
+# A write holds the writer lock from ``BEGIN IMMEDIATE`` to ``COMMIT``. Through aiosqlite, each of its
+# statements is four hops to a connection thread and back (Piccolo sends ``PRAGMA foreign_keys``, the
+# statement, ``fetchall`` and ``close``), plus a new connection (a thread, an open, the schema read) per
+# transaction: about 37 hops for a PATCH, each waiting for the event loop to come round again. Under a
+# match-heavy load the loop takes ~1 ms a turn, so the lock was held ~60 ms for ~4 ms of SQL, and writes
+# queued behind each other for hundreds of ms (bench/mixed.py). Inside the lock, SQLite statements on
+# the writer's own connection never wait for another connection (WAL; this process's writers hold the
+# write lock), and the few a request sends take microseconds: they run inline on the loop's thread, on a
+# connection kept for the loop. What may take long goes to a thread: ``BEGIN IMMEDIATE`` when another
+# process holds the write lock (it then waits up to the busy timeout), ``COMMIT`` (the WAL's fsync and
+# checkpoints) and bulk ``executemany``, after which the rest of that transaction stays off the loop.
+
+_T = TypeVar("_T")
+#: Bulk inserts of more rows than this leave the loop (with the rest of their transaction).
+INLINE_ROWS = 256
+#: The writers' own thread, for what leaves the loop: not the default executor, where a COMMIT queued
+#: behind other work (up to ~100 ms under load) with the writer lock held.
+_WRITER_THREAD = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="roster-writer")
+
+
+class _Rows:
+    """A fetched cursor, as aiosqlite's cursor answers Piccolo and ``db.bulk``."""
+
+    __slots__ = ("lastrowid", "rowcount", "rows")
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self.rows = cursor.fetchall()
+        self.lastrowid, self.rowcount = cursor.lastrowid, cursor.rowcount
+        cursor.close()
+
+    async def fetchall(self) -> list[Any]:
+        return self.rows
+
+    async def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    async def close(self) -> None:
+        pass
+
+    async def __aenter__(self) -> _Rows:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+class _Statement:
+    """``connection.execute(...)``: awaitable, or an async context manager yielding the cursor (as aiosqlite's)."""
+
+    __slots__ = ("connection", "params", "sql")
+
+    def __init__(self, connection: _WriterConnection, sql: str, params: Sequence[Any]) -> None:
+        self.connection, self.sql, self.params = connection, sql, params
+
+    def __await__(self) -> Any:
+        return self.connection._execute(self.sql, self.params).__await__()
+
+    async def __aenter__(self) -> _Rows:
+        return await self.connection._execute(self.sql, self.params)
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+class _WriterConnection:
+    """The surface of an aiosqlite connection a transaction's code uses, over one plain sqlite3 connection."""
+
+    def __init__(self, raw: sqlite3.Connection, busy_timeout: float) -> None:
+        self.raw = raw
+        self.busy_timeout = busy_timeout
+        self.row_factory: Any = dict_factory
+        #: A bulk statement ran: the rest of the transaction runs in a thread too.
+        self.off_loop = False
+        #: Its page cache was enlarged (``db.bulk``): set back after the transaction, as memory stays resident.
+        self.cache_changed = False
+        #: Its state is unknown (an operation failed or was abandoned): closed instead of reused.
+        self.broken = False
+
+    @property
+    def total_changes(self) -> int:
+        return self.raw.total_changes
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Statement:
+        return _Statement(self, sql, params)
+
+    async def executemany(self, sql: str, records: Any) -> None:
+        if self.off_loop or len(records) > INLINE_ROWS:
+            self.off_loop = True
+            await self.in_thread(lambda: self.raw.executemany(sql, records).close())
+        else:  # a handful of rows (a verification, an alert): inline like any statement
+            self.raw.executemany(sql, records).close()
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> _Rows:
+        if sql.lstrip()[:17].upper().startswith("PRAGMA CACHE_SIZE"):
+            self.cache_changed = True
+        self.raw.row_factory = self.row_factory
+        if self.off_loop:
+            return await self.in_thread(lambda: _Rows(self.raw.execute(sql, params)))
+        return _Rows(self.raw.execute(sql, params))
+
+    async def in_thread(self, work: Callable[[], _T]) -> _T:
+        """``work`` on a worker thread; if the caller is cancelled, still waits for it to finish (the
+        connection must not be used by two threads at once), then marks the connection broken."""
+        future = asyncio.get_running_loop().run_in_executor(_WRITER_THREAD, work)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            self.broken = True
+            while not future.done():
+                try:
+                    await asyncio.wait([future])
+                except asyncio.CancelledError:
+                    continue
+            raise
+
+    async def begin(self) -> None:
+        try:
+            self.raw.execute("BEGIN IMMEDIATE")  # busy_timeout is 0 here: never waits on the loop
+            return
+        except sqlite3.OperationalError as error:
+            if (error.sqlite_errorcode & 0xFF) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        # Another process writes: wait for it in a thread, as long as the busy timeout allows.
+        ms = int(self.busy_timeout * 1000)
+
+        def wait_and_begin() -> None:
+            self.raw.execute(f"PRAGMA busy_timeout = {ms}")
+            try:
+                self.raw.execute("BEGIN IMMEDIATE")
+            finally:
+                self.raw.execute("PRAGMA busy_timeout = 0")
+
+        await self.in_thread(wait_and_begin)
+
+    async def finish(self, sql: str) -> None:
+        """``COMMIT`` (in a thread: the fsync, a checkpoint) or ``ROLLBACK`` (inline: it only drops pages)."""
+        if sql == "COMMIT":
+            await self.in_thread(lambda: self.raw.execute("COMMIT"))
+        else:
+            self.raw.execute(sql)
+
+    def reset(self) -> None:
+        self.off_loop = False
+        if self.cache_changed:
+            self.raw.execute("PRAGMA cache_size = -2000")  # SQLite's default; frees the pages above it
+            self.cache_changed = False
+
+
+#: Each SQLite engine's writer connection, per event loop (a loop's writers take turns on its lock).
+_writer_connections: weakref.WeakKeyDictionary[SQLiteEngine, weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
+
+
+def _writer_connection(engine: SQLiteEngine) -> _WriterConnection:
+    per_loop = _writer_connections.setdefault(engine, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    connection = per_loop.get(loop)
+    if connection is None or connection.broken:
+        if connection is not None:
+            connection.raw.close()
+        kwargs = {**engine.connection_kwargs, "timeout": 0, "isolation_level": None, "check_same_thread": False}
+        raw = sqlite3.connect(**kwargs)
+        raw.execute("PRAGMA foreign_keys = 1")
+        busy = float(engine.connection_kwargs.get("timeout", 5.0))
+        connection = per_loop[loop] = _WriterConnection(raw, busy)
+    return connection
+
+
+class _WriterTransaction(SQLiteTransaction):
+    """Piccolo's SQLite transaction on the loop's writer connection (see above), kept open afterwards.
+    Only under the writer lock: the connection is the loop's, one transaction at a time."""
+
+    async def get_connection(self) -> _WriterConnection:  # type: ignore[override]
+        return _writer_connection(self.engine)
+
+    async def begin(self) -> None:
+        await self.connection.begin()
+
+    async def commit(self) -> None:
+        await self.connection.finish("COMMIT")
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.connection.finish("ROLLBACK")
+        self._rolled_back = True
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        connection: _WriterConnection = self.connection
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except BaseException:
+            connection.broken = True
+            with contextlib.suppress(sqlite3.Error):
+                if connection.raw.in_transaction:
+                    connection.raw.execute("ROLLBACK")
+            raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            if connection.broken or connection.raw.in_transaction:
+                connection.broken = True
+            else:
+                connection.reset()
+        return exception is None
+
+    async def __aenter__(self) -> _WriterTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException:
+            self.connection.broken = self.connection.broken or self.connection.raw.in_transaction
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
 
 
 @dataclass(slots=True)
@@ -60,7 +288,7 @@ async def write_tx(*, roster_change: bool = True) -> AsyncIterator[None]:
     try:
         engine = current_engine()
         if isinstance(engine, SQLiteEngine):
-            async with _writer_lock(), engine.transaction(transaction_type=TransactionType.immediate):
+            async with _writer_lock(), _WriterTransaction(engine, transaction_type=TransactionType.immediate):
                 yield
                 await _bump(unit)
         else:
