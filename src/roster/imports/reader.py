@@ -152,8 +152,7 @@ def read_csv(data: bytes) -> RosterFile:
     except pl.exceptions.PolarsError:
         raise FileRejected([_bad_record(body, len(header))]) from None
     frame = _with_optional(frame.rename(dict(zip(positional, header, strict=True))), CSV_COLUMNS)
-    frame = frame.with_row_index(ROW, offset=2)
-    frame = _cleaned(frame.with_columns(pl.col(ROW).cast(pl.Int64)), CSV_COLUMNS)
+    frame = frame.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
     return RosterFile(frames=_split_records(frame), workbook=False)
 
 
@@ -163,25 +162,44 @@ def _with_optional(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     return frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing) if missing else frame
 
 
+def _filled(column: str) -> pl.Expr:
+    """Whether a raw cell holds anything once cleaned: :func:`_cell` is null exactly when the cell is
+    only whitespace (an escaped cell keeps at least the character its quote protects). A boolean
+    straight from the raw text, without the cleaned text made for every cell."""
+    return pl.col(column).str.contains(r"\S").fill_null(False)
+
+
 def _split_records(frame: pl.DataFrame) -> dict[RecordKind, pl.DataFrame]:
-    """One frame per ``record`` value; a cell outside its record's columns, or a bad ``record``, is an error."""
-    kind = pl.col(RECORD).str.to_lowercase()
+    """One frame per ``record`` value, its own columns cleaned (:func:`_cell`); a cell outside its
+    record's columns, or a bad ``record``, is an error. Rows with nothing in them are dropped.
+
+    ``frame`` holds the raw cells of every column: each kind's rows are cleaned in their own columns
+    only, so the whole file is never held cleaned beside its raw text (a wide, mostly empty file)."""
+    kind = frame.select(_cell(RECORD).str.to_lowercase()).to_series()
+    known = kind.is_in(list(KINDS)).fill_null(False)
     errors: list[RowError] = []
-    unknown = frame.filter(kind.is_null() | ~kind.is_in(list(KINDS)))
-    for row, value in unknown.select(ROW, RECORD).iter_rows():
-        message = "is empty" if value is None else f"{value!r} is not a record kind"
-        errors.append(row_error(row, RECORD, message + "; use physician, license or certification"))
+    if not known.all():
+        others = [column for column in CSV_COLUMNS if column != RECORD]
+        unknown = frame.filter(~known).select(
+            ROW, _cell(RECORD), pl.any_horizontal([_filled(column) for column in others]).alias("__filled__")
+        )
+        unknown = unknown.filter(pl.col(RECORD).is_not_null() | pl.col("__filled__"))  # blank rows are no records
+        for row, value in unknown.select(ROW, RECORD).iter_rows():
+            message = "is empty" if value is None else f"{value!r} is not a record kind"
+            errors.append(row_error(row, RECORD, message + "; use physician, license or certification"))
     frames: dict[RecordKind, pl.DataFrame] = {}
     for name in KINDS:
-        rows = frame.filter(kind == name)
+        mine = (kind == name).fill_null(False)
         own = COLUMNS[name]
         foreign = [column for column in CSV_COLUMNS if column != RECORD and column not in own]
         # One pass finds the rows with a stray cell (usually none); only those are looked at cell by cell.
-        strays = rows.filter(pl.any_horizontal([pl.col(column).is_not_null() for column in foreign]))
-        for column in foreign if strays.height else ():
-            for (row,) in strays.filter(pl.col(column).is_not_null()).select(ROW).iter_rows():
-                errors.append(row_error(row, column, f"is not a {name} column; leave it empty on {name} rows"))
-        frames[name] = rows.select(*own, ROW)
+        stray = frame.select(pl.any_horizontal([_filled(column) for column in foreign])).to_series() & mine
+        if stray.any():
+            strays = frame.filter(stray).select(ROW, *[_cell(column) for column in foreign])
+            for column in foreign:
+                for (row,) in strays.filter(pl.col(column).is_not_null()).select(ROW).iter_rows():
+                    errors.append(row_error(row, column, f"is not a {name} column; leave it empty on {name} rows"))
+        frames[name] = frame.lazy().select(*own, ROW).filter(mine).select(*[_cell(c) for c in own], ROW).collect()
     if errors:
         raise FileRejected(sorted(errors, key=lambda e: (e.row or 0, CSV_COLUMNS.index(e.column or RECORD))))
     return frames

@@ -116,3 +116,28 @@ def test_the_quote_the_export_puts_before_a_formula_comes_off(fmt: str) -> None:
         ("'O'Neil", "'abc", "\r", "'", None),
     ], "one quote off a quoted formula, kept verbatim after it; any other quote stays"
     assert source.frames["certification"].get_column("moc_status").to_list() == ["=meeting"]
+
+
+def test_stray_cells_and_record_kinds_are_judged_on_the_cleaned_cells() -> None:
+    """A foreign cell of only whitespace is empty (no stray); a row of only whitespace is no record;
+    a row with cells but no ``record`` is one error, and so is an unknown kind."""
+    rows = [
+        files.physician(1, board="  \t "),
+        files.license(1, board="'=ABIM"),
+        {"record": "  ", "npi": " ", "state": "\t"},
+        {"record": " ", "npi": "1234567893"},
+        {**files.certification(1), "record": " Diploma "},
+        files.certification(1, specialty="  ", board="ABIM"),
+    ]
+    assert rejected(files.csv_bytes(rows)) == [
+        (None, 3, "board", "is not a license column; leave it empty on license rows"),
+        (None, 5, "record", "is empty; use physician, license or certification"),
+        (None, 6, "record", "'Diploma' is not a record kind; use physician, license or certification"),
+    ]
+    valid = [files.physician(1, board=" ", state="\t"), files.license(1, specialty="  "), {"record": " "}]
+    source = read_roster(files.csv_bytes(valid))
+    assert {kind: frame.height for kind, frame in source.frames.items()} == {
+        "physician": 1,
+        "license": 1,
+        "certification": 0,
+    }
