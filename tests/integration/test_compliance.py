@@ -293,6 +293,7 @@ async def test_todays_report_from_the_roster_index_matches_the_records(api: Api)
     physician, after edits made through the API."""
     from roster.compliance import service as compliance_service
     from roster.credentialing.service import cme_requirements
+    from roster.matching.service import roster_cache
 
     app = api.client._transport.app  # type: ignore[attr-defined]
     ok_one = await credentialed_physician(api, 1)
@@ -304,8 +305,11 @@ async def test_todays_report_from_the_roster_index_matches_the_records(api: Api)
     gone = await credentialed_physician(api, 4)
     await ok(await api.delete(f"{BASE}/{gone['id']}"))
     cme = cme_requirements(app.state["settings"])
+    cache = roster_cache(app.state)
+    await cache.current()  # the index (built at start-up when served; on first use here)
     served = {}
     for physician in (ok_one, restricted, lapsed, gone):
+        assert await cache.current_if_fresh() is not None  # so the answer below is the index's
         served[physician["id"]] = await compliance(api, physician["id"])
         recorded = await compliance_service.report(UUID(physician["id"]), None, app.state["policy"], cme)
         assert served[physician["id"]] == msgspec.to_builtins(recorded), physician["id"]
@@ -313,3 +317,19 @@ async def test_todays_report_from_the_roster_index_matches_the_records(api: Api)
     assert "license_restricted" in served[restricted["id"]]["reasons"]
     assert by_check(served[lapsed["id"]])["board_certification"]["ok"] is False
     assert by_check(served[gone["id"]])["active"]["ok"] is False
+
+
+async def test_while_the_index_is_behind_a_write_the_report_is_read_from_the_records(api: Api) -> None:
+    """A write moves the roster version; the next compliance read does not wait for the index's refresh,
+    and still shows the write."""
+    from roster.matching.service import roster_cache
+
+    app = api.client._transport.app  # type: ignore[attr-defined]
+    physician = await credentialed_physician(api)
+    cache = roster_cache(app.state)
+    await cache.current()
+    await ok(await api.patch(f"/api/v1/licenses/{physician['license']['id']}", json={"restricted": True}))
+    assert await cache.current_if_fresh() is None
+    report = await compliance(api, physician["id"])
+    assert "license_restricted" in report["reasons"]
+    assert await cache.current_if_fresh() is None  # the read did not refresh the index either

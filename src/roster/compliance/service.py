@@ -120,12 +120,14 @@ async def report(
     """The checks as of ``as_of``; with the CME table (``cme``), the CME cycle's standing beside them, as the
     physician's licenses and credits stood that day (informational: no check, no reason).
 
-    Today's report, given the app's roster ``cache``, comes from the facts the roster index holds (as the
-    workspace's roster shows them; the index follows every replica's writes through the shared roster
-    version): a read of a physician's compliance costs no per-physician queries."""
+    Today's report, given the app's roster ``cache``, comes from the facts the roster index holds when it
+    is current (as the workspace's roster shows them; the index follows every replica's writes through the
+    shared roster version): no per-physician queries. While the index is behind a write, the report is
+    read from the records instead of waiting for the index's refresh."""
     as_of = checked_as_of(as_of)
-    if cache is not None and as_of == clock.today():
-        standing = await current_standing(cache, [physician_id])
+    state = await cache.current_if_fresh() if cache is not None and as_of == clock.today() else None
+    if state is not None:
+        standing = await _standing_in(state.index, [physician_id], policy)
         if physician_id not in standing:
             raise NotFound(f"no physician {physician_id}")
         facts, checked = standing[physician_id]
@@ -153,9 +155,14 @@ async def current_standing(
     """Today's facts and report of many physicians at once (a roster page), from the facts the roster
     index already holds (refreshed to the latest roster version): no query per physician. A physician
     the index has not seen yet is read with the index's own bulk loader."""
+    return await _standing_in((await cache.current()).index, physician_ids, cache.policy)
+
+
+async def _standing_in(
+    index: RosterIndex, physician_ids: Collection[UUID], policy: CompliancePolicy
+) -> dict[UUID, tuple[PhysicianFacts, ComplianceReport]]:
     from roster.matching.facts_loader import current_reviewers
 
-    index = (await cache.current()).index
     facts: list[PhysicianFacts] = []
     missing: list[UUID] = []
     for physician_id in physician_ids:
@@ -167,7 +174,7 @@ async def current_standing(
     if missing:
         facts += [r.compliance for r in await current_reviewers(clock.now(), physician_ids=missing)]
     today = clock.today()
-    return {f.id: (f, _report_of(f, today, cache.policy)) for f in facts}
+    return {f.id: (f, _report_of(f, today, policy)) for f in facts}
 
 
 def require_reason(reason: str, field: str = "reason") -> str:

@@ -95,6 +95,13 @@ class RosterCache:
     async def current(self) -> RosterState:
         return (await self.snapshot())[0]
 
+    async def current_if_fresh(self) -> RosterState | None:
+        """The index if it already answers for the latest roster version; None rather than wait for a
+        refresh (a reader with another way to the same answer takes that)."""
+        version, _ = await repository.freshness()
+        state = self._state
+        return state if _fresh(state, version) else None
+
     @property
     def built(self) -> bool:
         """An index is in memory (built at start-up by :func:`keep_index`, or by a first request)."""
