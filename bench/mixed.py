@@ -425,32 +425,12 @@ def main() -> int:
     )
     args = parser.parse_args()
     args.think_ms = 0.0  # soak's drive reads it: closed loops with no pause
-    try:
-        args.mix = {name.strip(): float(w) for name, _, w in (part.partition("=") for part in args.mix.split(","))}
-    except ValueError:
-        parser.error("--mix: name=weight,...")
-    if set(args.mix) - {name for name, _ in ACTIONS} or not any(w > 0 for w in args.mix.values()):
-        parser.error(f"--mix: actions are {', '.join(name for name, _ in ACTIONS)}, with a positive weight")
-    args.mix = {k: v for k, v in args.mix.items() if v > 0}
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    if unknown := set(backends) - set(BACKENDS):
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    backends = soak.checked_mix_and_backends(parser, args, ACTIONS, BACKENDS)
     if args.seconds <= 0 or args.clients < 1 or args.physicians < 10 or args.warmup < 0 or args.probe_ms <= 0:
         parser.error("--seconds, --clients, --probe-ms must be positive, --physicians >= 10, --warmup >= 0")
-    roster_bench.interruptible()
-    print(
-        f"roster bench/mixed.py  python {sys.version.split()[0]}  cpus {os.cpu_count()}  backends {','.join(backends)}"
-    )
-    rows = []
-    for backend in backends:
-        try:
-            if (row := run_backend(backend, args)) is not None:
-                rows.append(row)
-        except KeyboardInterrupt:
-            print("\ninterrupted; servers stopped, temporary files and databases removed")
-            return 0
-        except Exception as exc:
-            print(f"\n=== {backend}: FAILED to run: {type(exc).__name__}: {exc}")
+    rows = soak.run_backends("mixed", backends, run_backend, args)
+    if rows is None:
+        return 0
     if rows:
         print(f"\n{'backend':<10}{'requests':>9}{'req/s':>8}{'writes':>8}{'w p50':>8}{'w p99':>8}{'probe p99':>10}"
               f"{'5xx+conn':>9}{'locked':>7}  verdict")  # fmt: skip

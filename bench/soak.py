@@ -616,6 +616,46 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any] | None
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def checked_mix_and_backends(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, actions: Any, backends: Any
+) -> list[str]:
+    """``--mix`` parsed into ``args.mix`` (actions with a positive weight) and ``--backends`` into a list,
+    each checked against what the script knows (``parser.error`` otherwise)."""
+    try:
+        mix = {name.strip(): float(w) for name, _, w in (part.partition("=") for part in args.mix.split(","))}
+    except ValueError:
+        parser.error("--mix: name=weight,...")
+    if set(mix) - {name for name, _ in actions} or not any(w > 0 for w in mix.values()):
+        parser.error(f"--mix: actions are {', '.join(name for name, _ in actions)}, with a positive weight")
+    args.mix = {k: v for k, v in mix.items() if v > 0}
+    chosen = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if unknown := set(chosen) - set(backends):
+        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    return chosen
+
+
+def run_backends(
+    script: str, backends: list[str], run_backend: Any, args: argparse.Namespace
+) -> list[dict[str, Any]] | None:
+    """``run_backend`` for each backend in turn: the summary rows of those that ran, None on Ctrl-C."""
+    roster_bench.interruptible()
+    print(
+        f"roster bench/{script}.py  python {sys.version.split()[0]}  cpus {os.cpu_count()}  "
+        f"backends {','.join(backends)}"
+    )
+    rows = []
+    for backend in backends:
+        try:
+            if (row := run_backend(backend, args)) is not None:
+                rows.append(row)
+        except KeyboardInterrupt:
+            print("\ninterrupted; servers stopped, temporary files and databases removed")
+            return None
+        except Exception as exc:
+            print(f"\n=== {backend}: FAILED to run: {type(exc).__name__}: {exc}")
+    return rows
+
+
 def main() -> int:
     parser = parser_for(__doc__)
     parser.epilog = (
@@ -644,31 +684,12 @@ def main() -> int:
         help="relative weights of a client's actions (default %(default)s)",
     )
     args = parser.parse_args()
-    try:
-        args.mix = {name.strip(): float(w) for name, _, w in (part.partition("=") for part in args.mix.split(","))}
-    except ValueError:
-        parser.error("--mix: name=weight,...")
-    if set(args.mix) - {name for name, _ in ACTIONS} or not any(w > 0 for w in args.mix.values()):
-        parser.error(f"--mix: actions are {', '.join(name for name, _ in ACTIONS)}, with a positive weight")
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    if unknown := set(backends) - set(BACKENDS):
-        parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
+    backends = checked_mix_and_backends(parser, args, ACTIONS, BACKENDS)
     if args.seconds <= 0 or args.clients < 1 or args.physicians < 10 or args.warmup < 0 or args.sample_seconds <= 0:
         parser.error("--seconds, --clients, --sample-seconds must be positive, --physicians >= 10, --warmup >= 0")
-    roster_bench.interruptible()
-    print(
-        f"roster bench/soak.py  python {sys.version.split()[0]}  cpus {os.cpu_count()}  backends {','.join(backends)}"
-    )
-    rows = []
-    for backend in backends:
-        try:
-            if (row := run_backend(backend, args)) is not None:
-                rows.append(row)
-        except KeyboardInterrupt:
-            print("\ninterrupted; servers stopped, temporary files and databases removed")
-            return 130
-        except Exception as exc:
-            print(f"\n=== {backend}: FAILED to run: {type(exc).__name__}: {exc}")
+    rows = run_backends("soak", backends, run_backend, args)
+    if rows is None:
+        return 130
     if rows:
         print(
             f"\n{'backend':<18}{'requests':>9}{'req/s':>8}{'5xx+conn':>9}{'locked':>7}{'RSS %':>7}{'p99 ms':>8}"

@@ -333,3 +333,17 @@ async def test_while_the_index_is_behind_a_write_the_report_is_read_from_the_rec
     report = await compliance(api, physician["id"])
     assert "license_restricted" in report["reasons"]
     assert await cache.current_if_fresh() is None  # the read did not refresh the index either
+
+
+async def test_an_unknown_physician_is_404_from_the_roster_index_too(api: Api) -> None:
+    from roster.matching.service import roster_cache
+
+    await credentialed_physician(api)
+    cache = roster_cache(api.client._transport.app.state)  # type: ignore[attr-defined]
+    await cache.current()
+    assert await cache.current_if_fresh() is not None
+    response = await api.get(f"{BASE}/00000000-0000-4000-8000-000000000000/compliance")
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    bad = await api.get(f"{BASE}/not-a-uuid/compliance")  # the path does not match the route at all
+    assert bad.status_code == 404, bad.text
