@@ -35,11 +35,8 @@ import contextlib
 import dataclasses
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -51,10 +48,8 @@ import api as roster_bench
 import loadgen
 import soak
 from options import parser_for
-from roster.cli import migrate_database
-from roster.config import Settings
 from roster.physicians.npi import check_digit
-from soak import Client, Roster, Server, Stats, build_sqlite, copy_to, create_keys, drive, log_counts, pct
+from soak import Client, Roster, Server, Stats, drive, log_counts, pct
 
 BACKENDS = ("sqlite", "postgres")
 #: Client actions per loop iteration, with their weights: ~70 % match, ~20 % reads, ~10 % writes.
@@ -349,56 +344,43 @@ def report(
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any] | None:
-    tmp = Path(tempfile.mkdtemp(prefix=f"roster-bench-mixed-{backend}-"))
     servers: list[Server] = []
-    pg_name: str | None = None
-    try:
-        t0 = time.perf_counter()
-        db_path = tmp / "roster.db"
-        sqlite_settings = dataclasses.replace(Settings(), database_url=f"sqlite:///{db_path}", data_dir=tmp)
-        roster = build_sqlite(db_path, sqlite_settings, args)
-        settings = sqlite_settings
-        if backend == "postgres":
-            name = f"roster_bench_mixed_{uuid.uuid4().hex[:10]}"
-            try:
-                asyncio.run(soak._pg(args.database_url, f'CREATE DATABASE "{name}"'))
-            except Exception as exc:
-                print(f"\n=== {backend}: skipped, cannot create a database on {args.database_url}: {exc}")
-                return None
-            pg_name = name
-            base, _, _ = args.database_url.rpartition("/")
-            settings = dataclasses.replace(Settings(), database_url=f"{base}/{name}", data_dir=tmp)
-            migrate_database(settings)
-            asyncio.run(copy_to(sqlite_settings, settings))
-        keys = asyncio.run(create_keys(settings))
-        setup = time.perf_counter() - t0
-        port = roster_bench.free_port()
-        log_path = tmp / "server.log"
-        servers.append(Server("", port, soak.start_server(settings.database_url, port, log_path, tmp), log_path))
-        ready = roster_bench.wait_healthy(f"http://127.0.0.1:{port}", servers[0].proc, log_path)
-        print(
-            f"\n=== {backend}: one uvicorn process (pid {servers[0].proc.pid}) on "
-            f"{'PostgreSQL' if backend == 'postgres' else 'SQLite'}; {args.physicians} physicians, "
-            f"{roster.licenses} licenses, certifications, 5000 open assignments; setup {setup:.1f} s, "
-            f"ready {ready:.1f} s; load average {os.getloadavg()[0]:.2f}"
+    with soak.backend_database("mixed", backend, args) as prepared:
+        if prepared is None:
+            return None
+        tmp, roster, settings, keys, setup = (
+            prepared.tmp,
+            prepared.roster,
+            prepared.settings,
+            prepared.keys,
+            prepared.setup,
         )
-        print(
-            f"{args.clients} clients, one connection each, no think time, {args.warmup:.0f} s warm-up then "
-            f"{args.seconds:.0f} s measured; mix {','.join(f'{k}={v:g}' for k, v in args.mix.items() if v)}; "
-            f"/health probe every {args.probe_ms:g} ms"
-        )
-        stats, elapsed, warm_5xx, timeline, health, health_errors = asyncio.run(run_load(servers, keys, roster, args))
-        print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores shared with the load generator and others)")
-        return report(backend, servers, merge(stats), elapsed, warm_5xx, timeline, health, health_errors, args)
-    finally:
-        for s in servers:
-            roster_bench.stop_server(s.proc)
-        if pg_name is not None:
-            try:
-                asyncio.run(soak._pg(args.database_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-            except Exception as exc:
-                print(f"could not drop database {pg_name}: {exc}")
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            port = roster_bench.free_port()
+            log_path = tmp / "server.log"
+            servers.append(Server("", port, soak.start_server(settings.database_url, port, log_path, tmp), log_path))
+            ready = roster_bench.wait_healthy(f"http://127.0.0.1:{port}", servers[0].proc, log_path)
+            print(
+                f"\n=== {backend}: one uvicorn process (pid {servers[0].proc.pid}) on "
+                f"{'PostgreSQL' if backend == 'postgres' else 'SQLite'}; {args.physicians} physicians, "
+                f"{roster.licenses} licenses, certifications, 5000 open assignments; setup {setup:.1f} s, "
+                f"ready {ready:.1f} s; load average {os.getloadavg()[0]:.2f}"
+            )
+            print(
+                f"{args.clients} clients, one connection each, no think time, {args.warmup:.0f} s warm-up then "
+                f"{args.seconds:.0f} s measured; mix {','.join(f'{k}={v:g}' for k, v in args.mix.items() if v)}; "
+                f"/health probe every {args.probe_ms:g} ms"
+            )
+            stats, elapsed, warm_5xx, timeline, health, health_errors = asyncio.run(
+                run_load(servers, keys, roster, args)
+            )
+            print(
+                f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores shared with the load generator and others)"
+            )
+            return report(backend, servers, merge(stats), elapsed, warm_5xx, timeline, health, health_errors, args)
+        finally:
+            for s in servers:
+                roster_bench.stop_server(s.proc)
 
 
 def main() -> int:

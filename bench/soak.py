@@ -50,6 +50,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -559,9 +560,12 @@ def report(
 # ---------------------------------------------------------------------------------------------- main
 
 
-def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any] | None:
-    tmp = Path(tempfile.mkdtemp(prefix=f"roster-bench-soak-{backend}-"))
-    servers: list[Server] = []
+@contextlib.contextmanager
+def backend_database(script: str, backend: str, args: argparse.Namespace) -> Iterator[Prepared | None]:
+    """The roster built on SQLite in a fresh temporary directory and, for ``postgres``, copied into a
+    throwaway database on ``--database-url`` (None when it cannot be created), with its keys; the database
+    dropped and the directory removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"roster-bench-{script}-{backend}-"))
     pg_name: str | None = None
     try:
         t0 = time.perf_counter()
@@ -570,50 +574,79 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any] | None
         roster = build_sqlite(db_path, sqlite_settings, args)
         settings = sqlite_settings
         if backend == "postgres":
-            name = f"roster_bench_soak_{uuid.uuid4().hex[:10]}"
+            name = f"roster_bench_{script}_{uuid.uuid4().hex[:10]}"
             try:
                 asyncio.run(_pg(args.database_url, f'CREATE DATABASE "{name}"'))
-            except (OSError, Exception) as exc:
+            except Exception as exc:
                 print(f"\n=== {backend}: skipped, cannot create a database on {args.database_url}: {exc}")
-                return None
+                yield None
+                return
             pg_name = name
             base, _, _ = args.database_url.rpartition("/")
             settings = dataclasses.replace(Settings(), database_url=f"{base}/{name}", data_dir=tmp)
             migrate_database(settings)
             asyncio.run(copy_to(sqlite_settings, settings))
         keys = asyncio.run(create_keys(settings))
-        setup = time.perf_counter() - t0
-
-        replicas = 2 if backend == "sqlite-2replicas" else 1
-        for i in range(replicas):
-            port = roster_bench.free_port()
-            log_path = tmp / f"server-{i + 1}.log"
-            proc = start_server(settings.database_url, port, log_path, tmp)
-            servers.append(Server(f"replica {i + 1}" if replicas > 1 else "", port, proc, log_path))
-        ready = max(roster_bench.wait_healthy(f"http://127.0.0.1:{s.port}", s.proc, s.log_path) for s in servers)
-        where = "PostgreSQL" if backend == "postgres" else "SQLite, one file"
-        print(
-            f"\n=== {backend}: {replicas} uvicorn process{'es' if replicas > 1 else ''} on {where}; "
-            f"{args.physicians} physicians, {roster.licenses} licenses, certifications, 5000 open assignments; "
-            f"setup {setup:.1f} s, ready {ready:.1f} s; load average {os.getloadavg()[0]:.2f}"
-        )
-        print(
-            f"{args.clients} clients ({'split between the replicas' if replicas > 1 else 'one connection each'}), "
-            f"think time {args.think_ms:g} ms, {args.warmup:.0f} s warm-up then {args.seconds:.0f} s measured; "
-            f"mix {','.join(f'{k}={v:g}' for k, v in args.mix.items())}"
-        )
-        stats, elapsed, warm_5xx = asyncio.run(drive(servers, keys, roster, args))
-        print(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores shared with the load generator and others)")
-        return report(backend, servers, merge(stats), elapsed, warm_5xx, args)
+        yield Prepared(tmp, roster, settings, keys, time.perf_counter() - t0)
     finally:
-        for s in servers:
-            roster_bench.stop_server(s.proc)
         if pg_name is not None:
             try:
                 asyncio.run(_pg(args.database_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
             except Exception as exc:
                 print(f"could not drop database {pg_name}: {exc}")
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A backend's database, ready to serve (:func:`backend_database`)."""
+
+    tmp: Path
+    roster: Roster
+    settings: Settings
+    keys: dict[str, str]
+    setup: float
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    servers: list[Server] = []
+    with backend_database("soak", backend, args) as prepared:
+        if prepared is None:
+            return None
+        tmp, roster, settings, keys, setup = (
+            prepared.tmp,
+            prepared.roster,
+            prepared.settings,
+            prepared.keys,
+            prepared.setup,
+        )
+        try:
+            replicas = 2 if backend == "sqlite-2replicas" else 1
+            for i in range(replicas):
+                port = roster_bench.free_port()
+                log_path = tmp / f"server-{i + 1}.log"
+                proc = start_server(settings.database_url, port, log_path, tmp)
+                servers.append(Server(f"replica {i + 1}" if replicas > 1 else "", port, proc, log_path))
+            ready = max(roster_bench.wait_healthy(f"http://127.0.0.1:{s.port}", s.proc, s.log_path) for s in servers)
+            where = "PostgreSQL" if backend == "postgres" else "SQLite, one file"
+            print(
+                f"\n=== {backend}: {replicas} uvicorn process{'es' if replicas > 1 else ''} on {where}; "
+                f"{args.physicians} physicians, {roster.licenses} licenses, certifications, 5000 open assignments; "
+                f"setup {setup:.1f} s, ready {ready:.1f} s; load average {os.getloadavg()[0]:.2f}"
+            )
+            print(
+                f"{args.clients} clients ({'split between the replicas' if replicas > 1 else 'one connection each'}), "
+                f"think time {args.think_ms:g} ms, {args.warmup:.0f} s warm-up then {args.seconds:.0f} s measured; "
+                f"mix {','.join(f'{k}={v:g}' for k, v in args.mix.items())}"
+            )
+            stats, elapsed, warm_5xx = asyncio.run(drive(servers, keys, roster, args))
+            print(
+                f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores shared with the load generator and others)"
+            )
+            return report(backend, servers, merge(stats), elapsed, warm_5xx, args)
+        finally:
+            for s in servers:
+                roster_bench.stop_server(s.proc)
 
 
 def checked_mix_and_backends(
