@@ -3,6 +3,7 @@ from the live tables or from the recorded history as it stood at a past instant.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, datetime
@@ -70,10 +71,8 @@ async def _screening(
         else:
             tally[0] += 1
     never = {source: ScreeningFact(source=source) for source in SOURCES}
-    out: dict[UUID, ScreeningStanding] = {}
-    for physician in physicians:
-        pid, joined = physician["id"], physician["created_at"]
-        open_hits = hits.get(pid)
+
+    def standing(joined: datetime, open_hits: dict[str, list[int]] | None) -> ScreeningStanding:
         facts, refs = [], []
         for source in SOURCES:
             fact = never[source]
@@ -86,7 +85,24 @@ async def _screening(
                 pending, confirmed = open_hits[source]
                 fact = msgspec.structs.replace(fact, pending_hits=pending, confirmed_hits=confirmed)
             facts.append(fact)
-        out[pid] = (tuple(facts), tuple(refs))
+        return tuple(facts), tuple(refs)
+
+    # Without hits, a standing depends only on which runs started before the physician joined: shared by
+    # everyone who joined between the same two runs (a run after a big roster reads 50,000 of them).
+    starts = sorted({started for entries in choices.values() for started, _, _ in entries})
+    shared: dict[int, ScreeningStanding] = {}
+    out: dict[UUID, ScreeningStanding] = {}
+    for physician in physicians:
+        pid, joined = physician["id"], physician["created_at"]
+        open_hits = hits.get(pid)
+        if open_hits is not None:
+            out[pid] = standing(joined, open_hits)
+            continue
+        runs_before = bisect_left(starts, joined)
+        found = shared.get(runs_before)
+        if found is None:
+            found = shared[runs_before] = standing(joined, None)
+        out[pid] = found
     return out
 
 

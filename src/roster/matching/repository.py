@@ -115,6 +115,21 @@ async def roster_changes_since(version: int, limit: int) -> RosterChanges | None
     )
 
 
+async def physicians_hit_by(run_ids: Collection[str], limit: int) -> set[UUID] | None:
+    """The physicians the runs found hits on (the only ones a run can make ineligible); None when there
+    are more than ``limit``."""
+    if not run_ids:
+        return set()
+    rows = (
+        await ScreeningHit.select(ScreeningHit.physician)
+        .where(ScreeningHit.run.is_in([_uuid(run) for run in run_ids]))
+        .distinct()
+        .limit(limit + 1)
+        .run()
+    )
+    return None if len(rows) > limit else {_uuid(r["physician"]) for r in rows}
+
+
 async def joined_roster() -> list[dict[str, Any]]:
     """Every physician's id and when they joined the roster: what a run's screening depends on."""
     return await Physician.select(Physician.id, Physician.created_at).run()

@@ -61,6 +61,12 @@ class RosterState:
     screening_runs: tuple[str, ...] = ()
     #: Everyone's schedules over the book's window (rules.md §5), kept with the version they were read at.
     availability: Availability | None = None
+    #: A run in ``screening_runs`` is not yet in everyone's screening columns: the physicians it found hits
+    #: on were reloaded at once, the others still show the previous runs until the keeper recomputes them
+    #: all (:meth:`RosterCache.rescreen`). Safe to answer from meanwhile: a run changes nothing else, and
+    #: for someone without a new hit it can only make screening fresher, so no one is eligible here who
+    #: would not be after the recompute (a fresher run may make more people eligible a moment later).
+    rescreen_owed: bool = False
 
     @property
     def rules(self) -> MatchRules:
@@ -85,6 +91,9 @@ class RosterCache:
     def __init__(self, settings: Settings, policy: CompliancePolicy) -> None:
         self.settings = settings
         self.policy = policy
+        #: Whether a keeper recomputes everyone's screening after a run (see ``RosterState.rescreen_owed``);
+        #: without one, the request that meets the run does it.
+        self.defers_rescreen = False
         self._state: RosterState | None = None
         self._lock = asyncio.Lock()
         #: The open cases per index row: (the assignments version read before them, that index, the counts).
@@ -100,7 +109,7 @@ class RosterCache:
         refresh (a reader with another way to the same answer takes that)."""
         version, _ = await repository.freshness()
         state = self._state
-        return state if _fresh(state, version) else None
+        return state if _fresh(state, version) and not state.rescreen_owed else None
 
     @property
     def built(self) -> bool:
@@ -173,6 +182,22 @@ class RosterCache:
             _settle()
             return state
 
+    async def rescreen(self) -> RosterState | None:
+        """Recompute everyone's screening columns after a run that was patched in alone (off the request
+        path: the keeper calls this), and swap the result in; None when none was owed. Requests for the
+        current version go on being answered from the previous columns meanwhile."""
+        if self._state is None or not self._state.rescreen_owed:
+            return None
+        async with self._lock:
+            state = self._state
+            if state is None or not state.rescreen_owed:
+                return None
+            standing = await screening_standing(clock.now())
+            index = await asyncio.to_thread(state.index.rescreened, standing)
+            state = self._state = dataclasses.replace(state, index=index, rescreen_owed=False)
+            _settle()
+            return state
+
     async def _new_day(self, state: RosterState) -> RosterState:
         """The book moved to today's window (or built for a state that had none)."""
         async with self._lock:
@@ -233,14 +258,24 @@ class RosterCache:
             return None
         now = clock.now()
         index, runs = state.index, await _screening_runs(now)
+        reload, owed = set(changes.physicians), state.rescreen_owed
         if runs != state.screening_runs:
             if not changes.screening_run:
                 return None  # the runs changed, but no run says so: read everything again
-            index = await asyncio.to_thread(index.rescreened, await screening_standing(now))
-        if changes.physicians:
+            hit = (
+                await repository.physicians_hit_by(set(runs) - set(state.screening_runs), MAX_PATCHED_PHYSICIANS)
+                if self.defers_rescreen
+                else None
+            )
+            if hit is None:
+                index, owed = await asyncio.to_thread(index.rescreened, await screening_standing(now)), False
+            else:
+                reload |= hit
+                owed = True
+        if reload:
             # Read after the change log, so at least as new as it; physicians no longer found were deleted.
-            reviewers = await current_reviewers(now, physician_ids=changes.physicians)
-            changed: dict[UUID, ReviewerFacts | None] = dict.fromkeys(changes.physicians)
+            reviewers = await current_reviewers(now, physician_ids=reload)
+            changed: dict[UUID, ReviewerFacts | None] = dict.fromkeys(reload)
             changed.update((r.id, r) for r in reviewers)
             index = await asyncio.to_thread(index.patched, changed)
         availability = (
@@ -255,6 +290,7 @@ class RosterCache:
             states=state.states,
             screening_runs=runs,
             availability=availability,
+            rescreen_owed=owed,
         )
 
 
@@ -265,10 +301,15 @@ async def keep_index(cache: RosterCache, poll_seconds: float) -> None:
 
     Requests still check the counters themselves (a write is seen by the very next match); when the
     keeper is mid-rebuild they wait for the same rebuild behind the cache's lock instead of starting
-    their own. A failed refresh is logged and tried again at the next tick."""
+    their own. A failed refresh is logged and tried again at the next tick.
+
+    After a screening run, a refresh reloads only the physicians the run found hits on, and the keeper then
+    recomputes everyone's screening behind it (``RosterState.rescreen_owed``): no request waits for that."""
+    cache.defers_rescreen = poll_seconds > 0
     while True:
         try:
             state, _ = await cache.snapshot()  # the open-case counts too: a first match reads neither
+            state = await cache.rescreen() or state
             if state.availability is not None:
                 state.availability.positions(state.index)  # and the book's rows laid over the index's
         except Exception:

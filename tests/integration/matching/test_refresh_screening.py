@@ -4,17 +4,24 @@ list loaded but not yet screened against changes no one's. None of them rebuilds
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from roster.config import Settings
+from roster.matching import service
+from roster.matching.index import RosterIndex
+from roster.matching.repository import freshness
+from roster.matching.service import RosterCache, roster_cache
 from roster.screening.tables import ScreeningHit
 from tests.conftest import Api, TempDatabase
-from tests.integration.matching.roster import match, ok, reviewer
+from tests.integration.matching.roster import case, match, ok, reviewer
 from tests.integration.matching.test_refresh import counter, refreshes  # noqa: F401  (fixture)
 from tests.integration.screening.test_routes import FILLER, leie_file, leie_row, upload
+from tests.integration.test_readiness import eventually, replica
 
 
 @pytest.fixture
@@ -108,3 +115,114 @@ async def test_a_loaded_list_changes_nothing_until_a_run(
     await ok(await api.post("/api/v1/screening/runs", json={}), 201)
     assert (await match(api))["ineligible"] == {"screening_pending": 1}, "the run against it is"
     assert len(refreshes["builds"]) == 1 and len(refreshes["rescreens"]) == 1
+
+
+def cache_of(api: Api) -> RosterCache:
+    return roster_cache(api.client._transport.app.state)  # type: ignore[attr-defined]
+
+
+async def test_with_a_keeper_a_run_patches_its_hits_in_and_the_rest_follows(
+    api: Api,
+    refreshes: dict[str, list[Any]],  # noqa: F811
+) -> None:
+    """With an index keeper running, the request that meets a run reloads only the physicians the run found
+    hits on; everyone else keeps the previous runs' screening until the keeper recomputes it. Meanwhile no
+    one is eligible who would not be after the recompute, and compliance reads the records."""
+    quill, marsh = await reviewer(api, 1, last_name="Quill"), await reviewer(api, 2, last_name="Marsh")
+    okafor = await reviewer(api, 3, last_name="Okafor")
+    await ok(await upload(api, leie_file(*FILLER)), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {}
+    cache = cache_of(api)
+    cache.defers_rescreen = True  # what keep_index sets when it polls
+    late = await reviewer(api, 4, last_name="Lund")  # joins after the run: never screened yet
+    assert (await match(api))["ineligible"] == {"screening_stale": 1}
+
+    await ok(await upload(api, leie_file(*FILLER, leie_row("QUILL", "ADA", dob="19700517"))), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    result = await match(api)
+    assert result["ineligible"] == {"screening_pending": 1, "screening_stale": 1}, (
+        "the hit counts at once; the newcomer waits for the recompute (never more eligible than after it)"
+    )
+    assert {e["physician_id"] for e in result["eligible"]} == {marsh["id"], okafor["id"]}
+    assert not refreshes["rescreens"], "no one's screening was recomputed on the request path"
+    assert refreshes["patches"][-1] == {UUID(quill["id"])}, "the run's hit alone was reloaded"
+    assert cache._state is not None and cache._state.rescreen_owed
+    assert await cache.current_if_fresh() is None, "compliance reads the records until the recompute"
+    report = (await api.get(f"/api/v1/physicians/{late['id']}/compliance")).json()
+    assert report["compliant"] is True, report["reasons"]
+
+    state = await cache.rescreen()
+    assert state is not None and not state.rescreen_owed and state.version == cache._state.version
+    assert refreshes["rescreens"] == [{UUID(p["id"]) for p in (marsh, okafor, late)}], "the keeper's recompute"
+    result = await match(api)
+    assert result["ineligible"] == {"screening_pending": 1}
+    assert {e["physician_id"] for e in result["eligible"]} == {marsh["id"], okafor["id"], late["id"]}
+    assert await cache.current_if_fresh() is state
+    assert await cache.rescreen() is None, "nothing owed"
+    assert len(refreshes["builds"]) == 1, "nothing was rebuilt"
+
+
+async def test_with_a_keeper_a_run_with_many_hits_is_recomputed_at_once(
+    api: Api,
+    refreshes: dict[str, list[Any]],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above the patch limit the request recomputes everyone's screening itself, as without a keeper."""
+    await reviewer(api, 1, last_name="Quill")
+    await reviewer(api, 2, last_name="Marsh")
+    await ok(await upload(api, leie_file(*FILLER)), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {}
+    cache = cache_of(api)
+    cache.defers_rescreen = True
+    monkeypatch.setattr(service, "MAX_PATCHED_PHYSICIANS", 1)
+    listed = [leie_row(name, "ADA", dob="19700517") for name in ("QUILL", "MARSH")]
+    await ok(await upload(api, leie_file(*FILLER, *listed)), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {"screening_pending": 2}
+    assert len(refreshes["rescreens"]) == 1 and not cache._state.rescreen_owed
+    assert await cache.rescreen() is None
+
+
+async def test_the_keeper_recomputes_behind_a_run_while_matches_are_answered(
+    api: Api, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run committed through another replica: this replica's keeper patches the hit in, then recomputes
+    everyone's screening off the request path; a match arriving mid-recompute is answered at once."""
+    await reviewer(api, 1, last_name="Quill")
+    marsh = await reviewer(api, 2, last_name="Marsh")
+    await ok(await upload(api, leie_file(*FILLER)), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    release, entered = threading.Event(), threading.Event()
+    real_rescreened = RosterIndex.rescreened
+
+    def held(self: RosterIndex, screening: dict) -> RosterIndex:
+        entered.set()
+        assert release.wait(10), "the test never released the recompute"
+        return real_rescreened(self, screening)
+
+    async with replica(settings, warm_index=True, index_poll_seconds=0.05) as (app, client):
+        cache: RosterCache = app.state["roster_cache"]
+        await eventually(lambda: asyncio.sleep(0, result=cache.built))
+        monkeypatch.setattr(RosterIndex, "rescreened", held)
+        try:
+            await ok(await upload(api, leie_file(*FILLER, leie_row("QUILL", "ADA", dob="19700517"))), 201)
+            await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+            await eventually(lambda: asyncio.sleep(0, result=entered.is_set()))
+            state = cache._state
+            assert state is not None and state.rescreen_owed
+            assert state.version == (await freshness())[0], "the run is patched in before the recompute"
+            key = {"Authorization": f"Bearer {api.keys['router']}"}
+            response = await asyncio.wait_for(client.post("/api/v1/match", json=case(), headers=key), 5)
+            matched = await ok(response)
+            assert [e["physician_id"] for e in matched["eligible"]] == [marsh["id"]]
+            assert matched["ineligible"] == {"screening_pending": 1}
+        finally:
+            release.set()
+
+        async def recomputed() -> bool:
+            return cache._state is not None and not cache._state.rescreen_owed
+
+        await eventually(recomputed)
+        assert cache._state.index is not state.index
