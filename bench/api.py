@@ -73,6 +73,7 @@ LINES_OF_BUSINESS = ("medicare_advantage", "medicaid", "commercial", "marketplac
 LANGUAGES = ("es", "zh", "vi", "fr", "hi", "ar", "ru")
 LICENSE_STATUSES = ("active",) * 17 + ("expired", "inactive", "probation")
 LICENSE_SOURCES = ("state_board_website", "state_board_api", None)
+ONE_DAY = timedelta(days=1)
 
 PHYSICIAN_COLUMNS = (
     "id",
@@ -199,7 +200,10 @@ def synthetic_rows(n: int, settings: Settings, seed: int) -> tuple[list[tuple], 
                     rng.choice(LICENSE_STATUSES),
                     rng.random() < 0.02,  # sqlite3 stores bool as 0/1, as Piccolo does
                     convert_date_in(issued),
-                    convert_date_in(_day(rng, today - timedelta(days=90), today + timedelta(days=3 * 365))),
+                    # after its issue, as the API requires (a PATCH revalidates the whole license)
+                    convert_date_in(
+                        max(_day(rng, today - timedelta(days=90), today + timedelta(days=3 * 365)), issued + ONE_DAY)
+                    ),
                     convert_date_in(verified) if verified else None,
                     rng.choice(LICENSE_SOURCES) if verified else None,
                     stamp,

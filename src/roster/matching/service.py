@@ -177,10 +177,18 @@ class RosterCache:
             if state is not None and _fresh(state, version):
                 return state
             patched = await self._patch(state, version) if state is not None else None
-            state = patched if patched is not None else await self._build(version)
-            self._state = state
-            _settle()
-            return state
+            if patched is None:
+                state = self._state = await self._build(version)
+                _settle()
+                return state
+            rescreened = patched.screening_runs != state.screening_runs and not patched.rescreen_owed
+            self._state = patched
+            # A patch makes new objects only for the physicians it reloaded: not worth freezing. Freezing at
+            # every write also froze the cyclic garbage of the requests in flight, which the collector then
+            # never freed. Everyone's new screening, recomputed here, is frozen like a build.
+            if rescreened:
+                _settle()
+            return patched
 
     async def rescreen(self) -> RosterState | None:
         """Recompute everyone's screening columns after a run that was patched in alone (off the request
