@@ -58,7 +58,7 @@ def test_upgrade_check_downgrade_upgrade(temp_database: TempDatabase) -> None:
 
 
 async def test_the_change_counters_are_seeded(temp_database: TempDatabase) -> None:
-    from roster.history.tables import ASSIGNMENTS, KEYS, ROSTER, RosterVersion
+    from roster.history.tables import ASSIGNMENTS, KEYS, RECORDS, ROSTER, RosterVersion
 
     settings = temp_database.settings()
     upgrade(settings)
@@ -67,7 +67,7 @@ async def test_the_change_counters_are_seeded(temp_database: TempDatabase) -> No
         rows = await RosterVersion.select().order_by(RosterVersion.id).run()
     finally:
         await close_engine(engine)
-    assert rows == [{"id": ROSTER, "version": 0}, {"id": ASSIGNMENTS, "version": 0}, {"id": KEYS, "version": 0}]
+    assert rows == [{"id": i, "version": 0} for i in (ROSTER, ASSIGNMENTS, KEYS, RECORDS)]
 
 
 async def test_check_detects_drift(temp_database: TempDatabase, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from roster.certifications import repository
 from roster.certifications.schemas import CertificationCreate, CertificationRead, CertificationUpdate
 from roster.credentialing import service as credentialing
 from roster.db import write_tx
+from roster.db.page_cache import cached_page
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
 from roster.physicians import service as physicians
@@ -147,16 +148,25 @@ async def list_page(
     cursor: str | None,
     limit: int,
 ) -> Page[CertificationRead]:
-    if specialty is not None:
-        resolved = (await reference.specialty_index()).resolve(specialty)
-        if resolved is None:
-            raise InvalidInput.on("specialty", f"unknown specialty {specialty!r}")
-        specialty = resolved.slug
+    """Kept while the records stand (see ``physicians.service.list_page``), under the request's own inputs
+    and the date (``expiring_within_days`` counts from today)."""
     today = clock.today()
-    window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
-    key = cursor_key(cursor, UUID)
-    after = key[0] if key else None
-    rows = await repository.page(
-        physician_id=physician_id, specialty=specialty, expiring_between=window, after=after, limit=limit + 1
+
+    async def read() -> Page[CertificationRead]:
+        slug = specialty
+        if slug is not None:
+            resolved = (await reference.specialty_index()).resolve(slug)
+            if resolved is None:
+                raise InvalidInput.on("specialty", f"unknown specialty {slug!r}")
+            slug = resolved.slug
+        window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
+        key = cursor_key(cursor, UUID)
+        after = key[0] if key else None
+        rows = await repository.page(
+            physician_id=physician_id, specialty=slug, expiring_between=window, after=after, limit=limit + 1
+        )
+        return page_of([to_read(r) for r in rows], limit, lambda cert: (str(cert.id),))
+
+    return await cached_page(
+        ("certifications", today, physician_id, specialty, expiring_within_days, cursor, limit), read
     )
-    return page_of([to_read(r) for r in rows], limit, lambda cert: (str(cert.id),))

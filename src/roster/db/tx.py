@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from roster.db.engine import current_engine
-from roster.history.tables import ROSTER, RecordVersion, RosterVersion
+from roster.history.tables import RECORDS, ROSTER, RecordVersion, RosterVersion
 
 # SQLite has one writer at a time. Queuing writers of this process on a lock (instead of on
 # SQLite's busy handler) keeps them fair and avoids Piccolo leaking a connection when
@@ -264,6 +264,8 @@ class _Unit:
     roster_change: bool
     #: The roster version it commits as, once claimed (see :func:`claim_roster_version`).
     stamp: int | None = None
+    #: Whether it wrote physician, license or certification records (see :func:`mark_records_written`).
+    records: bool = False
 
 
 _unit: ContextVar[_Unit | None] = ContextVar("write_unit", default=None)
@@ -299,6 +301,17 @@ async def write_tx(*, roster_change: bool = True) -> AsyncIterator[None]:
         _unit.reset(token)
 
 
+def mark_records_written() -> None:
+    """The open transaction writes physician, license or certification records: it bumps the records'
+    counter (``roster_version`` row ``RECORDS``) before it commits, roster change or not, so every
+    replica's cached list pages (``roster.db.page_cache``) miss from the commit on. Every such write
+    records a history version, so ``roster.history`` calls this; a roster change bumps it anyway."""
+    unit = _unit.get()
+    if unit is None:
+        raise RuntimeError("records are written inside write_tx() only")
+    unit.records = True
+
+
 #: The stamp of record versions written by a transaction that changed nothing eligibility is computed from.
 NOT_A_ROSTER_CHANGE = 0
 
@@ -331,7 +344,9 @@ async def _next_version() -> int:
 
 
 async def _bump(unit: _Unit) -> None:
-    """Bump the counter (if this is a roster change) and stamp this transaction's record versions with it.
+    """Bump the counter (if this is a roster change) and stamp this transaction's record versions with it;
+    bump the records' counter if it wrote records (or is a roster change: forgetting to mark a write
+    costs cached pages, never a stale one).
 
     The counter's row lock (PostgreSQL) or the single writer (SQLite) is held from the bump to the
     commit, so versions are handed out in commit order: a reader that sees version V can find every
@@ -341,6 +356,14 @@ async def _bump(unit: _Unit) -> None:
     stamp = NOT_A_ROSTER_CHANGE
     if unit.roster_change:
         stamp = unit.stamp if unit.stamp is not None else await _next_version()
+    if unit.roster_change or unit.records:
+        # After ``ROSTER`` (always that order: no two writers lock the counters crosswise). Held to the
+        # commit like it, so a reader of the records' counter never sees a value ahead of the records.
+        await (
+            RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
+            .where(RosterVersion.id == RECORDS)
+            .run()
+        )
     await (
         RecordVersion.update({RecordVersion.roster_version: stamp}).where(RecordVersion.roster_version.is_null()).run()
     )

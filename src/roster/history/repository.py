@@ -5,7 +5,11 @@ from typing import Any
 from uuid import UUID
 
 from roster.db.bulk import insert_many as bulk_insert
-from roster.history.tables import RecordVersion
+from roster.db.engine import read_by_key
+from roster.db.tx import mark_records_written
+from roster.history.tables import RECORDS, RecordVersion
+
+_RECORDS_VERSION = f"SELECT version FROM roster_version WHERE id = {RECORDS}"
 
 
 async def close_open(*, entity: str, entity_id: UUID, at: datetime) -> None:
@@ -21,6 +25,8 @@ async def close_open(*, entity: str, entity_id: UUID, at: datetime) -> None:
 
 
 async def insert(**values: Any) -> None:
+    """One record version; call inside the write transaction (it then bumps the records' counter)."""
+    mark_records_written()
     await RecordVersion.insert(RecordVersion(**values)).run()
 
 
@@ -52,5 +58,12 @@ async def close_open_many(*, entity: str, entity_ids: list[UUID | str], at: date
 
 
 async def insert_many(rows: list[dict[str, Any]]) -> None:
-    """Bulk insert for large loads; call inside the write transaction."""
+    """Bulk insert for large loads; call inside the write transaction (it then bumps the records' counter)."""
+    mark_records_written()
     await bulk_insert(RecordVersion, rows)
+
+
+async def records_version() -> int | None:
+    """The records' change counter: one read by primary key (inline on SQLite); None without the row."""
+    rows = await read_by_key(_RECORDS_VERSION)
+    return int(rows[0]["version"]) if rows else None

@@ -26,16 +26,20 @@ class RecordVersion(Table, tablename="record_version"):
 
 
 #: Rows of ``roster_version``: the roster's counter, and the assignments' (kept apart so that
-#: assignments never queue behind a roster write's lock on the first), and the API keys' revocations.
+#: assignments never queue behind a roster write's lock on the first), the API keys' revocations, and
+#: the records' (every committed write of physician, license or certification records).
 ROSTER = 1
 ASSIGNMENTS = 2
 KEYS = 3
+RECORDS = 4
 
 
 class RosterVersion(Table, tablename="roster_version"):
     """Change counters, so each API replica can tell with one cheap query whether what it holds in
     memory is stale: ``ROSTER`` is bumped by every roster write (the index), ``ASSIGNMENTS`` by every
-    assignment opened or closed (the open-case counts), ``KEYS`` by every key revoked (the cached keys)."""
+    assignment opened or closed (the open-case counts), ``KEYS`` by every key revoked (the cached keys),
+    ``RECORDS`` by every transaction that wrote physician, license or certification records, roster
+    changes or not (the cached list pages, ``roster.db.page_cache``)."""
 
     id = Integer(primary_key=True)
     version = BigInt(default=0)

@@ -13,6 +13,7 @@ from roster import clock
 from roster.api.pagination import Page, cursor_key, page_of
 from roster.credentialing import service as credentialing
 from roster.db import write_tx
+from roster.db.page_cache import cached_page
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
 from roster.licenses import repository
@@ -135,12 +136,20 @@ async def list_page(
     cursor: str | None,
     limit: int,
 ) -> Page[LicenseRead]:
-    if state is not None:
-        await reference.require_state(state)
+    """Kept while the records stand (see ``physicians.service.list_page``), under the request's own inputs
+    and the date (``expiring_within_days`` counts from today)."""
     today = clock.today()
-    window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
-    after = cursor_key(cursor, date.fromisoformat, UUID)
-    rows = await repository.page(
-        physician_id=physician_id, state=state, status=status, expiring_between=window, after=after, limit=limit + 1
+
+    async def read() -> Page[LicenseRead]:
+        if state is not None:
+            await reference.require_state(state)
+        window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
+        after = cursor_key(cursor, date.fromisoformat, UUID)
+        rows = await repository.page(
+            physician_id=physician_id, state=state, status=status, expiring_between=window, after=after, limit=limit + 1
+        )
+        return page_of(rows, limit, lambda lic: (lic.expires_on.isoformat(), str(lic.id)))
+
+    return await cached_page(
+        ("licenses", today, physician_id, state, status, expiring_within_days, cursor, limit), read
     )
-    return page_of(rows, limit, lambda lic: (lic.expires_on.isoformat(), str(lic.id)))

@@ -15,6 +15,7 @@ from roster.api.pagination import Page, cursor_key, page_of
 from roster.availability.zones import zone_problem
 from roster.config import env_default_time_zone
 from roster.db import write_tx
+from roster.db.page_cache import cached_page
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
 from roster.physicians import repository
@@ -246,6 +247,31 @@ async def list_page(
     limit: int,
     sort: str = "name",
     members: Membership | None = None,
+) -> Page[PhysicianRead]:
+    """A page of the roster. Without ``members`` (a workspace's compliance filter, computed per request)
+    it is kept while the records stand (``roster.db.page_cache``), under the request's own inputs: a
+    page is only kept for inputs that passed the checks, and reference data is only replaced in a
+    transaction that moves the records' counter, so a kept page answers without them."""
+    filters = {"state": state, "specialty": specialty, "line_of_business": line_of_business, "status": status, "q": q}
+    if members is None:
+        return await cached_page(
+            ("physicians", clock.today(), sort, cursor, limit, *filters.values()),
+            lambda: _list_page(**filters, cursor=cursor, limit=limit, sort=sort, members=None),
+        )
+    return await _list_page(**filters, cursor=cursor, limit=limit, sort=sort, members=members)
+
+
+async def _list_page(
+    *,
+    state: str | None,
+    specialty: str | None,
+    line_of_business: str | None,
+    status: str | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+    sort: str,
+    members: Membership | None,
 ) -> Page[PhysicianRead]:
     specialty = await _resolved_filters(state, specialty)
     if sort not in repository.SORT_COLUMNS:
