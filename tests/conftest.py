@@ -127,13 +127,21 @@ def settings(migrated: TempDatabase) -> Settings:
 async def clean_roster() -> None:
     """Empty every table but the reference data and the roster version counter, children first."""
     from roster.db.tables import ALL_TABLES
-    from roster.history.tables import RECORDS, ROSTER, RosterVersion
+    from roster.history.tables import RosterVersion
     from roster.reference.tables import Specialty, StateRule
 
     for table in reversed(ALL_TABLES):
         if table not in (Specialty, StateRule, RosterVersion):
             await table.delete(force=True).run()
-    # Bump rather than reset: an index (or a list page) kept from before the clean-up must not survive it.
+    await written_behind_the_app()
+
+
+async def written_behind_the_app() -> None:
+    """After a test wrote the roster's tables directly (not through ``write_tx``): bump the counters, as a
+    committed write would. Bump rather than reset: an index (or a list page) kept from before must not
+    survive it."""
+    from roster.history.tables import RECORDS, ROSTER, RosterVersion
+
     await (
         RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
         .where(RosterVersion.id.is_in([ROSTER, RECORDS]))

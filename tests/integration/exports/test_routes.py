@@ -15,7 +15,7 @@ import pytest
 from roster.imports.layout import COLUMNS, CSV_COLUMNS, SHEETS
 from roster.spreadsheet import FORMULA_START
 from tests import factories
-from tests.conftest import Api
+from tests.conftest import Api, written_behind_the_app
 
 URL = "/api/v1/exports/roster"
 P = "/api/v1/physicians"
@@ -99,6 +99,7 @@ async def wipe_roster() -> None:
     # Verifications too: a license or certification written with ``verified_on`` records one.
     for table in (Certification, License, Verification, RecordVersion, Physician):
         await table.delete(force=True).run()
+    await written_behind_the_app()
 
 
 async def snapshot(api: Api) -> dict[str, Any]:
