@@ -20,6 +20,7 @@ from roster.compliance.rules import COMPLIANCE_REASONS, SOURCE_CHECKS, complianc
 from roster.credentialing import service as credentialing
 from roster.credentialing.repository import unattested_attest_by
 from roster.credentialing.rules import CmeRequirement
+from roster.db.page_cache import cached_value
 from roster.errors import InvalidInput, NotFound
 from roster.history import service as history
 from roster.licenses import repository as licenses
@@ -123,9 +124,26 @@ async def report(
     Today's report, given the app's roster ``cache``, comes from the facts the roster index holds when it
     is current (as the workspace's roster shows them; the index follows every replica's writes through the
     shared roster version): no per-physician queries. While the index is behind a write, the report is
-    read from the records instead of waiting for the index's refresh."""
+    read from the records instead of waiting for the index's refresh. It is then kept (shared, not to be
+    changed) until the records' counter moves (``roster.db.page_cache``): a poll costs one read by key."""
     as_of = checked_as_of(as_of)
-    state = await cache.current_if_fresh() if cache is not None and as_of == clock.today() else None
+    if cache is None or as_of != clock.today():
+        return await _report(physician_id, as_of, policy, cme, None)
+    # Kept while the records stand: every write it reads from (records, screening, hit decisions,
+    # attestations, CME credits) moves the records' counter, on whichever replica it commits.
+    return await cached_value(
+        ("compliance", as_of, physician_id, policy, cme), lambda: _report(physician_id, as_of, policy, cme, cache)
+    )
+
+
+async def _report(
+    physician_id: UUID,
+    as_of: date,
+    policy: CompliancePolicy,
+    cme: tuple[CmeRequirement, ...],
+    cache: RosterCache | None,
+) -> ComplianceReport:
+    state = await cache.current_if_fresh() if cache is not None else None
     if state is not None:
         standing = await _standing_in(state.index, [physician_id], policy)
         if physician_id not in standing:

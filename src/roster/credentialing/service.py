@@ -50,6 +50,7 @@ from roster.credentialing.schemas import (
 from roster.db import write_tx
 from roster.db.bulk import new_id_texts
 from roster.db.errors import as_conflict
+from roster.db.tx import mark_records_written
 from roster.errors import Conflict, FieldError, InvalidInput, NotFound
 from roster.history import service as history
 from roster.physicians import service as physicians
@@ -580,6 +581,7 @@ async def add_cme_credit(physician_id: UUID, data: CmeCreditCreate, *, actor: st
             created_at=now,
         )
         await repository.insert_cme_credit(msgspec.structs.asdict(created))
+        mark_records_written()  # today's compliance report shows the CME standing; kept reports miss
         await audit.record(actor=actor, action="create", entity="cme_credit", entity_id=created.id, after=_doc(created))
     return created
 

@@ -14,10 +14,15 @@ page: a page is only kept for inputs that passed the checks, and the reference d
 against (states, specialties) is only replaced in a roster write, which moves the counter too. So a kept
 page answers without the checks' queries, and bad input is refused exactly as without the cache.
 
+Other reads that change only with those records are kept the same way (:meth:`PageCache.value`): today's
+compliance report of a physician, the path a router or a workspace polls (its CME credits mark the
+counter too).
+
 When the counter moves, every kept page goes (they are only ever good for one value). The map is bounded
 in pages and in items and evicts the least recently used. Kept pages are shared: callers get their own
-``Page`` and ``items`` list, the items themselves (read schemas) must not be changed. Not inside a write
-transaction: what it reads is not committed, and may never be.
+``Page`` and ``items`` list, the items themselves (read schemas) must not be changed; a kept value is
+shared as it is, and must not be changed either. Not inside a write transaction: what it reads is not
+committed, and may never be.
 """
 
 from __future__ import annotations
@@ -49,10 +54,11 @@ class PageCache:
         self.max_items = max_items
         #: The records' counter the kept pages are good for; None before the first read.
         self.version: int | None = None
-        self._pages: OrderedDict[Hashable, Page[Any]] = OrderedDict()
+        #: key -> (what was read, its size in items: a page's items, else 1).
+        self._pages: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._items = 0
         #: key -> the read in flight for it (at ``version``), shared by the requests that miss meanwhile.
-        self._loading: dict[Hashable, asyncio.Task[Page[Any]]] = {}
+        self._loading: dict[Hashable, asyncio.Task[Any]] = {}
         #: Answers from a kept page; reads run (and kept); answers from a read already in flight; reads not
         #: kept (no counter row, inside a transaction, or a counter read older than the newest seen).
         self.hits = self.misses = self.shared = self.uncached = 0
@@ -63,6 +69,11 @@ class PageCache:
     async def page(self, key: Hashable, read: Callable[[], Awaitable[Page[T]]]) -> Page[T]:
         """The page ``read`` returns for ``key`` (every input of the query, the date included) as the
         records stand now: kept, or read and kept."""
+        return _own(await self.value(key, read))
+
+    async def value(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """What ``read`` returns for ``key`` as the records stand now, kept or read and kept; shared by
+        every caller (not to be changed). A read that raises is not kept: the next caller reads again."""
         if current_engine().current_transaction.get() is not None:
             self.uncached += 1
             return await read()
@@ -79,7 +90,7 @@ class PageCache:
         if kept is not None:
             self._pages.move_to_end(key)
             self.hits += 1
-            return _own(kept)
+            return kept[0]
         loading = self._loading.get(key)
         if loading is not None and loading.get_loop() is asyncio.get_running_loop():
             self.shared += 1
@@ -88,22 +99,22 @@ class PageCache:
             loading = self._loading[key] = asyncio.ensure_future(read())
             loading.add_done_callback(lambda done: self._loaded(key, version, done))
         # Shielded: a request that goes away does not cancel the read the others wait for.
-        return _own(await asyncio.shield(loading))
+        return await asyncio.shield(loading)
 
-    def _loaded(self, key: Hashable, version: int, done: asyncio.Task[Page[Any]]) -> None:
+    def _loaded(self, key: Hashable, version: int, done: asyncio.Task[Any]) -> None:
         if self._loading.get(key) is done:
             del self._loading[key]
         if done.cancelled() or done.exception() is not None or version != self.version:
             return
-        page = done.result()
-        size = len(page.items)
+        value = done.result()
+        size = len(value.items) if isinstance(value, Page) else 1
         if size > self.max_items or key in self._pages:
             return
-        self._pages[key] = page
+        self._pages[key] = (value, size)
         self._items += size
         while len(self._pages) > self.max_pages or self._items > self.max_items:
-            _, evicted = self._pages.popitem(last=False)
-            self._items -= len(evicted.items)
+            _, (_, evicted) = self._pages.popitem(last=False)
+            self._items -= evicted
 
     def _reset(self, version: int | None) -> None:
         self.version = version
@@ -138,3 +149,8 @@ def page_cache() -> PageCache:
 async def cached_page(key: Hashable, read: Callable[[], Awaitable[Page[T]]]) -> Page[T]:
     """:meth:`PageCache.page` on the bound engine's pages."""
     return await page_cache().page(key, read)
+
+
+async def cached_value(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    """:meth:`PageCache.value` on the bound engine's pages."""
+    return await page_cache().value(key, read)

@@ -302,10 +302,11 @@ async def write_tx(*, roster_change: bool = True) -> AsyncIterator[None]:
 
 
 def mark_records_written() -> None:
-    """The open transaction writes physician, license or certification records: it bumps the records'
-    counter (``roster_version`` row ``RECORDS``) before it commits, roster change or not, so every
-    replica's cached list pages (``roster.db.page_cache``) miss from the commit on. Every such write
-    records a history version, so ``roster.history`` calls this; a roster change bumps it anyway."""
+    """The open transaction writes physician, license or certification records (or a physician's CME
+    credits): it bumps the records' counter (``roster_version`` row ``RECORDS``) before it commits, roster
+    change or not, so every replica's cached list pages and compliance reports (``roster.db.page_cache``)
+    miss from the commit on. Every record write records a history version, so ``roster.history`` calls
+    this; a CME credit calls it itself; a roster change bumps it anyway."""
     unit = _unit.get()
     if unit is None:
         raise RuntimeError("records are written inside write_tx() only")
