@@ -194,13 +194,21 @@ class RosterCache:
         """Recompute everyone's screening columns after a run that was patched in alone (off the request
         path: the keeper calls this), and swap the result in; None when none was owed. Requests for the
         current version go on being answered from the previous columns meanwhile."""
-        if self._state is None or not self._state.rescreen_owed:
+        before = self._state
+        if before is None or not before.rescreen_owed:
             return None
+        # Read before taking the lock (most of the recompute's time): a request that meets a newer write
+        # patches the index meanwhile instead of waiting behind this read.
+        standing = await screening_standing(clock.now())
         async with self._lock:
             state = self._state
             if state is None or not state.rescreen_owed:
                 return None
-            standing = await screening_standing(clock.now())
+            if state.screening_runs != before.screening_runs:
+                return None  # another run since: the next call reads the standing it owes
+            for physician_id in _patched_between(before.index, state.index):
+                # Reloaded whole by a patch since the read (a hit decision, say): its screening is newer.
+                standing.pop(physician_id, None)
             index = await asyncio.to_thread(state.index.rescreened, standing)
             state = self._state = dataclasses.replace(state, index=index, rescreen_owed=False)
             _settle()
@@ -300,6 +308,14 @@ class RosterCache:
             availability=availability,
             rescreen_owed=owed,
         )
+
+
+def _patched_between(old: RosterIndex, new: RosterIndex) -> list[UUID]:
+    """The physicians whose facts ``new`` holds but ``old`` did not (``new`` patched from ``old``)."""
+    if new is old:
+        return []
+    row_of, reviewers = old.row_of, old.reviewers
+    return [r.id for r in new.reviewers if (row := row_of.get(r.id)) is None or reviewers[row] is not r]
 
 
 async def keep_index(cache: RosterCache, poll_seconds: float) -> None:

@@ -41,7 +41,7 @@ class ScreeningRun(Table, tablename="screening_run"):
 
 class ScreeningHit(Table, tablename="screening_hit"):
     id = UUID(primary_key=True)
-    run = ForeignKey(references=ScreeningRun, on_delete=OnDelete.restrict, null=False)
+    run = ForeignKey(references=ScreeningRun, on_delete=OnDelete.restrict, null=False, index=True)
     snapshot = ForeignKey(references=ListSnapshot, on_delete=OnDelete.restrict, null=False)
     physician = ForeignKey(references=Physician, on_delete=OnDelete.restrict, null=False, index=True)
     source = Varchar(length=32)

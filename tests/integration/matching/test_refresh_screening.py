@@ -226,3 +226,58 @@ async def test_the_keeper_recomputes_behind_a_run_while_matches_are_answered(
 
         await eventually(recomputed)
         assert cache._state.index is not state.index
+
+
+async def test_the_recompute_reads_before_the_lock_and_keeps_what_was_patched_meanwhile(
+    api: Api,
+    refreshes: dict[str, list[Any]],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Everyone's standing is read without holding the cache's lock: a request meeting a newer write is
+    patched at once, not held behind the read, and what it patched in (a hit decision) is not overwritten
+    by the older standing when the recompute lands; a second run meanwhile leaves the recompute owed."""
+    quill, marsh = await reviewer(api, 1, last_name="Quill"), await reviewer(api, 2, last_name="Marsh")
+    await ok(await upload(api, leie_file(*FILLER)), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {}
+    cache = cache_of(api)
+    cache.defers_rescreen = True
+    await ok(await upload(api, leie_file(*FILLER, leie_row("QUILL", "ADA", dob="19700517"))), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {"screening_pending": 1}
+    assert cache._state is not None and cache._state.rescreen_owed
+    [hit] = (await api.get("/api/v1/screening/hits", params={"status": "pending"})).json()["items"]
+    real_standing = service.screening_standing
+
+    async def decided_meanwhile(now: Any) -> Any:
+        standing = await real_standing(now)  # Quill's hit still pending in it
+        await decide(api, hit["id"], "dismissed")
+        matched = await asyncio.wait_for(match(api), 5)  # not held behind the recompute
+        assert matched["ineligible"] == {} and len(matched["eligible"]) == 2
+        return standing
+
+    monkeypatch.setattr(service, "screening_standing", decided_meanwhile)
+    state = await cache.rescreen()
+    assert state is not None and not state.rescreen_owed
+    result = await match(api)
+    assert result["ineligible"] == {}, "the decision patched in meanwhile stands"
+    assert {e["physician_id"] for e in result["eligible"]} == {quill["id"], marsh["id"]}
+    assert refreshes["rescreens"] == [{UUID(marsh["id"])}], "Quill was left as the decision's patch read him"
+
+    # A second run lands while the standing of the first is read: that standing is not applied.
+    await ok(await upload(api, leie_file(*FILLER, leie_row("MARSH", "ADA", dob="19700517"))), 201)
+    await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+    assert (await match(api))["ineligible"] == {"screening_pending": 1}
+
+    async def another_run_meanwhile(now: Any) -> Any:
+        standing = await real_standing(now)
+        await ok(await api.post("/api/v1/screening/runs", json={}), 201)
+        await asyncio.wait_for(match(api), 5)
+        return standing
+
+    monkeypatch.setattr(service, "screening_standing", another_run_meanwhile)
+    assert await cache.rescreen() is None and cache._state.rescreen_owed, "still owed: the next call reads it"
+    monkeypatch.setattr(service, "screening_standing", real_standing)
+    state = await cache.rescreen()
+    assert state is not None and not state.rescreen_owed
+    assert (await match(api))["ineligible"] == {"screening_pending": 1}
