@@ -153,12 +153,7 @@ async def list_page(
     today = clock.today()
 
     async def read() -> Page[CertificationRead]:
-        slug = specialty
-        if slug is not None:
-            resolved = (await reference.specialty_index()).resolve(slug)
-            if resolved is None:
-                raise InvalidInput.on("specialty", f"unknown specialty {slug!r}")
-            slug = resolved.slug
+        slug = await reference.specialty_slug(specialty) if specialty is not None else None
         window = (today, today + timedelta(days=expiring_within_days)) if expiring_within_days is not None else None
         key = cursor_key(cursor, UUID)
         after = key[0] if key else None

@@ -174,14 +174,8 @@ async def _members(request: PageRequest, query: RosterQuery) -> service.Membersh
     return reduce(_both, chosen) if chosen else None
 
 
-def _filters(query: RosterQuery) -> dict[str, Any]:
-    return {
-        "state": query.state,
-        "specialty": query.specialty,
-        "line_of_business": query.line_of_business,
-        "status": query.status,
-        "q": query.q,
-    }
+def _filters(query: RosterQuery) -> service.RosterFilters:
+    return service.RosterFilters(query.state, query.specialty, query.line_of_business, query.status, query.q)
 
 
 def _expiry_of(text: str) -> date | None:
@@ -212,7 +206,7 @@ async def _expiry_page(
                 candidates.append(at)
             at += 1
         read = await service.list_page(
-            **_filters(query),
+            _filters(query),
             cursor=None,
             limit=len(candidates),
             sort="npi",
@@ -254,7 +248,7 @@ async def roster_page(request: PageRequest) -> Template:
             page = await _expiry_page(request, query, members)
         else:
             page = await service.list_page(
-                **_filters(query), cursor=query.cursor, limit=PAGE_SIZE, sort=query.sort, members=members
+                _filters(query), cursor=query.cursor, limit=PAGE_SIZE, sort=query.sort, members=members
             )
     except RosterError as exc:
         return render(request, "physicians/roster.html", status=422, errors=query_errors(exc), rows=None, **common)
@@ -291,7 +285,7 @@ async def roster_export(request: PageRequest) -> Response[bytes] | Template:
     params = _params(request, (*FILTERS, "format"))
     try:
         query = decode_form(params, ExportQuery)
-        ids = await service.list_ids(**_filters(query), members=await _members(request, query))
+        ids = await service.list_ids(_filters(query), members=await _members(request, query))
         if query.sort == "expiry":
             position = (await compliance.expiry_order(roster_cache(request.app.state))).position
             ids.sort(key=lambda pid: position.get(pid, len(position)))

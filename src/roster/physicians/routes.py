@@ -48,15 +48,8 @@ class PhysicianController(Controller):
         status: FromQuery[PhysicianStatus | None] = None,
         q: Annotated[str | None, QueryParameter(max_length=100, description="name or NPI")] = None,
     ) -> Page[PhysicianRead]:
-        return await service.list_page(
-            state=state_code,
-            specialty=specialty,
-            line_of_business=line_of_business,
-            status=status,
-            q=q,
-            cursor=cursor,
-            limit=limit,
-        )
+        filters = service.RosterFilters(state_code, specialty, line_of_business, status, q)
+        return await service.list_page(filters, cursor=cursor, limit=limit)
 
     @get("/npi/{npi:str}", opt=READ_ROSTER, responses=problems(401, 403, 404, 422), summary="Find by NPI")
     async def get_by_npi(self, npi: NpiPath) -> PhysicianRead:

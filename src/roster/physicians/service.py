@@ -224,25 +224,36 @@ class Membership:
         return (physician_id in self.ids) != self.excluded
 
 
-async def _resolved_filters(state: str | None, specialty: str | None) -> str | None:
-    """Unknown state or specialty is a 422 naming the filter; returns the specialty's slug."""
-    if specialty is not None:
-        resolved = (await reference.specialty_index()).resolve(specialty)
-        if resolved is None:
-            raise InvalidInput.on("specialty", f"unknown specialty {specialty!r}")
-        specialty = resolved.slug
-    if state is not None:
-        await reference.require_state(state)
-    return specialty
+@dataclass(frozen=True, slots=True)
+class RosterFilters:
+    """The roster list's filters, as the API and the workspace take them (and part of a kept page's key)."""
+
+    state: str | None = None
+    #: A slug or NUCC code.
+    specialty: str | None = None
+    line_of_business: str | None = None
+    status: str | None = None
+    #: A name or NPI.
+    q: str | None = None
+
+    async def resolved(self) -> dict[str, str | None]:
+        """The filters as the repository takes them (the specialty as its slug); an unknown state or
+        specialty is a 422 naming the filter."""
+        specialty = await reference.specialty_slug(self.specialty) if self.specialty is not None else None
+        if self.state is not None:
+            await reference.require_state(self.state)
+        return {
+            "state": self.state,
+            "specialty": specialty,
+            "line_of_business": self.line_of_business,
+            "status": self.status,
+            "q": self.q,
+        }
 
 
 async def list_page(
+    filters: RosterFilters,
     *,
-    state: str | None,
-    specialty: str | None,
-    line_of_business: str | None,
-    status: str | None,
-    q: str | None,
     cursor: str | None,
     limit: int,
     sort: str = "name",
@@ -252,39 +263,28 @@ async def list_page(
     it is kept while the records stand (``roster.db.page_cache``), under the request's own inputs: a
     page is only kept for inputs that passed the checks, and reference data is only replaced in a
     transaction that moves the records' counter, so a kept page answers without them."""
-    filters = {"state": state, "specialty": specialty, "line_of_business": line_of_business, "status": status, "q": q}
     if members is None:
         return await cached_page(
-            ("physicians", clock.today(), sort, cursor, limit, *filters.values()),
-            lambda: _list_page(**filters, cursor=cursor, limit=limit, sort=sort, members=None),
+            ("physicians", clock.today(), filters, sort, cursor, limit),
+            lambda: _list_page(filters, cursor, limit, sort, None),
         )
-    return await _list_page(**filters, cursor=cursor, limit=limit, sort=sort, members=members)
+    return await _list_page(filters, cursor, limit, sort, members)
 
 
 async def _list_page(
-    *,
-    state: str | None,
-    specialty: str | None,
-    line_of_business: str | None,
-    status: str | None,
-    q: str | None,
-    cursor: str | None,
-    limit: int,
-    sort: str,
-    members: Membership | None,
+    filters: RosterFilters, cursor: str | None, limit: int, sort: str, members: Membership | None
 ) -> Page[PhysicianRead]:
-    specialty = await _resolved_filters(state, specialty)
+    query = await filters.resolved()
     if sort not in repository.SORT_COLUMNS:
         raise InvalidInput.on("sort", f"must be one of {', '.join(SORTS)}")
     after = cursor_key(cursor, str, UUID)
-    filters = {"state": state, "specialty": specialty, "line_of_business": line_of_business, "status": status, "q": q}
 
     def key(row: PhysicianRead) -> tuple[str, UUID]:
         return (row.last_name if sort == "name" else row.npi, row.id)
 
     if members is None or len(members.ids) <= MAX_LISTED_IDS:
         rows = await repository.page(
-            **filters,
+            **query,
             after=after,
             limit=limit + 1,
             sort=sort,
@@ -296,7 +296,7 @@ async def _list_page(
         chunk = min(_MAX_CHUNK, max(200, int((limit + 1) / max(members.share, 1e-3) * 1.5)))
         rows = []
         while len(rows) <= limit:
-            fetched = await repository.page(**filters, after=after, limit=chunk, sort=sort)
+            fetched = await repository.page(**query, after=after, limit=chunk, sort=sort)
             rows += [r for r in fetched if members.keeps(r.id)]
             if len(fetched) < chunk:
                 break
@@ -306,18 +306,7 @@ async def _list_page(
     return page_of(rows, limit, lambda p: (p.last_name if sort == "name" else p.npi, str(p.id)))
 
 
-async def list_ids(
-    *,
-    state: str | None,
-    specialty: str | None,
-    line_of_business: str | None,
-    status: str | None,
-    q: str | None,
-    members: Membership | None = None,
-) -> list[UUID]:
+async def list_ids(filters: RosterFilters, members: Membership | None = None) -> list[UUID]:
     """Every physician :func:`list_page` would list over all its pages (a filtered export), by NPI."""
-    specialty = await _resolved_filters(state, specialty)
-    found = await repository.ids(
-        state=state, specialty=specialty, line_of_business=line_of_business, status=status, q=q
-    )
+    found = await repository.ids(**await filters.resolved())
     return found if members is None else [pid for pid in found if members.keeps(pid)]

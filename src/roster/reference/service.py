@@ -107,6 +107,14 @@ async def specialty_index() -> SpecialtyIndex:
     return SpecialtyIndex([SpecialtyRead(**row) for row in rows])
 
 
+async def specialty_slug(ref: str, field: str = "specialty") -> str:
+    """The slug of the specialty ``ref`` names (a slug or NUCC code, as a filter takes it); else a 422."""
+    resolved = (await specialty_index()).resolve(ref)
+    if resolved is None:
+        raise InvalidInput.on(field, f"unknown specialty {ref!r}")
+    return resolved.slug
+
+
 async def require_state(state: str, field: str = "state") -> None:
     if not await repository.state_exists(state):
         raise InvalidInput.on(field, f"{state!r} is not a USPS code of a state, DC or territory")

@@ -123,11 +123,10 @@ async def test_a_kept_page_is_not_changed_by_its_readers(api: Api) -> None:
     await physician(api, 2)
     from roster.physicians import service
 
-    args: dict[str, Any] = dict(state=None, specialty=None, line_of_business=None, status=None, q=None, cursor=None)
-    page = await service.list_page(**args, limit=1)
+    page = await service.list_page(service.RosterFilters(), cursor=None, limit=1)
     page.items.clear()
     page.next_cursor = None
-    again = await service.list_page(**args, limit=1)
+    again = await service.list_page(service.RosterFilters(), cursor=None, limit=1)
     assert len(again.items) == 1 and again.next_cursor is not None
 
 
