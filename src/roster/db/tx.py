@@ -7,11 +7,12 @@ import concurrent.futures
 import contextlib
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from uuid import UUID
 
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
@@ -266,6 +267,8 @@ class _Unit:
     stamp: int | None = None
     #: Whether it wrote physician, license or certification records (see :func:`mark_records_written`).
     records: bool = False
+    #: Record versions inserted before it had a stamp, stamped at commit by id (see :func:`version_stamp`).
+    unstamped: list[Any] = field(default_factory=list)
 
 
 _unit: ContextVar[_Unit | None] = ContextVar("write_unit", default=None)
@@ -334,6 +337,25 @@ async def claim_roster_version() -> int | None:
     return unit.stamp
 
 
+async def version_stamp(version_ids: Iterable[Any]) -> int | None:
+    """The roster version to insert the open transaction's new record versions (``version_ids``) with:
+    claimed now when it is a roster change (:func:`claim_roster_version`). Otherwise None: they are
+    inserted unstamped and stamped by id at commit (with the version, should a later write in the same
+    transaction make it a roster change, else ``NOT_A_ROSTER_CHANGE``).
+
+    Stamped as inserted, a version is written once. Stamping every unstamped version at commit
+    (``WHERE roster_version IS NULL``) rewrote each one, and on PostgreSQL that statement walked the
+    index entries of every version rewritten since the last vacuum, under the counter's lock: a write's
+    p50 under the mixed load grew minute by minute (issue 18)."""
+    unit = _unit.get()
+    if unit is None:
+        raise RuntimeError("record versions are written inside write_tx() only")
+    stamp = await claim_roster_version()
+    if stamp is None:
+        unit.unstamped.extend(version_ids)
+    return stamp
+
+
 async def _next_version() -> int:
     rows = (
         await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
@@ -345,14 +367,13 @@ async def _next_version() -> int:
 
 
 async def _bump(unit: _Unit) -> None:
-    """Bump the counter (if this is a roster change) and stamp this transaction's record versions with it;
-    bump the records' counter if it wrote records (or is a roster change: forgetting to mark a write
-    costs cached pages, never a stale one).
+    """Bump the counter (if this is a roster change) and stamp with it the record versions this transaction
+    inserted before it had one; bump the records' counter if it wrote records (or is a roster change:
+    forgetting to mark a write costs cached pages, never a stale one).
 
-    The counter's row lock (PostgreSQL) or the single writer (SQLite) is held from the bump to the
-    commit, so versions are handed out in commit order: a reader that sees version V can find every
-    physician changed up to V by ``record_version.roster_version <= V``, with no clock involved. Only
-    this transaction's own rows are still unstamped (others' uncommitted rows are invisible to it).
+    The counter's row lock (PostgreSQL) or the single writer (SQLite) is held from the bump (or the
+    claim) to the commit, so versions are handed out in commit order: a reader that sees version V can
+    find every physician changed up to V by ``record_version.roster_version <= V``, with no clock involved.
     """
     stamp = NOT_A_ROSTER_CHANGE
     if unit.roster_change:
@@ -365,6 +386,10 @@ async def _bump(unit: _Unit) -> None:
             .where(RosterVersion.id == RECORDS)
             .run()
         )
-    await (
-        RecordVersion.update({RecordVersion.roster_version: stamp}).where(RecordVersion.roster_version.is_null()).run()
-    )
+    for start in range(0, len(unit.unstamped), _STAMP_CHUNK):
+        chunk = [UUID(str(version_id)) for version_id in unit.unstamped[start : start + _STAMP_CHUNK]]
+        await RecordVersion.update({RecordVersion.roster_version: stamp}).where(RecordVersion.id.is_in(chunk)).run()
+
+
+#: Record versions stamped per statement at commit (under the bind-parameter limits).
+_STAMP_CHUNK = 500

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from roster.db.bulk import insert_many as bulk_insert
 from roster.db.engine import read_by_key
-from roster.db.tx import mark_records_written
+from roster.db.tx import mark_records_written, version_stamp
 from roster.history.tables import RECORDS, RecordVersion
 
 _RECORDS_VERSION = f"SELECT version FROM roster_version WHERE id = {RECORDS}"
@@ -25,9 +25,11 @@ async def close_open(*, entity: str, entity_id: UUID, at: datetime) -> None:
 
 
 async def insert(**values: Any) -> None:
-    """One record version; call inside the write transaction (it then bumps the records' counter)."""
+    """One record version, stamped as inserted (``version_stamp``); call inside the write transaction (it
+    then bumps the records' counter)."""
     mark_records_written()
-    await RecordVersion.insert(RecordVersion(**values)).run()
+    stamp = await version_stamp((values["id"],))
+    await RecordVersion.insert(RecordVersion(**values, roster_version=stamp)).run()
 
 
 async def versions_at(*, physician_id: UUID, at: datetime) -> list[dict[str, Any]]:
@@ -58,7 +60,8 @@ async def close_open_many(*, entity: str, entity_ids: list[UUID | str], at: date
 
 
 async def insert_many(rows: list[dict[str, Any]]) -> None:
-    """Bulk insert for large loads; call inside the write transaction (it then bumps the records' counter)."""
+    """Bulk insert for large loads, each row stamped as given (``version_stamp``: None to stamp at commit);
+    call inside the write transaction (it then bumps the records' counter)."""
     mark_records_written()
     await bulk_insert(RecordVersion, rows)
 

@@ -11,7 +11,7 @@ import msgspec
 
 from roster.audit import service as audit
 from roster.db.bulk import new_id_texts
-from roster.db.tx import claim_roster_version
+from roster.db.tx import version_stamp
 from roster.history import repository
 
 
@@ -129,7 +129,8 @@ async def record_changes(changes: list[Change], *, actor: str, at: datetime) -> 
             reopened.setdefault(c.entity, []).append(c.entity_id)
     for entity, ids in reopened.items():
         await repository.close_open_many(entity=entity, entity_ids=ids, at=at)
-    stamp = await claim_roster_version()  # stamped as inserted: no rewrite of them all at commit
+    version_ids = new_id_texts(len(changes))
+    stamp = await version_stamp(version_ids)  # stamped as inserted: no rewrite of them all at commit
     await repository.insert_many(
         [
             {
@@ -143,6 +144,6 @@ async def record_changes(changes: list[Change], *, actor: str, at: datetime) -> 
                 "data": after if after is not None else (before or "{}"),
                 "roster_version": stamp,
             }
-            for c, (before, after), version_id in zip(changes, encoded, new_id_texts(len(changes)), strict=True)
+            for c, (before, after), version_id in zip(changes, encoded, version_ids, strict=True)
         ]
     )

@@ -176,12 +176,12 @@ class RosterCache:
             state = self._state
             if state is not None and _fresh(state, version):
                 return state
-            patched = await self._patch(state, version) if state is not None else None
-            if patched is None:
+            patch = await self._patch(state, version) if state is not None else None
+            if patch is None:
                 state = self._state = await self._build(version)
                 _settle()
                 return state
-            rescreened = patched.screening_runs != state.screening_runs and not patched.rescreen_owed
+            patched, rescreened = patch
             self._state = patched
             # A patch makes new objects only for the physicians it reloaded: not worth freezing. Freezing at
             # every write also froze the cyclic garbage of the requests in flight, which the collector then
@@ -260,10 +260,10 @@ class RosterCache:
             availability=await build_availability(now),
         )
 
-    async def _patch(self, state: RosterState, version: int | None) -> RosterState | None:
+    async def _patch(self, state: RosterState, version: int | None) -> tuple[RosterState, bool] | None:
         """``state`` brought to ``version`` by reloading only the physicians written since (and, after a
-        screening run, everyone's screening alone); None when the change set is unknown or large (see the
-        class docstring): the caller then rebuilds everything."""
+        screening run, everyone's screening alone), and whether everyone's screening was recomputed; None
+        when the change set is unknown or large (see the class docstring): the caller then rebuilds."""
         if state.version is None or version is None or version < state.version:
             return None
         changes = await repository.roster_changes_since(state.version, MAX_PATCHED_PHYSICIANS)
@@ -274,7 +274,7 @@ class RosterCache:
             return None
         now = clock.now()
         index, runs = state.index, await _screening_runs(now)
-        reload, owed = set(changes.physicians), state.rescreen_owed
+        reload, owed, rescreened = set(changes.physicians), state.rescreen_owed, False
         if runs != state.screening_runs:
             if not changes.screening_run:
                 return None  # the runs changed, but no run says so: read everything again
@@ -284,7 +284,8 @@ class RosterCache:
                 else None
             )
             if hit is None:
-                index, owed = await asyncio.to_thread(index.rescreened, await screening_standing(now)), False
+                index = await asyncio.to_thread(index.rescreened, await screening_standing(now))
+                owed, rescreened = False, True
             else:
                 reload |= hit
                 owed = True
@@ -299,7 +300,7 @@ class RosterCache:
             if state.availability is None
             else await patched_availability(state.availability, changes.physicians, now)
         )
-        return RosterState(
+        patched = RosterState(
             version=version,
             index=index,
             specialties=state.specialties,
@@ -308,6 +309,7 @@ class RosterCache:
             availability=availability,
             rescreen_owed=owed,
         )
+        return patched, rescreened
 
 
 def _patched_between(old: RosterIndex, new: RosterIndex) -> list[UUID]:

@@ -201,3 +201,46 @@ async def test_a_claimed_version_of_a_rolled_back_write_is_not_published(api: Ap
     assert await counter() == before
     async with write_tx(roster_change=False):
         assert await claim_roster_version() is None, "not a roster change: stamped 0 at commit"
+
+
+async def test_a_record_version_is_stamped_as_inserted_and_never_rewritten(
+    api: Api, refreshes: dict[str, list[Any]]
+) -> None:
+    """A roster change's version is inserted with the version it commits as (the commit rewrites nothing);
+    a version inserted before its transaction became a roster change is stamped at commit, by its id."""
+    physician = await reviewer(api, 1)
+    await match(api)
+    before = await counter()
+    snapshot = {k: v for k, v in physician.items() if k not in ("licenses", "certifications")}
+
+    async def record() -> None:
+        await history.record(
+            entity="physician", entity_id=physician["id"], physician_id=physician["id"], data=snapshot, at=clock.now()
+        )
+
+    async def newest_stamps(count: int) -> list[int | None]:
+        rows = (
+            await RecordVersion.select(RecordVersion.roster_version)
+            .where(RecordVersion.entity_id == physician["id"])
+            .order_by(RecordVersion.recorded_from, ascending=False)
+            .limit(count)
+            .run()
+        )
+        return [r["roster_version"] for r in rows]
+
+    async with write_tx():
+        await record()
+        assert await newest_stamps(1) == [before + 1], "stamped as inserted"
+    assert await newest_stamps(1) == [before + 1] and await counter() == before + 1
+
+    async with write_tx(roster_change=False):
+        await record()
+        assert await newest_stamps(1) == [None], "not (yet) a roster change: stamped at commit"
+        async with write_tx():  # a later write in the same transaction makes it one
+            await record()
+    assert await counter() == before + 2
+    assert await newest_stamps(2) == [before + 2, before + 2]
+    assert await RecordVersion.count().where(RecordVersion.roster_version.is_null()).run() == 0
+    await match(api)
+    assert len(refreshes["builds"]) == 1, "both writes are patched in from their stamps"
+    assert [{str(p) for p in ids} for ids in refreshes["patches"]] == [{physician["id"]}]
