@@ -20,9 +20,10 @@ from roster.compliance.rules import COMPLIANCE_REASONS, SOURCE_CHECKS, complianc
 from roster.credentialing import service as credentialing
 from roster.credentialing.repository import unattested_attest_by
 from roster.credentialing.rules import CmeRequirement
-from roster.db.page_cache import cached_value
+from roster.db.page_cache import cached_value_at
 from roster.errors import InvalidInput, NotFound
 from roster.history import service as history
+from roster.history.repository import versions as history_versions
 from roster.licenses import repository as licenses
 from roster.matching.index import BIT, DayView, RosterIndex
 from roster.physicians import repository as physicians
@@ -31,7 +32,7 @@ from roster.physicians.service import Membership
 from roster.screening.facts import screening_facts
 
 if TYPE_CHECKING:
-    from roster.matching.service import RosterCache
+    from roster.matching.service import RosterCache, RosterState
 
 T = TypeVar("T")
 
@@ -130,10 +131,12 @@ async def report(
     if cache is None or as_of != clock.today():
         return await _report(physician_id, as_of, policy, cme, None)
     # Kept while the records stand: every write it reads from (records, screening, hit decisions,
-    # attestations, CME credits) moves the records' counter, on whichever replica it commits.
-    return await cached_value(
-        ("compliance", as_of, physician_id, policy, cme), lambda: _report(physician_id, as_of, policy, cme, cache)
-    )
+    # attestations, CME credits) moves the records' counter, on whichever replica it commits. Both
+    # counters in one read: the records' for the kept reports, the roster's for the index.
+    roster, records = await history_versions()
+    state = cache.fresh_for(roster)
+    key = ("compliance", as_of, physician_id, policy, cme)
+    return await cached_value_at(records, key, lambda: _report(physician_id, as_of, policy, cme, state))
 
 
 async def _report(
@@ -141,9 +144,9 @@ async def _report(
     as_of: date,
     policy: CompliancePolicy,
     cme: tuple[CmeRequirement, ...],
-    cache: RosterCache | None,
+    state: RosterState | None,
 ) -> ComplianceReport:
-    state = await cache.current_if_fresh() if cache is not None else None
+    """The report, from the index's facts in ``state`` (current for the records read) or else the records."""
     if state is not None:
         standing = await _standing_in(state.index, [physician_id], policy)
         if physician_id not in standing:

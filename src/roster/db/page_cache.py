@@ -77,7 +77,14 @@ class PageCache:
         if current_engine().current_transaction.get() is not None:
             self.uncached += 1
             return await read()
-        version = await records_version()
+        return await self.value_at(await records_version(), key, read)
+
+    async def value_at(self, version: int | None, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """:meth:`value`, given the records' counter as the caller just read it (with other counters, in
+        the same round trip: ``history.repository.versions``)."""
+        if current_engine().current_transaction.get() is not None:
+            self.uncached += 1
+            return await read()
         if version is None:
             self.uncached += 1
             return await read()
@@ -151,6 +158,6 @@ async def cached_page(key: Hashable, read: Callable[[], Awaitable[Page[T]]]) -> 
     return await page_cache().page(key, read)
 
 
-async def cached_value(key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
-    """:meth:`PageCache.value` on the bound engine's pages."""
-    return await page_cache().value(key, read)
+async def cached_value_at(version: int | None, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+    """:meth:`PageCache.value_at` on the bound engine's pages."""
+    return await page_cache().value_at(version, key, read)

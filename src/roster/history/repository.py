@@ -7,9 +7,13 @@ from uuid import UUID
 from roster.db.bulk import insert_many as bulk_insert
 from roster.db.engine import read_by_key
 from roster.db.tx import mark_records_written, version_stamp
-from roster.history.tables import RECORDS, RecordVersion
+from roster.history.tables import RECORDS, ROSTER, RecordVersion
 
 _RECORDS_VERSION = f"SELECT version FROM roster_version WHERE id = {RECORDS}"
+_VERSIONS = (
+    f"SELECT (SELECT version FROM roster_version WHERE id = {ROSTER}) AS roster, "
+    f"(SELECT version FROM roster_version WHERE id = {RECORDS}) AS records"
+)
 
 
 async def close_open(*, entity: str, entity_id: UUID, at: datetime) -> None:
@@ -70,3 +74,10 @@ async def records_version() -> int | None:
     """The records' change counter: one read by primary key (inline on SQLite); None without the row."""
     rows = await read_by_key(_RECORDS_VERSION)
     return int(rows[0]["version"]) if rows else None
+
+
+async def versions() -> tuple[int | None, int | None]:
+    """The roster's counter and the records', in one read by primary key (None for a missing row)."""
+    row = (await read_by_key(_VERSIONS))[0]
+    roster, records = row["roster"], row["records"]
+    return (None if roster is None else int(roster)), (None if records is None else int(records))

@@ -108,6 +108,10 @@ class RosterCache:
         """The index if it already answers for the latest roster version; None rather than wait for a
         refresh (a reader with another way to the same answer takes that)."""
         version, _ = await repository.freshness()
+        return self.fresh_for(version)
+
+    def fresh_for(self, version: int | None) -> RosterState | None:
+        """:meth:`current_if_fresh` for a roster version the caller just read."""
         state = self._state
         return state if _fresh(state, version) and not state.rescreen_owed else None
 

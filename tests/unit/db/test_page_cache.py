@@ -132,3 +132,15 @@ async def test_one_cache_per_bound_engine(counter: dict[str, Any]) -> None:
     assert module.page_cache() is first
     counter["engine"] = FakeEngine()
     assert module.page_cache() is not first
+
+
+async def test_a_value_kept_under_the_counter_its_caller_read(counter: dict[str, Any]) -> None:
+    """``value_at``: the caller read the counter (with others, in one round trip); the cache reads none."""
+    cache, calls = PageCache(), []
+    counter["value"] = None  # were the cache to read the counter itself, nothing would be kept
+    assert (await cache.value_at(5, "k", reader([1], calls))).items == [1]
+    assert (await cache.value_at(5, "k", reader([2], calls))).items == [1], "kept for 5"
+    assert (await cache.value_at(4, "k", reader([3], calls))).items == [3], "an older read: not answered from 5"
+    assert (await cache.value_at(6, "k", reader([4], calls))).items == [4], "the counter moved"
+    assert (await cache.value_at(None, "k", reader([5], calls))).items == [5], "no counter row: never kept"
+    assert len(calls) == 4 and cache.version == 6
