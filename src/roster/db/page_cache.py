@@ -74,18 +74,14 @@ class PageCache:
     async def value(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         """What ``read`` returns for ``key`` as the records stand now, kept or read and kept; shared by
         every caller (not to be changed). A read that raises is not kept: the next caller reads again."""
-        if current_engine().current_transaction.get() is not None:
-            self.uncached += 1
-            return await read()
-        return await self.value_at(await records_version(), key, read)
+        in_transaction = current_engine().current_transaction.get() is not None
+        return await self.value_at(None if in_transaction else await records_version(), key, read)
 
     async def value_at(self, version: int | None, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
         """:meth:`value`, given the records' counter as the caller just read it (with other counters, in
-        the same round trip: ``history.repository.versions``)."""
-        if current_engine().current_transaction.get() is not None:
-            self.uncached += 1
-            return await read()
-        if version is None:
+        the same round trip: ``history.repository.versions``). Nothing is kept inside a transaction (``version``
+        is then not read: pass None)."""
+        if version is None or current_engine().current_transaction.get() is not None:
             self.uncached += 1
             return await read()
         if self.version is None or version > self.version:
