@@ -20,7 +20,7 @@ import numpy as np
 
 from roster.availability import rules
 from roster.availability.book import AvailabilityBook, RosterAvailability, build_book, micros, positions_in, spread
-from roster.matching.index import RosterIndex, TimeView, time_view
+from roster.matching.index import RosterIndex, TimeView, gathered, time_view
 from roster.schedules import repository as schedules_repository
 from roster.schedules import service as schedules
 
@@ -44,17 +44,35 @@ class Availability:
     book: AvailabilityBook
     #: Physicians in a rotation (a layer or an override): a change to one moves others' on-call time.
     rotation_members: frozenset[UUID]
-    _positions: dict[int, tuple[RosterIndex, np.ndarray]] = field(default_factory=dict)
+    #: The index the book's positions were last placed on, and those positions (see :meth:`positions`).
+    _positions: tuple[RosterIndex, np.ndarray] | None = None
+    #: Each physician's book position, made on first use (a physician a patch adds to the index).
+    _book_positions: dict[UUID, int] | None = None
     #: The last few questions' views: a router's requests in the same second ask the same question
     #: (``at`` and ``received_at`` default to the current second), so most are answered by a lookup.
     views: OrderedDict[tuple, tuple[RosterIndex, TimeView]] = field(default_factory=OrderedDict)
 
     def positions(self, index: RosterIndex) -> np.ndarray:
-        cached = self._positions.get(id(index))
+        """Each book position's row in ``index`` (-1: not in it). An index patched from the last one asked
+        about moves the previous positions along (most writes leave the book as it is); otherwise every
+        physician in the book is looked up."""
+        cached = self._positions
         if cached is not None and cached[0] is index:
             return cached[1]
-        positions = positions_in(self.book, index.row_of)
-        self._positions = {id(index): (index, positions)}
+        moved = index.moved_rows(cached[0]) if cached is not None else None
+        if moved is None:
+            positions = positions_in(self.book, index.row_of)
+        else:
+            now, added = moved
+            positions = gathered(now, cached[1], -1)
+            if len(added):
+                if self._book_positions is None:
+                    self._book_positions = {pid: i for i, pid in enumerate(self.book.physicians)}
+                for row in added.tolist():
+                    at = self._book_positions.get(index.reviewers[row].id)
+                    if at is not None:
+                        positions[at] = row
+        self._positions = (index, positions)
         return positions
 
     def fresh_for(self, now: datetime) -> bool:

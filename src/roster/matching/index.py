@@ -598,13 +598,31 @@ class RosterIndex:
             self._rows_before = self._rows_before[keep]
         return renumber
 
+    def _rows_in(self, previous: RosterIndex) -> np.ndarray | None:
+        """Each row's row in ``previous`` (-1: new to this index); None unless patched from ``previous``."""
+        if self._patched_from is None or self._patched_from() is not previous:
+            return None
+        return self._rows_before
+
     def carried_over(self, previous: RosterIndex, per_row: np.ndarray) -> np.ndarray | None:
         """``previous``'s per-row values (open cases) on this index's rows, 0 for physicians new to it;
         None unless this index was patched from ``previous``. Saves re-reading them for every patch."""
-        if self._patched_from is None or self._patched_from() is not previous or self._rows_before is None:
+        rows = self._rows_in(previous)
+        if rows is None:
             return None
-        rows = self._rows_before
-        return np.where(rows >= 0, per_row[np.maximum(rows, 0)], 0).astype(per_row.dtype)
+        return gathered(per_row, rows, 0)
+
+    def moved_rows(self, previous: RosterIndex) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where ``previous``'s rows are on this index (-1: gone) and this index's rows new to it; None
+        unless this index was patched from ``previous``. Lets row-keyed data follow a patch without a
+        lookup per physician."""
+        rows = self._rows_in(previous)
+        if rows is None:
+            return None
+        kept = rows >= 0
+        now = np.full(previous.size, -1, dtype=np.int64)
+        now[rows[kept]] = np.flatnonzero(kept)
+        return now, np.flatnonzero(~kept)
 
     def day(self, as_of: date, screening_as_of: date | None = None) -> DayView:
         """The date's view, cached (a router asks about today over and over)."""
@@ -780,3 +798,11 @@ def time_view(
         penalty += np.where(on_call_now, 0, _RANK_NOT_ON_CALL)
     counts = {reason: int(np.count_nonzero(bits & BIT[reason])) for reason in TIME_REASONS}
     return TimeView(excluded, bits, penalty, available_now, available_from, counts)
+
+
+def gathered(values: np.ndarray, at: np.ndarray, missing: int) -> np.ndarray:
+    """``values[at]``, with ``missing`` where ``at`` is -1 (``values`` may be empty)."""
+    out = np.full(len(at), missing, dtype=values.dtype)
+    found = at >= 0
+    out[found] = values[at[found]]
+    return out

@@ -244,3 +244,15 @@ async def test_a_record_version_is_stamped_as_inserted_and_never_rewritten(
     await match(api)
     assert len(refreshes["builds"]) == 1, "both writes are patched in from their stamps"
     assert [{str(p) for p in ids} for ids in refreshes["patches"]] == [{physician["id"]}]
+
+
+async def test_the_first_physician_of_an_empty_roster_is_matched_after_a_match_on_none(
+    api: Api, refreshes: dict[str, list[Any]]
+) -> None:
+    """A router asking before anyone is on the roster, then again after the first physician is added:
+    the patched index carries the (no) open cases over from the empty one."""
+    assert (await match(api))["eligible"] == []
+    first = await reviewer(api, 1)
+    assert [e["physician_id"] for e in (await match(api))["eligible"]] == [first["id"]]
+    assert len(refreshes["builds"]) == 1, "the empty index was patched, not rebuilt"
+    assert [{str(pid) for pid in p} for p in refreshes["patches"]] == [{first["id"]}]

@@ -1,0 +1,76 @@
+"""Property: the availability book's positions on an index, moved along through patches, are the ones a
+lookup of every physician gives."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roster.availability.book import positions_in
+from roster.availability.rules import Schedule, WorkingHours
+from roster.matching.availability import Availability, _assembled
+from roster.matching.index import RosterIndex
+from tests.unit.matching.roster import RULES, reviewer
+from tests.unit.matching.test_index_agrees import rosters
+from tests.unit.matching.test_index_patched import write_batches
+
+START = datetime(2027, 3, 1, tzinfo=UTC)
+NINE_TO_FIVE = WorkingHours(frozenset(range(5)), time(9), time(17), ZoneInfo("America/New_York"))
+
+
+def book_of(ids: list[UUID]) -> Availability:
+    schedules = {pid: Schedule(pid, working_hours=(NINE_TO_FIVE,)) for pid in ids}
+    return _assembled(START, START + timedelta(days=10), frozenset(), schedules)
+
+
+@settings(max_examples=80)
+@given(data=st.data(), roster=rosters())
+def test_positions_follow_patches_as_a_lookup_finds_them(data: st.DataObject, roster: list) -> None:
+    batches = data.draw(write_batches(roster))
+    everyone = sorted({r.id for r in roster} | {pid for b in batches for pid in b}, key=str)
+    # The book holds some of the roster, some physicians only a later write adds, and a stranger.
+    in_book = [pid for pid in everyone if data.draw(st.booleans())] + [uuid.uuid4()]
+    availability = book_of(in_book)
+    index = RosterIndex(roster, RULES)
+    assert np.array_equal(availability.positions(index), positions_in(availability.book, index.row_of))
+    for batch in batches:
+        index = index.patched(batch)
+        if data.draw(st.booleans()):  # a patch nobody matched against: the next one is not patched from it
+            continue
+        positions = availability.positions(index)
+        assert np.array_equal(positions, positions_in(availability.book, index.row_of))
+        assert availability.positions(index) is positions, "asked again: the same answer, not a new one"
+
+
+def test_positions_on_an_unrelated_index_are_looked_up_and_the_earlier_ones_stay_as_they_were() -> None:
+    a, b, c = reviewer(1), reviewer(2), reviewer(3)
+    availability = book_of([c.id, a.id])
+    book = availability.book.physicians
+
+    def expected(index: RosterIndex) -> list[int]:
+        return [index.row_of.get(pid, -1) for pid in book]
+
+    old = RosterIndex([a, b], RULES)
+    first = availability.positions(old)
+    assert first.tolist() == expected(old) and sorted(first.tolist()) == [-1, old.row_of[a.id]]
+    patched = old.patched({b.id: None, c.id: c})
+    moved = availability.positions(patched)
+    assert moved.tolist() == expected(patched) and -1 not in moved.tolist()
+    assert first.tolist() == expected(old), "the positions a request still holds are not changed"
+    other = RosterIndex([c], RULES)
+    assert availability.positions(other).tolist() == expected(other)
+    assert patched.moved_rows(other) is None and other.moved_rows(patched) is None
+
+
+def test_open_cases_carry_over_from_an_empty_roster() -> None:
+    """The first physician of an empty roster: nothing to carry, and no error."""
+    empty = RosterIndex([], RULES)
+    first = reviewer(1)
+    patched = empty.patched({first.id: first})
+    assert patched.carried_over(empty, empty.open_case_counts({})).tolist() == [0]
