@@ -77,9 +77,13 @@ class DayView:
         self.valid_in = np.zeros((states, n), dtype=bool)
         self.valid_in[index.lic_state[valid], index.lic_owner[valid]] = True
         self.miss_in = np.zeros((states, n), dtype=np.int8)
-        np.maximum.at(self.miss_in, (index.lic_state, index.lic_owner), miss)
-        self.valid_any = self.valid_in.any(axis=0)
-        self.miss_any = self.miss_in.max(axis=0) if states else np.zeros(n, dtype=np.int8)
+        self.miss_any = np.zeros(n, dtype=np.int8)
+        for code in (1, 2):  # the larger code written last: each cell keeps its physicians' largest
+            at = miss == code
+            self.miss_in[index.lic_state[at], index.lic_owner[at]] = code
+            self.miss_any[index.lic_owner[at]] = code
+        self.valid_any = np.zeros(n, dtype=bool)
+        self.valid_any[index.lic_owner[valid]] = True
         self.ok = bits == 0
         #: Physicians per case-independent reason: each reason bit has exactly one source, so a case's
         #: counts are these plus the counts of its own checks.
@@ -533,7 +537,11 @@ class RosterIndex:
         out._rows_before = np.concatenate([np.arange(n_old), np.full(len(added), -1)]).astype(np.int64)
         renumber = out._drop_rows(np.array(gone, dtype=np.int64)) if gone else np.arange(n)
         out._patched_from = weakref.ref(self)
-        out.row_of = {r.id: i for i, r in enumerate(out.reviewers)} if gone or added else dict(self.row_of)
+        if gone:
+            out.row_of = {r.id: i for i, r in enumerate(out.reviewers)}
+        else:  # the rows stay where they were; new physicians are appended
+            out.row_of = dict(self.row_of)
+            out.row_of.update((r.id, i) for i, r in enumerate(added, start=n_old))
         if gone or added or any(r.npi != self.reviewers[self.row_of[r.id]].npi for r in fresh if r.id in self.row_of):
             # Re-place only the changed physicians in the (NPI, id) order; everyone else keeps theirs.
             order = renumber[self._by_rank[~np.isin(self._by_rank, touched)]].tolist()

@@ -83,6 +83,7 @@ def test_patched_index_answers_as_a_fresh_build(
         current = after(current, batch)
         fresh = RosterIndex(list(current.values()), rules)
         assert sorted(r.id for r in index.reviewers) == sorted(current, key=lambda pid: pid.int)
+        assert index.row_of == {r.id: i for i, r in enumerate(index.reviewers)}
         for _ in range(2):
             c = data.draw(cases(list(current.values())))
             assert answers(index, c, as_of) == answers(fresh, c, as_of)
