@@ -267,6 +267,8 @@ class _Unit:
     stamp: int | None = None
     #: Whether it wrote physician, license or certification records (see :func:`mark_records_written`).
     records: bool = False
+    #: Whether the records' counter was bumped with the roster's claim (one statement for both).
+    records_bumped: bool = False
     #: Record versions inserted before it had a stamp, stamped at commit by id (see :func:`version_stamp`).
     unstamped: list[Any] = field(default_factory=list)
 
@@ -333,7 +335,11 @@ async def claim_roster_version() -> int | None:
     if unit is None:
         raise RuntimeError("claim_roster_version must run inside write_tx()")
     if unit.roster_change and unit.stamp is None:
-        unit.stamp = await _next_version()
+        if unit.records:
+            unit.stamp = await _next_versions()
+            unit.records_bumped = True
+        else:
+            unit.stamp = await _next_version()
     return unit.stamp
 
 
@@ -366,6 +372,28 @@ async def _next_version() -> int:
     return int(rows[0]["version"]) if rows else NOT_A_ROSTER_CHANGE
 
 
+#: Both counters in one statement, locked in the order every writer takes them (``ROSTER`` first: see
+#: :func:`_bump`). PostgreSQL locks an ``UPDATE``'s rows in scan order, so the order is fixed by a locking
+#: ``SELECT`` sorted by id; SQLite has one writer at a time and needs no lock order.
+_BUMP_BOTH = {
+    "postgres": (
+        "WITH locked AS MATERIALIZED (SELECT id FROM roster_version WHERE id IN ({roster}, {records}) "
+        "ORDER BY id FOR UPDATE) "
+        "UPDATE roster_version SET version = roster_version.version + 1 FROM locked "
+        "WHERE roster_version.id = locked.id RETURNING roster_version.id, roster_version.version"
+    ),
+    "sqlite": "UPDATE roster_version SET version = version + 1 WHERE id IN ({roster}, {records}) RETURNING id, version",
+}
+
+
+async def _next_versions() -> int:
+    """:func:`_next_version` with the records' counter bumped in the same round trip (a record write that
+    claims its roster version early, as most do: see :func:`version_stamp`)."""
+    sql = _BUMP_BOTH["sqlite" if isinstance(current_engine(), SQLiteEngine) else "postgres"]
+    rows = await RosterVersion.raw(sql.format(roster=ROSTER, records=RECORDS)).run()
+    return next((int(row["version"]) for row in rows if row["id"] == ROSTER), NOT_A_ROSTER_CHANGE)
+
+
 async def _bump(unit: _Unit) -> None:
     """Bump the counter (if this is a roster change) and stamp with it the record versions this transaction
     inserted before it had one; bump the records' counter if it wrote records (or is a roster change:
@@ -378,7 +406,7 @@ async def _bump(unit: _Unit) -> None:
     stamp = NOT_A_ROSTER_CHANGE
     if unit.roster_change:
         stamp = unit.stamp if unit.stamp is not None else await _next_version()
-    if unit.roster_change or unit.records:
+    if (unit.roster_change or unit.records) and not unit.records_bumped:
         # After ``ROSTER`` (always that order: no two writers lock the counters crosswise). Held to the
         # commit like it, so a reader of the records' counter never sees a value ahead of the records.
         await (
