@@ -335,11 +335,8 @@ async def claim_roster_version() -> int | None:
     if unit is None:
         raise RuntimeError("claim_roster_version must run inside write_tx()")
     if unit.roster_change and unit.stamp is None:
-        if unit.records:
-            unit.stamp = await _next_versions()
-            unit.records_bumped = True
-        else:
-            unit.stamp = await _next_version()
+        unit.stamp = await _next_version(records=unit.records)
+        unit.records_bumped = unit.records
     return unit.stamp
 
 
@@ -362,16 +359,6 @@ async def version_stamp(version_ids: Iterable[Any]) -> int | None:
     return stamp
 
 
-async def _next_version() -> int:
-    rows = (
-        await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
-        .where(RosterVersion.id == ROSTER)
-        .returning(RosterVersion.version)
-        .run()
-    )
-    return int(rows[0]["version"]) if rows else NOT_A_ROSTER_CHANGE
-
-
 #: Both counters in one statement, locked in the order every writer takes them (``ROSTER`` first: see
 #: :func:`_bump`). PostgreSQL locks an ``UPDATE``'s rows in scan order, so the order is fixed by a locking
 #: ``SELECT`` sorted by id; SQLite has one writer at a time and needs no lock order.
@@ -386,11 +373,19 @@ _BUMP_BOTH = {
 }
 
 
-async def _next_versions() -> int:
-    """:func:`_next_version` with the records' counter bumped in the same round trip (a record write that
-    claims its roster version early, as most do: see :func:`version_stamp`)."""
-    sql = _BUMP_BOTH["sqlite" if isinstance(current_engine(), SQLiteEngine) else "postgres"]
-    rows = await RosterVersion.raw(sql.format(roster=ROSTER, records=RECORDS)).run()
+async def _next_version(*, records: bool = False) -> int:
+    """Bump the roster's counter; with ``records``, the records' counter too, in the same round trip (a
+    record write that claims its roster version early, as most do: see :func:`version_stamp`)."""
+    if records:
+        sql = _BUMP_BOTH["sqlite" if isinstance(current_engine(), SQLiteEngine) else "postgres"]
+        rows = await RosterVersion.raw(sql.format(roster=ROSTER, records=RECORDS)).run()
+    else:
+        rows = (
+            await RosterVersion.update({RosterVersion.version: RosterVersion.version + 1})
+            .where(RosterVersion.id == ROSTER)
+            .returning(RosterVersion.id, RosterVersion.version)
+            .run()
+        )
     return next((int(row["version"]) for row in rows if row["id"] == ROSTER), NOT_A_ROSTER_CHANGE)
 
 
