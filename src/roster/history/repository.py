@@ -4,11 +4,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
+from piccolo.engine.sqlite import SQLiteEngine
+
 from roster.db.bulk import insert_many as bulk_insert
-from roster.db.engine import read_by_key
+from roster.db.engine import current_engine, read_by_key
 from roster.db.tx import mark_records_written, version_stamp
 from roster.history.tables import RECORDS, ROSTER, RecordVersion
 
+_json = msgspec.json.Encoder().encode
 _RECORDS_VERSION = f"SELECT version FROM roster_version WHERE id = {RECORDS}"
 _VERSIONS = (
     f"SELECT (SELECT version FROM roster_version WHERE id = {ROSTER}) AS roster, "
@@ -34,6 +38,43 @@ async def insert(**values: Any) -> None:
     mark_records_written()
     stamp = await version_stamp((values["id"],))
     await RecordVersion.insert(RecordVersion(**values, roster_version=stamp)).run()
+
+
+#: Close a record's open version and insert its next one, in one statement: on PostgreSQL each statement
+#: is a round trip that waits for a loop busy with other requests. Both parts read the statement's
+#: snapshot, so the update cannot close the version the insert adds.
+_REPLACE_OPEN = (
+    "WITH closed AS (UPDATE record_version SET recorded_to = {} "
+    "WHERE entity = {} AND entity_id = {} AND recorded_to IS NULL) "
+    "INSERT INTO record_version "
+    "(id, entity, entity_id, physician_id, recorded_from, recorded_to, deleted, data, roster_version) "
+    "VALUES ({}, {}, {}, {}, {}, NULL, {}, {}, {})"
+)
+
+
+async def replace_open(**values: Any) -> None:
+    """``close_open`` then ``insert`` (``values`` as ``insert`` takes them): one statement on PostgreSQL;
+    on SQLite, whose statements run inline on the writer's connection, the two."""
+    if isinstance(current_engine(), SQLiteEngine):
+        await close_open(entity=values["entity"], entity_id=values["entity_id"], at=values["recorded_from"])
+        await insert(**values)
+        return
+    mark_records_written()
+    stamp = await version_stamp((values["id"],))
+    await RecordVersion.raw(
+        _REPLACE_OPEN,
+        values["recorded_from"],
+        values["entity"],
+        values["entity_id"],
+        values["id"],
+        values["entity"],
+        values["entity_id"],
+        values["physician_id"],
+        values["recorded_from"],
+        values["deleted"],
+        _json(values["data"]).decode(),
+        stamp,
+    ).run()
 
 
 async def versions_at(*, physician_id: UUID, at: datetime) -> list[dict[str, Any]]:

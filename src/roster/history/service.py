@@ -16,20 +16,31 @@ from roster.history import repository
 
 
 async def record(
-    *, entity: str, entity_id: UUID, physician_id: UUID, data: dict[str, Any], at: datetime, deleted: bool = False
+    *,
+    entity: str,
+    entity_id: UUID,
+    physician_id: UUID,
+    data: dict[str, Any],
+    at: datetime,
+    deleted: bool = False,
+    new: bool = False,
 ) -> None:
-    """Close the open version of this record and open a new one; call inside the write transaction."""
-    await repository.close_open(entity=entity, entity_id=entity_id, at=at)
-    await repository.insert(
-        id=uuid.uuid4(),
-        entity=entity,
-        entity_id=entity_id,
-        physician_id=physician_id,
-        recorded_from=at,
-        recorded_to=None,
-        deleted=deleted,
-        data=data,
-    )
+    """Close the open version of this record and open a new one; call inside the write transaction.
+    A ``new`` record (just created, under a new id) has no version to close."""
+    values = {
+        "id": uuid.uuid4(),
+        "entity": entity,
+        "entity_id": entity_id,
+        "physician_id": physician_id,
+        "recorded_from": at,
+        "recorded_to": None,
+        "deleted": deleted,
+        "data": data,
+    }
+    if new:
+        await repository.insert(**values)
+    else:
+        await repository.replace_open(**values)
 
 
 async def physician_file_as_of(physician_id: UUID, at: datetime) -> dict[str, list[dict[str, Any]]]:
@@ -53,7 +64,8 @@ async def record_change(
     after: dict[str, Any] | None,
     at: datetime,
 ) -> None:
-    """Audit a roster write and keep its version; ``after=None`` records a deletion."""
+    """Audit a roster write and keep its version; ``before=None`` records a creation, ``after=None`` a
+    deletion."""
     await audit.record(actor=actor, action=action, entity=entity, entity_id=entity_id, before=before, after=after)
     await record(
         entity=entity,
@@ -62,6 +74,7 @@ async def record_change(
         data=after if after is not None else (before or {}),
         at=at,
         deleted=after is None,
+        new=before is None,
     )
 
 
