@@ -200,13 +200,19 @@ class _WriterConnection:
         is PASSIVE on its own connection: readers and writers go on meanwhile. Until it ends, this
         connection checkpoints nothing itself (it would only wait on it or repeat it)."""
         if self.held_autocheckpoint is None:
-            cursor = self.raw.cursor()
-            cursor.row_factory = None
-            self.held_autocheckpoint = int(cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-            cursor.close()
+            self.held_autocheckpoint = self.autocheckpoint()
             self.raw.execute("PRAGMA wal_autocheckpoint = 0")
         self.raw.execute("COMMIT")
         self.checkpoint = _CHECKPOINT_THREAD.submit(_checkpoint, self.database)
+
+    def autocheckpoint(self) -> int:
+        """Its ``wal_autocheckpoint`` (WAL pages past which a commit checkpoints; 0: never)."""
+        cursor = self.raw.cursor()
+        cursor.row_factory = None  # the connection's rows are dicts keyed by column name
+        try:
+            return int(cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        finally:
+            cursor.close()
 
     def _resume_checkpoints(self) -> None:
         if self.held_autocheckpoint is not None and (self.checkpoint is None or self.checkpoint.done()):

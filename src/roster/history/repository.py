@@ -35,9 +35,14 @@ async def close_open(*, entity: str, entity_id: UUID, at: datetime) -> None:
 async def insert(**values: Any) -> None:
     """One record version, stamped as inserted (``version_stamp``); call inside the write transaction (it
     then bumps the records' counter)."""
-    mark_records_written()
-    stamp = await version_stamp((values["id"],))
+    stamp = await _stamp(values["id"])
     await RecordVersion.insert(RecordVersion(**values, roster_version=stamp)).run()
+
+
+async def _stamp(version_id: UUID) -> int | None:
+    """The roster version a new record version is inserted with; marks the transaction as writing records."""
+    mark_records_written()
+    return await version_stamp((version_id,))
 
 
 #: Close a record's open version and insert its next one, in one statement: on PostgreSQL each statement
@@ -59,8 +64,7 @@ async def replace_open(**values: Any) -> None:
         await close_open(entity=values["entity"], entity_id=values["entity_id"], at=values["recorded_from"])
         await insert(**values)
         return
-    mark_records_written()
-    stamp = await version_stamp((values["id"],))
+    stamp = await _stamp(values["id"])
     await RecordVersion.raw(
         _REPLACE_OPEN,
         values["recorded_from"],

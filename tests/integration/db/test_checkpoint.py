@@ -17,15 +17,6 @@ from tests.conftest import TempDatabase
 ROWS = tx.INLINE_ROWS * 8  # past the inline limit: a bulk write, off the loop
 
 
-def _autocheckpoint(connection: tx._WriterConnection) -> int:
-    cursor = connection.raw.cursor()
-    cursor.row_factory = None
-    try:
-        return int(cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-    finally:
-        cursor.close()
-
-
 @pytest.mark.parametrize("temp_database", ["sqlite"], indirect=True)
 def test_a_bulk_commit_is_checkpointed_on_another_connection(temp_database: TempDatabase) -> None:
     settings = temp_database.settings()
@@ -52,7 +43,7 @@ def test_a_bulk_commit_is_checkpointed_on_another_connection(temp_database: Temp
             async with write_tx(roster_change=False):  # a small write while that checkpoint waits
                 await Physician.raw("INSERT INTO scratch VALUES (-1, 'small')").run()
             assert os.path.getsize(path) == size, "the next write checkpointed the bulk load's WAL"
-            assert _autocheckpoint(writer) == 0
+            assert writer.autocheckpoint() == 0
 
             held.set()
             await asyncio.wait_for(asyncio.wrap_future(writer.checkpoint), 30)
@@ -62,7 +53,7 @@ def test_a_bulk_commit_is_checkpointed_on_another_connection(temp_database: Temp
 
             async with write_tx(roster_change=False):  # the writer checkpoints as configured again
                 await Physician.raw("INSERT INTO scratch VALUES (-2, 'small')").run()
-            assert _autocheckpoint(writer) == 1
+            assert writer.autocheckpoint() == 1
         finally:
             held.set()
             await close_engine(engine)
@@ -80,7 +71,7 @@ def test_a_failed_bulk_write_rolls_back_and_leaves_checkpoints_as_they_were(temp
         try:
             await Physician.raw("CREATE TABLE scratch (n INTEGER PRIMARY KEY, payload TEXT)").run()
             writer = tx._writer_connection(engine)
-            before = _autocheckpoint(writer)
+            before = writer.autocheckpoint()
             with pytest.raises(Exception, match="UNIQUE"):
                 async with write_tx(roster_change=False):
                     await writer.executemany("INSERT INTO scratch VALUES (?, ?)", [(n % 10, "x") for n in range(ROWS)])
@@ -89,7 +80,7 @@ def test_a_failed_bulk_write_rolls_back_and_leaves_checkpoints_as_they_were(temp
             assert writer.checkpoint is None
             async with write_tx(roster_change=False):
                 await Physician.raw("INSERT INTO scratch VALUES (1, 'small')").run()
-            assert _autocheckpoint(tx._writer_connection(engine)) == before
+            assert tx._writer_connection(engine).autocheckpoint() == before
         finally:
             await close_engine(engine)
 

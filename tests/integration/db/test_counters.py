@@ -4,6 +4,7 @@ that take them in different ways never deadlock (PostgreSQL) nor lose a bump."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -16,10 +17,8 @@ from tests.conftest import Api
 from tests.integration.db.test_page_cache import license_of, ok, physician, roster_version
 
 
-async def test_a_license_write_bumps_both_counters_in_one_statement(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    created = await physician(api, 1)
-    lic = await license_of(api, created["id"])
-    roster, records = await roster_version(), await records_version()
+async def statements_sent(monkeypatch: pytest.MonkeyPatch, work: Awaitable[Any]) -> list[str]:
+    """The SQL of every Piccolo query run while ``work`` is awaited."""
     sent: list[str] = []
     real = Query._run
 
@@ -28,8 +27,22 @@ async def test_a_license_write_bumps_both_counters_in_one_statement(api: Api, mo
         return await real(self, *args, **kwargs)
 
     monkeypatch.setattr(Query, "_run", recorded)
-    await ok(await api.patch(f"/api/v1/licenses/{lic['id']}", json={"restricted": True}))
-    monkeypatch.undo()
+    try:
+        await work
+    finally:
+        monkeypatch.undo()
+    return sent
+
+
+async def test_a_license_write_bumps_both_counters_in_one_statement(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    created = await physician(api, 1)
+    lic = await license_of(api, created["id"])
+    roster, records = await roster_version(), await records_version()
+
+    async def patch() -> None:
+        await ok(await api.patch(f"/api/v1/licenses/{lic['id']}", json={"restricted": True}))
+
+    sent = await statements_sent(monkeypatch, patch())
     counters = [q for q in sent if "roster_version SET" in q.replace('"', "")]
     assert len(counters) == 1, counters
     assert await roster_version() == roster + 1 and await records_version() == records + 1

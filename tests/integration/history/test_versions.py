@@ -7,33 +7,17 @@ from typing import Any
 
 import pytest
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.query.base import Query
 
 from roster.db import current_engine
 from roster.history.tables import RecordVersion
 from tests.conftest import Api
+from tests.integration.db.test_counters import statements_sent
 from tests.integration.db.test_page_cache import license_of, ok, physician
 
 
 def _record_version_statements(sent: list[str]) -> list[str]:
     plain = [q.replace('"', "") for q in sent]
     return [q for q in plain if "record_version" in q and "roster_version SET" not in q]
-
-
-async def _sent_by(monkeypatch: pytest.MonkeyPatch, request: Any) -> list[str]:
-    sent: list[str] = []
-    real = Query._run
-
-    async def recorded(self: Query, *args: Any, **kwargs: Any) -> Any:
-        sent.append(str(self))
-        return await real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Query, "_run", recorded)
-    try:
-        await request
-    finally:
-        monkeypatch.undo()
-    return sent
 
 
 async def _versions(entity_id: str) -> list[dict[str, Any]]:
@@ -57,7 +41,7 @@ async def test_a_creation_inserts_its_first_version_and_closes_nothing(
     async def create() -> None:
         created.update(await license_of(api, owner["id"]))
 
-    statements = _record_version_statements(await _sent_by(monkeypatch, create()))
+    statements = _record_version_statements(await statements_sent(monkeypatch, create()))
     assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT"), statements
     [version] = await _versions(created["id"])
     assert version["recorded_to"] is None and version["data"]["number"] == "MD1"
@@ -73,7 +57,7 @@ async def test_each_update_closes_the_open_version_and_opens_the_next(
     async def patch() -> None:
         await ok(await api.patch(url, json={"restricted": True}))
 
-    statements = _record_version_statements(await _sent_by(monkeypatch, patch()))
+    statements = _record_version_statements(await statements_sent(monkeypatch, patch()))
     expected = 1 if isinstance(current_engine(), PostgresEngine) else 2  # SQLite's run inline, one at a time
     assert len(statements) == expected, statements
     await ok(await api.patch(url, json={"number": "md2"}))
@@ -86,3 +70,19 @@ async def test_each_update_closes_the_open_version_and_opens_the_next(
     assert versions[-1]["recorded_to"] is None  # the deletion is the open version
     stamps = [v["roster_version"] for v in versions]
     assert all(stamp is not None and stamp > 0 for stamp in stamps) and stamps == sorted(set(stamps))
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [({"expires_on": "1990-01-01"}, 422, "expires_on"), ({"state": "ZZ"}, 422, "state")],
+)
+async def test_a_rejected_update_leaves_the_versions_as_they_were(
+    api: Api, body: dict[str, Any], status: int, field: str
+) -> None:
+    owner = await physician(api, 1)
+    lic = await license_of(api, owner["id"])
+    before = await _versions(lic["id"])
+    response = await api.patch(f"/api/v1/licenses/{lic['id']}", json=body)
+    assert response.status_code == status, response.text
+    assert field in {error["field"] for error in response.json()["errors"]}
+    assert await _versions(lic["id"]) == before
