@@ -71,6 +71,8 @@ class AvailabilityBook:
     call_owners: np.ndarray
     call_starts: np.ndarray
     call_ends: np.ndarray
+    #: The available intervals searchable by (group, instant) in one sorted array.
+    search: SpanSearch
 
     @property
     def size(self) -> int:
@@ -82,37 +84,93 @@ class AvailabilityBook:
         return self.start <= at and max(due_at, at + HORIZON) <= self.end
 
     def query(self, at: datetime, due_at: datetime, min_review: timedelta) -> RosterAvailability:
+        """The answers per physician of the book."""
+        answers, g = self.query_groups(at, due_at, min_review), self.group_of
+        return RosterAvailability(
+            available_now=answers.available_now[g],
+            on_leave=answers.on_leave[g],
+            cannot_meet_due=answers.cannot_meet_due[g],
+            available_micros=answers.available_micros[g],
+            available_from=answers.available_from[g],
+            on_call_now=answers.on_call_now[g],
+        )
+
+    def query_groups(self, at: datetime, due_at: datetime, min_review: timedelta) -> RosterAvailability:
+        """The answers per group (``group_of`` says whose): what a question costs grows with the groups."""
         if not self.covers(at, due_at):
             raise ValueError(f"{at.isoformat()}..{due_at.isoformat()} is outside the book's window")
         n = self.groups
         t, due = micros(at), micros(due_at)
         horizon = t + HORIZON // _US
-        starts, ends, owners = self.starts, self.ends, self.owners
-        overlap = np.clip(np.minimum(ends, due) - np.maximum(starts, t), 0, None)
-        available = np.bincount(owners, weights=overlap, minlength=n).astype(np.int64)
-        covering = (starts <= t) & (t < ends)
-        now = np.zeros(n, dtype=bool)
-        now[owners[covering]] = True
-        ahead = ends > t
-        first = np.maximum(starts[ahead], t)
-        first_owner = owners[ahead]
-        within = first < horizon
-        earliest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(earliest, first_owner[within], first[within])
-        earliest[earliest == np.iinfo(np.int64).max] = -1
+        starts, ends, search = self.starts, self.ends, self.search
+        # Per group, the intervals still to come at ``t`` begin at ``first`` and those begun by ``due`` end
+        # before ``stop`` (each group's intervals are sorted and disjoint): a binary search per group, not
+        # a pass over every interval.
+        first = np.searchsorted(search.end_keys, search.group_keys + (t - search.base), side="right")
+        stop = np.searchsorted(search.start_keys, search.group_keys + (due - search.base), side="left")
+        ahead = first < search.block_ends
+        at_first = np.minimum(first, max(len(starts) - 1, 0))
+        first_start = starts[at_first] if len(starts) else np.zeros(n, dtype=np.int64)
+        now = ahead & (first_start <= t)
+        earliest = np.where(ahead, np.maximum(first_start, t), -1)
+        earliest[earliest >= horizon] = -1
+        # Available time within [t, due]: the whole intervals first..stop-1, less the part of the first
+        # before ``t`` and of the last after ``due``.
+        some = (first < stop) & (t < due)
+        before = np.maximum(t - first_start, 0)
+        after = np.maximum(ends[np.maximum(stop - 1, 0)] - due, 0) if len(ends) else 0
+        available = np.where(some, search.sums[stop] - search.sums[first] - before - after, 0).astype(np.int64)
         leave = np.zeros(n, dtype=bool)
         leave[self.leave_owners[(self.leave_starts <= t) & (t < self.leave_ends)]] = True
         call = np.zeros(n, dtype=bool)
         call[self.call_owners[(self.call_starts <= t) & (t < self.call_ends)]] = True
-        g = self.group_of
         return RosterAvailability(
-            available_now=now[g],
-            on_leave=leave[g],
-            cannot_meet_due=(available < min_review // _US)[g],
-            available_micros=available[g],
-            available_from=earliest[g],
-            on_call_now=(call & ~leave)[g],
+            available_now=now,
+            on_leave=leave,
+            cannot_meet_due=available < min_review // _US,
+            available_micros=available,
+            available_from=earliest,
+            on_call_now=call & ~leave,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SpanSearch:
+    """The available intervals keyed ``group * scale + (instant - base)``: sorted, since each group's
+    intervals are sorted and disjoint and groups come in order, so a per-group question is a binary search."""
+
+    base: int
+    #: Per group: ``group * scale`` (``scale`` exceeds any instant in the window less ``base``).
+    group_keys: np.ndarray
+    start_keys: np.ndarray
+    end_keys: np.ndarray
+    #: Per group: one past its last interval.
+    block_ends: np.ndarray
+    #: Running total of interval lengths (``sums[i]``: the intervals before ``i``).
+    sums: np.ndarray
+
+
+def _span_search(
+    owners: np.ndarray, starts: np.ndarray, ends: np.ndarray, groups: int, start: int, end: int
+) -> SpanSearch:
+    """The search over ``[start, end)`` (microseconds) of intervals in group order (``rules._available``
+    gives each group's merged: sorted and disjoint; checked here, as the search relies on it)."""
+    scale = end - start + 1
+    if groups * scale >= np.iinfo(np.int64).max:
+        raise ValueError("too many schedule groups to search this window")
+    same = owners[1:] == owners[:-1]
+    if np.any(ends <= starts) or np.any(owners[1:] < owners[:-1]) or np.any(starts[1:][same] < ends[:-1][same]):
+        raise ValueError("each group's available intervals must be sorted and disjoint")
+    start_keys = owners * scale + (starts - start)
+    end_keys = owners * scale + (ends - start)
+    return SpanSearch(
+        base=start,
+        group_keys=np.arange(groups, dtype=np.int64) * scale,
+        start_keys=start_keys,
+        end_keys=end_keys,
+        block_ends=np.searchsorted(owners, np.arange(groups), side="right"),
+        sums=np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64),
+    )
 
 
 def _columns(pieces: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -188,6 +246,7 @@ def build_book(
         call_owners=call_owners,
         call_starts=call_starts,
         call_ends=call_ends,
+        search=_span_search(owners, starts, ends, len(keys), micros(start), micros(end)),
     )
 
 
@@ -208,18 +267,47 @@ def spread(
     a reviewer with no schedule and no time off, available at every instant (rules.md §5)."""
     present = positions >= 0
     rows = positions[present]
-    always = max(micros(due_at) - micros(at), 0)
+    fills = _unscheduled(at, due_at, min_review)
 
-    def column(values: np.ndarray, fill: int | bool) -> np.ndarray:
-        out = np.full(size, fill, dtype=values.dtype)
+    def column(name: str) -> np.ndarray:
+        values = getattr(answers, name)
+        out = np.full(size, fills[name], dtype=values.dtype)
         out[rows] = values[present]
         return out
 
+    return RosterAvailability(**{name: column(name) for name in fills})
+
+
+def kinds(book: AvailabilityBook, positions: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's kind in an index of ``size`` rows (its book group; ``book.groups`` for a row not in the
+    book), and the rows of each kind: with :func:`with_unscheduled`, answers per kind stand for every row."""
+    present = positions >= 0
+    kind = np.full(size, book.groups, dtype=np.int64)
+    kind[positions[present]] = book.group_of[present]
+    return kind, np.bincount(kind, minlength=book.groups + 1)
+
+
+def with_unscheduled(
+    answers: RosterAvailability, at: datetime, due_at: datetime, min_review: timedelta
+) -> RosterAvailability:
+    """Per-group ``answers`` and, last, the kind of reviewer outside the book (see :func:`kinds`)."""
+    fills = _unscheduled(at, due_at, min_review)
     return RosterAvailability(
-        available_now=column(answers.available_now, True),
-        on_leave=column(answers.on_leave, False),
-        cannot_meet_due=column(answers.cannot_meet_due, always < min_review // _US),
-        available_micros=column(answers.available_micros, always),
-        available_from=column(answers.available_from, micros(at)),
-        on_call_now=column(answers.on_call_now, False),
+        **{
+            name: np.append(getattr(answers, name), np.array(fill, dtype=getattr(answers, name).dtype))
+            for name, fill in fills.items()
+        }
     )
+
+
+def _unscheduled(at: datetime, due_at: datetime, min_review: timedelta) -> dict[str, int | bool]:
+    """The answers for a reviewer with no schedule and no time off: available at every instant."""
+    always = max(micros(due_at) - micros(at), 0)
+    return {
+        "available_now": True,
+        "on_leave": False,
+        "cannot_meet_due": always < min_review // _US,
+        "available_micros": always,
+        "available_from": micros(at),
+        "on_call_now": False,
+    }

@@ -19,7 +19,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from roster.availability import rules
-from roster.availability.book import AvailabilityBook, RosterAvailability, build_book, micros, positions_in, spread
+from roster.availability.book import (
+    AvailabilityBook,
+    RosterAvailability,
+    build_book,
+    kinds,
+    micros,
+    positions_in,
+    with_unscheduled,
+)
 from roster.matching.index import RosterIndex, TimeView, gathered, time_view
 from roster.schedules import repository as schedules_repository
 from roster.schedules import service as schedules
@@ -48,6 +56,8 @@ class Availability:
     _positions: tuple[RosterIndex, np.ndarray] | None = None
     #: Each physician's book position, made on first use (a physician a patch adds to the index).
     _book_positions: dict[UUID, int] | None = None
+    #: The index the rows' kinds were last found for, and those kinds (see :meth:`kinds`).
+    _kinds: tuple[RosterIndex, np.ndarray, np.ndarray] | None = None
     #: The last few questions' views: a router's requests in the same second ask the same question
     #: (``at`` and ``received_at`` default to the current second), so most are answered by a lookup.
     views: OrderedDict[tuple, tuple[RosterIndex, TimeView]] = field(default_factory=OrderedDict)
@@ -74,6 +84,15 @@ class Availability:
                         positions[at] = row
         self._positions = (index, positions)
         return positions
+
+    def kinds(self, index: RosterIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's kind on ``index`` (its book group, or the kind outside the book) and the rows of each."""
+        cached = self._kinds
+        if cached is not None and cached[0] is index:
+            return cached[1], cached[2]
+        kind, population = kinds(self.book, self.positions(index), index.size)
+        self._kinds = (index, kind, population)
+        return kind, population
 
     def fresh_for(self, now: datetime) -> bool:
         return window_start(now) == self.start
@@ -136,7 +155,14 @@ def business_hours(at: datetime, zone: ZoneInfo, holidays: frozenset[date]) -> b
     )
 
 
-def _view(answers: RosterAvailability, *, require_now: bool, on_call_first: bool) -> TimeView:
+def _view(
+    answers: RosterAvailability,
+    *,
+    require_now: bool,
+    on_call_first: bool,
+    kind: np.ndarray | None = None,
+    population: np.ndarray | None = None,
+) -> TimeView:
     return time_view(
         answers.available_now,
         answers.on_leave,
@@ -145,6 +171,8 @@ def _view(answers: RosterAvailability, *, require_now: bool, on_call_first: bool
         answers.on_call_now,
         require_now=require_now,
         on_call_first=on_call_first,
+        kind=kind,
+        population=population,
     )
 
 
@@ -165,15 +193,11 @@ def live_time_view(
     cached = availability.views.get(key)
     if cached is not None and cached[0] is index:
         return cached[1]
-    answers = spread(
-        availability.book.query(at, due_at, min_review),
-        availability.positions(index),
-        index.size,
-        at,
-        due_at,
-        min_review,
-    )
-    view = _view(answers, require_now=require_now, on_call_first=on_call_first)
+    # Answered per group of the book (and the kind outside it), then gathered per row only as asked:
+    # each new second brings a few dozen new questions, and answering them per row stalled every request.
+    kind, population = availability.kinds(index)
+    answers = with_unscheduled(availability.book.query_groups(at, due_at, min_review), at, due_at, min_review)
+    view = _view(answers, require_now=require_now, on_call_first=on_call_first, kind=kind, population=population)
     availability.views[key] = (index, view)
     while len(availability.views) > VIEWS_KEPT:
         availability.views.popitem(last=False)

@@ -23,8 +23,10 @@ import msgspec
 import numpy as np
 
 from roster.compliance.dates import add_years
+from roster.compliance.facts import LicenseFact
 from roster.compliance.rules import EXPERIENCE_YEARS, SOURCE_CHECKS, check_npi, irr_last_day, recredentialing_due
 from roster.matching.facts import REASONS, TIME_REASONS, Case, MatchRules, ReviewerFacts, ScreeningStanding
+from roster.matching.rules import relied_license
 
 BIT = {reason: np.int32(1 << i) for i, reason in enumerate(REASONS)}
 #: The ranking key (``RosterIndex._ranking_base``): the grid the load is counted on, and the tier's penalties.
@@ -38,6 +40,8 @@ NEVER = -(10**9)
 NO_DATE = 10**9
 FOREVER = 10**9
 _RESTRICTIVE = frozenset({"suspended", "revoked", "probation"})
+#: Licenses relied on remembered per date view (a few bytes each; cleared when full).
+_RELIED_KEPT = 100_000
 #: License miss code per (state, physician): 0 none on file, 1 restricted, 2 expired (nearest miss wins).
 _MISS_BITS = np.array([BIT["no_license_in_state"], BIT["license_restricted"], BIT["license_expired"]], dtype=np.int32)
 
@@ -97,6 +101,20 @@ class DayView:
         self._specialty_row, self._group_row = index.specialty_row, index.group_row
         self._attested_specialty, self._attested_group = index.attested_specialty, index.attested_group
         self._tier_shift = index.tier_shift
+        # What the licenses relied on are read from (the list, not the index: no cycle).
+        self._as_of, self._reviewers, self._rules = as_of, index.reviewers, index.rules
+        self._relied: dict[tuple[int, str | None, str], LicenseFact | None] = {}
+
+    def relied_license(self, row: int, case: Case, required: str | None) -> LicenseFact | None:
+        """``rules.relied_license`` of the reviewer on ``row`` for a case requiring ``required``, remembered:
+        a router's top-ranked reviewers recur from one request to the next, and the rule itself decides."""
+        key = (row, required, case.state)
+        if key in self._relied:
+            return self._relied[key]
+        if len(self._relied) >= _RELIED_KEPT:
+            self._relied.clear()
+        relied = self._relied[key] = relied_license(self._reviewers[row], case, self._as_of, self._rules)
+        return relied
 
     def licenses_for(self, required: str | None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """Valid-license mask, nearest-miss bits and miss counts where a case requires ``required``."""
@@ -173,20 +191,67 @@ class Placement(NamedTuple):
     max_open_cases: int
 
 
-class TimeView(NamedTuple):
-    """What a case's time makes of every row (rules.md §5), from the availability book."""
+class TimeView:
+    """What a case's time makes of every row (rules.md §5).
 
-    #: Rows the time rules exclude (``on_leave``, ``cannot_meet_due``, and ``off_shift`` when asked).
-    excluded: np.ndarray
-    #: Each row's time reasons (``BIT``).
-    bits: np.ndarray
-    #: Each row's ranking penalty: not available now, and not on call when on call ranks first.
-    penalty: np.ndarray
-    available_now: np.ndarray
-    #: The next available instant (epoch microseconds), -1 for none within the horizon.
-    available_from: np.ndarray
-    #: Rows per time reason, counted once per view (a view answers every request asking the same question).
-    counts: dict[str, int]
+    Answered per kind of row (the availability book's groups: physicians with the same schedule answer
+    alike, a roster has hundreds of them, not tens of thousands; or one kind per row) and gathered to rows
+    on first use, so a new question (every second brings new ones) costs the kinds, not the roster.
+    """
+
+    def __init__(
+        self,
+        kind: np.ndarray | None,
+        excluded: np.ndarray,
+        bits: np.ndarray,
+        penalty: np.ndarray,
+        available_now: np.ndarray,
+        available_from: np.ndarray,
+        counts: dict[str, int],
+    ) -> None:
+        #: Each row's kind (None: one kind per row, the arrays below are per row already).
+        self.kind = kind
+        self._per_kind = {
+            "excluded": excluded,
+            "bits": bits,
+            "penalty": penalty,
+            "available_now": available_now,
+            "available_from": available_from,
+        }
+        self._per_row: dict[str, np.ndarray] = {} if kind is not None else dict(self._per_kind)
+        #: Rows per time reason, counted once per view (a view answers every request asking the same question).
+        self.counts = counts
+
+    def _rows(self, name: str) -> np.ndarray:
+        values = self._per_row.get(name)
+        if values is None:
+            assert self.kind is not None
+            values = self._per_row[name] = self._per_kind[name][self.kind]
+        return values
+
+    @property
+    def excluded(self) -> np.ndarray:
+        """Rows the time rules exclude (``on_leave``, ``cannot_meet_due``, and ``off_shift`` when asked)."""
+        return self._rows("excluded")
+
+    @property
+    def bits(self) -> np.ndarray:
+        """Each row's time reasons (``BIT``)."""
+        return self._rows("bits")
+
+    @property
+    def penalty(self) -> np.ndarray:
+        """Each row's ranking penalty: not available now, and not on call when on call ranks first."""
+        return self._rows("penalty")
+
+    @property
+    def available_now(self) -> np.ndarray:
+        return self._rows("available_now")
+
+    @property
+    def available_from(self) -> np.ndarray:
+        """The next available instant (epoch microseconds), -1 for none within the horizon."""
+        return self._rows("available_from")
 
 
 class CaseView:
@@ -205,9 +270,9 @@ class CaseView:
         self.day = day
         self.case = case
         self.open_cases = open_cases
-        self.license_ok, self.license_bits, self.license_counts = day.licenses_for(
-            index.rules.required_license_state(case)
-        )
+        #: The state a license must be in (None: any state).
+        self.required = index.rules.required_license_state(case)
+        self.license_ok, self.license_bits, self.license_counts = day.licenses_for(self.required)
         self._lob = index.lob.get(case.line_of_business)
         self._specialty = day.specialty_rows(case.specialty)
         self._involved = np.array(
@@ -270,6 +335,14 @@ class CaseView:
         if self.time is not None:
             counts.update(self.time.counts)
         return {reason: counts[reason] for reason in BIT if counts.get(reason)}
+
+    def relied_license(self, row: int) -> LicenseFact | None:
+        """The license the decision for the eligible reviewer on ``row`` relies on (``rules.relied_license``).
+        An eligible reviewer holds a valid license where the case requires: with one license on file, it is that."""
+        licenses = self.index.reviewers[row].compliance.licenses
+        if len(licenses) == 1:
+            return licenses[0]
+        return self.day.relied_license(row, self.case, self.required)
 
     def reasons_of(self, row: int) -> list[str]:
         value = int(self.bits[row])
@@ -790,10 +863,15 @@ def time_view(
     *,
     require_now: bool,
     on_call_first: bool,
+    kind: np.ndarray | None = None,
+    population: np.ndarray | None = None,
 ) -> TimeView:
     """rules.md §5 over every row: ``on_leave`` and ``cannot_meet_due`` always exclude, ``off_shift`` only
     when the request asks for reviewers available now; the rest rank after those available now (and, for
-    an expedited case out of hours, after those on call)."""
+    an expedited case out of hours, after those on call).
+
+    The answers are per row, or per kind of row with each row's ``kind`` and the rows of each kind
+    (``population``, for the counts)."""
     off_shift = ~available_now & ~on_leave
     bits = np.where(on_leave, BIT["on_leave"], 0).astype(np.int32)
     bits |= np.where(cannot_meet_due, BIT["cannot_meet_due"], 0).astype(np.int32)
@@ -804,8 +882,11 @@ def time_view(
     penalty = np.where(available_now, 0, _RANK_NOT_NOW).astype(np.int64)
     if on_call_first:
         penalty += np.where(on_call_now, 0, _RANK_NOT_ON_CALL)
-    counts = {reason: int(np.count_nonzero(bits & BIT[reason])) for reason in TIME_REASONS}
-    return TimeView(excluded, bits, penalty, available_now, available_from, counts)
+    if population is None:
+        counts = {reason: int(np.count_nonzero(bits & BIT[reason])) for reason in TIME_REASONS}
+    else:
+        counts = {reason: int(population[(bits & BIT[reason]) != 0].sum()) for reason in TIME_REASONS}
+    return TimeView(kind, excluded, bits, penalty, available_now, available_from, counts)
 
 
 def gathered(values: np.ndarray, at: np.ndarray, missing: int) -> np.ndarray:

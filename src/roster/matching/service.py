@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from roster.matching.availability import (
 from roster.matching.facts import Case, MatchRules, ReviewerFacts
 from roster.matching.facts_loader import current_reviewers, reviewers_as_recorded, screening_standing
 from roster.matching.index import CaseView, Placement, RosterIndex, TimeView
-from roster.matching.rules import relied_license, score
+from roster.matching.rules import score
 from roster.matching.schemas import EligibleReviewer, IneligibleReviewer, MatchLicense, MatchRequest, MatchResult
 from roster.reference import repository as reference
 from roster.reference.schemas import SpecialtyRead
@@ -434,10 +435,7 @@ async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
     timing = await case_time(data, roster, cache.settings)
     time = await timing.view(roster, index, lambda: CaseView(index, day, case, open_cases).eligible_rows)
     view = CaseView(index, day, case, open_cases, time)
-    eligible = [
-        _eligible(index.reviewers[row], placed, case, as_of, index.rules, time, row)
-        for row, placed in view.ranked(data.limit)
-    ]
+    eligible = _eligible(view, view.ranked(data.limit), time)
     ineligible: dict[str, int] | list[IneligibleReviewer]
     if data.explain:
         ineligible = [
@@ -504,8 +502,8 @@ async def case_time(data: TimedCase, roster: RosterState, settings: Settings) ->
     if given is not None:
         due = given.astimezone(UTC)
     else:
-        row = turnaround_clocks(settings.fixtures_dir)[(data.line_of_business, data.review_type, data.urgency)]
-        due = due_at(received, row, organization, holidays)
+        clock_key = (data.line_of_business, data.review_type, data.urgency)
+        due = _due(received, turnaround_clocks(settings.fixtures_dir)[clock_key], organization, holidays)
     return CaseTime(
         at=at,
         received_at=received,
@@ -513,9 +511,31 @@ async def case_time(data: TimedCase, roster: RosterState, settings: Settings) ->
         min_review=settings.min_review(data.review_type),
         holidays=holidays,
         require_now=data.available_now,
-        on_call_first=data.urgency == "expedited" and not business_hours(at, organization, holidays),
+        on_call_first=data.urgency == "expedited" and not _business_hours(at, organization, holidays),
         replayed=at < now - REPLAY_AFTER,
     )
+
+
+# A router's requests within one second share ``received_at`` and ``at`` (both default to it) and a few
+# dozen clock rows: the calendar arithmetic is done once per second and row, not per request.
+_DUE_KEPT = 1024
+_dues: dict[tuple[datetime, int, ZoneInfo, frozenset[date]], tuple[TurnaroundClock, datetime]] = {}
+
+
+def _due(received: datetime, row: TurnaroundClock, organization: ZoneInfo, holidays: frozenset[date]) -> datetime:
+    """``due_at``, remembered: the row by identity (the table is loaded once), so no row is hashed."""
+    key = (received, id(row), organization, holidays)
+    found = _dues.get(key)
+    if found is not None and found[0] is row:
+        return found[1]
+    if len(_dues) >= _DUE_KEPT:
+        _dues.clear()
+    due = due_at(received, row, organization, holidays)
+    _dues[key] = (row, due)
+    return due
+
+
+_business_hours = functools.lru_cache(maxsize=256)(business_hours)
 
 
 class TimedCase(Protocol):
@@ -539,26 +559,31 @@ def _time_from(time: TimeView, row: int) -> datetime | None:
     return None if value < 0 else instant(value)
 
 
-def _eligible(
-    reviewer: ReviewerFacts,
-    placed: Placement,
-    case: Case,
-    as_of: date,
-    rules: MatchRules,
-    time: TimeView | None = None,
-    row: int = -1,
-) -> EligibleReviewer:
-    lic = relied_license(reviewer, case, as_of, rules)
-    if lic is None:  # the index found a valid license; the rules must too
-        raise AssertionError(f"eligible reviewer {reviewer.id} without a valid license")
-    return EligibleReviewer(
-        physician_id=reviewer.id,
-        npi=reviewer.npi,
-        name=reviewer.name,
-        score=score(placed),
-        specialty_match=placed.specialty_match,
-        open_cases=placed.open_cases,
-        license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
-        available_now=True if time is None else bool(time.available_now[row]),
-        available_from=None if time is None or time.available_now[row] else _time_from(time, row),
-    )
+def _eligible(view: CaseView, ranked: list[tuple[int, Placement]], time: TimeView | None) -> list[EligibleReviewer]:
+    """The ranked reviewers as the API shows them, each with the license its decision relies on."""
+    rows = [row for row, _ in ranked]
+    if time is None:
+        now, since = [True] * len(rows), [-1] * len(rows)
+    else:
+        now, since = time.available_now[rows].tolist(), time.available_from[rows].tolist()
+    out = []
+    reviewers = view.index.reviewers
+    for (row, placed), available, available_from in zip(ranked, now, since, strict=True):
+        lic = view.relied_license(row)
+        if lic is None:  # the index found a valid license; the rules must too
+            raise AssertionError(f"eligible reviewer {reviewers[row].id} without a valid license")
+        reviewer = reviewers[row]
+        out.append(
+            EligibleReviewer(
+                physician_id=reviewer.id,
+                npi=reviewer.npi,
+                name=reviewer.name,
+                score=score(placed),
+                specialty_match=placed.specialty_match,
+                open_cases=placed.open_cases,
+                license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
+                available_now=available,
+                available_from=None if available or available_from < 0 else instant(available_from),
+            )
+        )
+    return out

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roster.availability.book import build_book, instant, positions_in, spread
+from roster.availability.book import build_book, instant, kinds, positions_in, spread, with_unscheduled
 from roster.availability.rules import (
     HORIZON,
     Layer,
@@ -113,6 +113,33 @@ def test_the_book_agrees_with_availability_for_every_reviewer(
         assert int(answers.available_micros[row]) == round(expected.available_seconds * 1_000_000), row
         got_from = None if answers.available_from[row] < 0 else instant(answers.available_from[row])
         assert got_from == expected.available_from, row
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    schedules=rosters(),
+    at=st.integers(min_value=0, max_value=18 * 24 * 4).map(lambda q: WINDOW_START + timedelta(minutes=15 * q)),
+    due_in=st.integers(min_value=0, max_value=9 * 24 * 4).map(lambda q: timedelta(minutes=15 * q)),
+    data=st.data(),
+)
+def test_answers_per_kind_gathered_to_rows_are_the_answers_spread_to_rows(
+    schedules: list[Schedule], at: datetime, due_in: timedelta, data: st.DataObject
+) -> None:
+    """What matching reads (one answer per book group and one for everyone outside the book, each row
+    pointing at its kind) is what spreading every physician's answer over the rows gives."""
+    due_at = at + due_in
+    book = build_book(schedules, HOLIDAYS, WINDOW_START, WINDOW_END)
+    # An index holding some of the book's physicians, in any order, and others the book does not know.
+    size = data.draw(st.integers(min_value=0, max_value=len(PEOPLE) + 3))
+    slots = data.draw(st.permutations(range(size)))
+    rows = {pid: row for pid, row in zip(data.draw(st.permutations(PEOPLE)), slots, strict=False)}
+    positions = positions_in(book, rows)
+    kind, population = kinds(book, positions, size)
+    assert population.sum() == size and len(population) == book.groups + 1
+    per_kind = with_unscheduled(book.query_groups(at, due_at, MIN_REVIEW), at, due_at, MIN_REVIEW)
+    per_row = spread(book.query(at, due_at, MIN_REVIEW), positions, size, at, due_at, MIN_REVIEW)
+    for name in ("available_now", "on_leave", "cannot_meet_due", "available_micros", "available_from", "on_call_now"):
+        assert getattr(per_kind, name)[kind].tolist() == getattr(per_row, name).tolist(), name
 
 
 def test_a_reviewer_with_no_schedule_is_left_out_and_always_available() -> None:

@@ -1,5 +1,5 @@
-"""Property: the availability book's positions on an index, moved along through patches, are the ones a
-lookup of every physician gives."""
+"""Properties: the availability book's positions on an index, moved along through patches, are the ones a
+lookup of every physician gives; a time view answered per book group is the one answered per row."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roster.availability.book import positions_in
-from roster.availability.rules import Schedule, WorkingHours
-from roster.matching.availability import Availability, _assembled
-from roster.matching.index import RosterIndex
+from roster.availability.book import positions_in, spread
+from roster.availability.rules import Schedule, TimeOff, WorkingHours
+from roster.matching.availability import Availability, _assembled, live_time_view
+from roster.matching.index import RosterIndex, time_view
 from tests.unit.matching.roster import RULES, reviewer
 from tests.unit.matching.test_index_agrees import rosters
 from tests.unit.matching.test_index_patched import write_batches
 
 START = datetime(2027, 3, 1, tzinfo=UTC)
+MIN_REVIEW = timedelta(hours=2)
 NINE_TO_FIVE = WorkingHours(frozenset(range(5)), time(9), time(17), ZoneInfo("America/New_York"))
 
 
@@ -74,3 +75,56 @@ def test_open_cases_carry_over_from_an_empty_roster() -> None:
     first = reviewer(1)
     patched = empty.patched({first.id: first})
     assert patched.carried_over(empty, empty.open_case_counts({})).tolist() == [0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    roster=rosters(),
+    hour=st.integers(min_value=0, max_value=24 * 8),
+    due_hours=st.integers(min_value=0, max_value=24 * 5),
+    require_now=st.booleans(),
+    on_call_first=st.booleans(),
+)
+def test_a_time_view_answered_per_kind_is_the_view_answered_per_row(
+    data: st.DataObject, roster: list, hour: int, due_hours: int, require_now: bool, on_call_first: bool
+) -> None:
+    """The live view answers once per book group and gathers to rows; its rows and reason counts are those
+    of the view built from every row's own answer."""
+    hours = (
+        NINE_TO_FIVE,
+        WorkingHours(frozenset({0, 2, 4}), time(13), time(21), ZoneInfo("America/Los_Angeles")),
+    )
+    schedules = {}
+    for r in roster:
+        pattern = data.draw(st.sampled_from([(), hours[:1], hours[1:], hours]))
+        leave = (TimeOff(START + timedelta(hours=hour - 1), START + timedelta(hours=hour + 30)),)
+        off = leave if data.draw(st.booleans()) else ()
+        if pattern or off:
+            schedules[r.id] = Schedule(r.id, working_hours=pattern, time_off=off)
+    availability = _assembled(START, START + timedelta(days=45), frozenset(), schedules)
+    index = RosterIndex(roster, RULES)
+    at = START + timedelta(hours=hour)
+    due_at = at + timedelta(hours=due_hours)
+    options = {"require_now": require_now, "on_call_first": on_call_first}
+    live = live_time_view(availability, index, at, due_at, MIN_REVIEW, **options)
+    assert live is not None
+    per_row = spread(
+        availability.book.query(at, due_at, MIN_REVIEW),
+        availability.positions(index),
+        index.size,
+        at,
+        due_at,
+        MIN_REVIEW,
+    )
+    expected = time_view(
+        per_row.available_now,
+        per_row.on_leave,
+        per_row.cannot_meet_due,
+        per_row.available_from,
+        per_row.on_call_now,
+        **options,
+    )
+    assert live.counts == expected.counts
+    for name in ("excluded", "bits", "penalty", "available_now", "available_from"):
+        assert getattr(live, name).tolist() == getattr(expected, name).tolist(), name
