@@ -145,6 +145,10 @@ class KeyCache:
     in flight waits for that read), and a revocation anywhere is refused everywhere within
     ``recheck`` (:data:`REVOCATION_SECONDS`); in the revoking process, from its next request.
 
+    A busy process never waits for that read: the first request past half the interval starts it in the
+    background (:meth:`cached`), so it has landed before the interval is up. Only a request after an idle
+    spell (or a read slower than half the interval) waits, as it must.
+
     Expiry needs no counter: an entry is trusted for ``ttl`` seconds at most and never past its key's
     last day (checked on each use). Times are ``time.time()`` floats: a datetime per request cost more
     than the lookup.
@@ -160,6 +164,8 @@ class KeyCache:
         self._revocations: int | None = None
         #: ``time.monotonic()`` from when the counter is due again (and, until a read lands, being read).
         self._recheck_at = 0.0
+        #: ``time.monotonic()`` from when a request starts the next read in the background.
+        self._refresh_at = 0.0
         self._counter_read: asyncio.Task[None] | None = None
         #: key hash -> when its use was last noted.
         self._used: dict[str, float] = {}
@@ -171,8 +177,13 @@ class KeyCache:
     def cached(self, key_hash: str) -> Principal | None:
         """The hot path, no await: the key if cached, trusted and no counter read is due or in flight."""
         entry = self._entries.get(key_hash)
-        if entry is None or entry[2] != self._epoch or time.monotonic() >= self._recheck_at:
+        if entry is None or entry[2] != self._epoch:
             return None
+        moment = time.monotonic()
+        if moment >= self._recheck_at:
+            return None
+        if moment >= self._refresh_at and self._counter_read is None:
+            self._refresh_ahead(moment)
         now = time.time()
         if now >= entry[0]:
             return None
@@ -230,6 +241,14 @@ class KeyCache:
             self._counter_read.add_done_callback(_retrieve)
         await asyncio.shield(self._counter_read)
 
+    def _refresh_ahead(self, moment: float) -> None:
+        """Start the next counter read while the last still holds: under load, waiting for it when it fell
+        due held every request that arrived meanwhile for a few turns of the event loop. At most one try
+        per half interval (a failing database is not asked once per request)."""
+        self._refresh_at = moment + self.recheck / 2
+        self._counter_read = asyncio.ensure_future(self._reread(self._epoch))
+        self._counter_read.add_done_callback(_retrieve)
+
     async def _reread(self, epoch: int) -> None:
         started = time.monotonic()
         try:
@@ -244,6 +263,7 @@ class KeyCache:
             self._epoch += 1
         self._revocations = current
         self._recheck_at = started + self.recheck
+        self._refresh_at = started + self.recheck / 2
 
     def forget(self) -> None:
         """A key was revoked here: drop every cached key and lookup in flight, and re-read the counter

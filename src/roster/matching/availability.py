@@ -95,7 +95,12 @@ class Availability:
         return kind, population
 
     def fresh_for(self, now: datetime) -> bool:
-        return window_start(now) == self.start
+        """The window is the one ``now`` falls in (``window_start(now) == start``), by two comparisons:
+        every match asks."""
+        return self.start + _DAY <= now < self.start + _TWO_DAYS
+
+
+_DAY, _TWO_DAYS = timedelta(days=1), timedelta(days=2)
 
 
 def window_start(now: datetime) -> datetime:

@@ -40,6 +40,10 @@ NEVER = -(10**9)
 NO_DATE = 10**9
 FOREVER = 10**9
 _RESTRICTIVE = frozenset({"suspended", "revoked", "probation"})
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_ROWS.flags.writeable = False
+#: Reason counts kept per date view for (license state, line of business, specialty) triples.
+_CASE_COUNTS_KEPT = 4096
 #: Licenses relied on remembered per date view (a few bytes each; cleared when full).
 _RELIED_KEPT = 100_000
 #: License miss code per (state, physician): 0 none on file, 1 restricted, 2 expired (nearest miss wins).
@@ -104,6 +108,7 @@ class DayView:
         # What the licenses relied on are read from (the list, not the index: no cycle).
         self._as_of, self._reviewers, self._rules = as_of, index.reviewers, index.rules
         self._relied: dict[tuple[int, str | None, str], LicenseFact | None] = {}
+        self._case_counts: dict[tuple[str | None, str, int], tuple[SpecialtyRows, dict[str, int]]] = {}
 
     def relied_license(self, row: int, case: Case, required: str | None) -> LicenseFact | None:
         """``rules.relied_license`` of the reviewer on ``row`` for a case requiring ``required``, remembered:
@@ -115,6 +120,24 @@ class DayView:
             self._relied.clear()
         relied = self._relied[key] = relied_license(self._reviewers[row], case, self._as_of, self._rules)
         return relied
+
+    def case_counts(
+        self, required: str | None, line_of_business: str, lob: np.ndarray | None, specialty: SpecialtyRows
+    ) -> dict[str, int]:
+        """Physicians per reason for what a case shares with others (date, license state, line of business,
+        specialty), every reason in ``BIT`` order: a new dict the caller adds the case's own counts to."""
+        key = (required, line_of_business, id(specialty))
+        found = self._case_counts.get(key)
+        if found is None or found[0] is not specialty:
+            counts = dict.fromkeys(BIT, 0)
+            counts.update(self.counts)
+            counts.update(self.licenses_for(required)[2])
+            counts["line_of_business"] = self._size - (int(np.count_nonzero(lob)) if lob is not None else 0)
+            counts["specialty_mismatch"] = specialty.mismatches
+            if len(self._case_counts) >= _CASE_COUNTS_KEPT:
+                self._case_counts.clear()
+            found = self._case_counts[key] = (specialty, counts)
+        return dict(found[1])
 
     def licenses_for(self, required: str | None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """Valid-license mask, nearest-miss bits and miss counts where a case requires ``required``."""
@@ -169,16 +192,35 @@ class Capacity(NamedTuple):
     ranking: np.ndarray
 
 
-class SpecialtyRows(NamedTuple):
-    """Physicians who pass every check of the date and have the specialty, same or similar."""
+class SpecialtyRows:
+    """Physicians who pass every check of the date and have the specialty, same or similar, with what a
+    case asks of them copied beside them: a case reads a few contiguous arrays of its specialty's
+    candidates instead of picking a few thousand entries out of roster-wide ones."""
 
-    rows: np.ndarray
-    #: Per row of ``rows``: the same specialty (else a similar one).
-    same: np.ndarray
-    #: Per row of ``rows``: the ranking-key penalty for a similar specialty (see ``RosterIndex._ranking_base``).
-    not_same: np.ndarray
-    #: Physicians (eligible or not) with neither the same nor a similar specialty.
-    mismatches: int
+    def __init__(self, rows: np.ndarray, same: np.ndarray, not_same: np.ndarray, mismatches: int) -> None:
+        self.rows = rows
+        #: Per row of ``rows``: the same specialty (else a similar one).
+        self.same = same
+        #: Per row of ``rows``: the ranking-key penalty for a similar specialty (see ``RosterIndex._ranking_base``).
+        self.not_same = not_same
+        #: Physicians (eligible or not) with neither the same nor a similar specialty.
+        self.mismatches = mismatches
+        self._in_line: dict[str, np.ndarray] = {}
+        self._licensed: dict[str | None, np.ndarray] = {}
+
+    def covered(
+        self, line_of_business: str, lob: np.ndarray | None, required: str | None, licensed: np.ndarray
+    ) -> np.ndarray:
+        """Per row of ``rows``: in the line of business (``lob``, its roster-wide mask) and licensed where a
+        case requires (``licensed``: ``DayView.licenses_for(required)``), each part kept for the next case."""
+        in_line = self._in_line.get(line_of_business)
+        if in_line is None:
+            in_line = np.zeros(self.rows.size, dtype=bool) if lob is None else lob[self.rows]
+            self._in_line[line_of_business] = in_line
+        here = self._licensed.get(required)
+        if here is None:
+            here = self._licensed[required] = licensed[self.rows]
+        return in_line & here
 
 
 class Placement(NamedTuple):
@@ -221,6 +263,7 @@ class TimeView:
         self._per_row: dict[str, np.ndarray] = {} if kind is not None else dict(self._per_kind)
         #: Rows per time reason, counted once per view (a view answers every request asking the same question).
         self.counts = counts
+        self._over: tuple[Capacity, int, np.ndarray, np.ndarray] | None = None
 
     def _rows(self, name: str) -> np.ndarray:
         values = self._per_row.get(name)
@@ -243,6 +286,27 @@ class TimeView:
     def penalty(self) -> np.ndarray:
         """Each row's ranking penalty: not available now, and not on call when on call ranks first."""
         return self._rows("penalty")
+
+    def over(self, capacity: Capacity, tier_shift: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: kept out by capacity or by time, and the ranking key before the case (load and NPI,
+        with the time's penalty above ``tier_shift``). Kept for the capacity last asked about: the
+        requests asking this question share both until an assignment changes the counts."""
+        cached = self._over
+        if cached is None or cached[0] is not capacity or cached[1] != tier_shift:
+            kind = self.kind
+            excluded, penalty = self._per_kind["excluded"], self._per_kind["penalty"] << tier_shift
+            if kind is not None:
+                excluded, penalty = excluded[kind], penalty[kind]
+            cached = self._over = (capacity, tier_shift, capacity.full | excluded, capacity.ranking + penalty)
+        return cached[2], cached[3]
+
+    def of_rows(self, name: str, rows: list[int]) -> list:
+        """One answer (``available_now``, ``available_from``, ...) for a few rows, as Python values."""
+        found = self._per_row.get(name)
+        if found is not None:
+            return found[rows].tolist()
+        assert self.kind is not None
+        return self._per_kind[name][self.kind[rows]].tolist()
 
     @property
     def available_now(self) -> np.ndarray:
@@ -274,24 +338,26 @@ class CaseView:
         self.required = index.rules.required_license_state(case)
         self.license_ok, self.license_bits, self.license_counts = day.licenses_for(self.required)
         self._lob = index.lob.get(case.line_of_business)
-        self._specialty = day.specialty_rows(case.specialty)
-        self._involved = np.array(
-            sorted({index.row_of[pid] for pid in case.prior_reviewer_ids if pid in index.row_of}), dtype=np.int64
+        self._specialty = specialty = day.specialty_rows(case.specialty)
+        ids = case.prior_reviewer_ids
+        self._involved = (
+            np.array(sorted({index.row_of[pid] for pid in ids if pid in index.row_of}), dtype=np.int64)
+            if ids
+            else _NO_ROWS
         )
         self._capacity = capacity = index.capacity(open_cases)
-        rows = self._specialty.rows
-        if self._lob is None:
-            keep = np.zeros(rows.size, dtype=bool)
+        if time is None:
+            blocked, self._ranking = capacity.full, capacity.ranking
         else:
-            keep = self._lob[rows] & self.license_ok[rows] & ~capacity.full[rows]
+            blocked, self._ranking = time.over(capacity, index.tier_shift)
+        rows = specialty.rows
+        keep = specialty.covered(case.line_of_business, self._lob, self.required, self.license_ok) & ~blocked[rows]
         if case.review_type == "appeal" and self._involved.size:
             keep &= ~np.isin(rows, self._involved)
-        if time is not None:
-            keep &= ~time.excluded[rows]
-        self._keep = keep
+        #: Positions in the specialty's rows of the eligible.
+        self._at = at = keep.nonzero()[0]
         #: The eligible rows, ascending.
-        self.eligible_rows = rows[keep]
-        self._same = self._specialty.same[keep]
+        self.eligible_rows = rows[at]
         self._bits: np.ndarray | None = None
 
     def _mask(self, rows: np.ndarray) -> np.ndarray:
@@ -324,17 +390,12 @@ class CaseView:
 
     def reason_counts(self) -> dict[str, int]:
         lob = self._lob
-        counts = {
-            **self.day.counts,
-            **self.license_counts,
-            "line_of_business": self.index.size - (int(np.count_nonzero(lob)) if lob is not None else 0),
-            "specialty_mismatch": self._specialty.mismatches,
-            "prior_reviewer": self._involved.size if self.case.review_type == "appeal" else 0,
-            "at_capacity": self._capacity.count,
-        }
+        counts = self.day.case_counts(self.required, self.case.line_of_business, lob, self._specialty)
+        counts["prior_reviewer"] = self._involved.size if self.case.review_type == "appeal" else 0
+        counts["at_capacity"] = self._capacity.count
         if self.time is not None:
             counts.update(self.time.counts)
-        return {reason: counts[reason] for reason in BIT if counts.get(reason)}
+        return {reason: count for reason, count in counts.items() if count}
 
     def relied_license(self, row: int) -> LicenseFact | None:
         """The license the decision for the eligible reviewer on ``row`` relies on (``rules.relied_license``).
@@ -356,42 +417,42 @@ class CaseView:
 
     def ranked_rows(self, limit: int | None = None) -> list[int]:
         """Eligible rows in rules.md ranking order (see ``rules.rank_key``)."""
-        return self.eligible_rows[self._ranked(limit)].tolist()
+        return self.index.rows_ranked(self._ranked_keys(limit)).tolist()
 
     def ranked(self, limit: int | None = None) -> list[tuple[int, Placement]]:
         """Eligible rows in ranking order, each with what ranked it (an assignment re-runs the full rules)."""
-        at = self._ranked(limit)
-        rows = self.eligible_rows[at].tolist()
+        keys = self._ranked_keys(limit)
+        rows = self.index.rows_ranked(keys).tolist()
         case, reviewers = self.case, self.index.reviewers
         out = []
-        for row, same, open_cases in zip(rows, self._same[at].tolist(), self.open_cases[rows].tolist(), strict=True):
+        peer_to_peer, language = case.review_type == "peer_to_peer", case.language
+        tiers = (keys >> self.index.tier_shift).tolist()
+        for row, tier, open_cases in zip(rows, tiers, self.open_cases[rows].tolist(), strict=True):
             reviewer = reviewers[row]
             placed = Placement(
-                specialty_match="same" if same else "similar",
-                prior_reviewer_first=case.review_type == "peer_to_peer" and reviewer.id in case.prior_reviewer_ids,
-                speaks_language=case.language is not None and case.language in reviewer.languages,
-                open_cases=open_cases,
-                max_open_cases=reviewer.max_open_cases,
+                "similar" if tier & _RANK_NOT_SAME else "same",  # specialty_match
+                peer_to_peer and reviewer.id in case.prior_reviewer_ids,  # prior_reviewer_first
+                language is not None and language in reviewer.languages,  # speaks_language
+                open_cases,
+                reviewer.max_open_cases,
             )
             out.append((row, placed))
         return out
 
-    def _ranked(self, limit: int | None) -> np.ndarray:
-        """Positions in ``eligible_rows``, in ranking order: one packed integer key per row
-        (``RosterIndex._ranking_base``); with a limit, a linear partition finds the first ``limit`` and
-        only those are sorted."""
+    def _ranked_keys(self, limit: int | None) -> np.ndarray:
+        """The eligible's ranking keys in ranking order: one packed integer per row (``RosterIndex._ranking_base``:
+        its tier's penalties, each its own bit, above the load, above the NPI rank), unique, so the keys sort
+        themselves and name their rows; with a limit, a linear partition finds the first ``limit``."""
         rows = self.eligible_rows
-        key = self._capacity.ranking[rows] + self._specialty.not_same[self._keep]
+        key = self._ranking[rows] + self._specialty.not_same[self._at]  # the time's penalty is in the first
         if self.case.language is not None:
             key += self.index.language_penalty(self.case.language)[rows]
         if self.case.review_type == "peer_to_peer" and self._involved.size:
-            key[np.isin(rows, self._involved)] -= _RANK_NOT_PRIOR << self.index.tier_shift
-        if self.time is not None:
-            key += self.time.penalty[rows] << self.index.tier_shift
+            key[~np.isin(rows, self._involved)] += _RANK_NOT_PRIOR << self.index.tier_shift
         if limit is not None and key.size > limit:
-            order = np.argpartition(key, limit - 1)[:limit]
-            return order[np.argsort(key[order])]
-        return np.argsort(key)
+            key = np.partition(key, limit - 1)[:limit]
+        key.sort()
+        return key
 
 
 #: The reasons a physician's screening standing sets (see :func:`_screening_columns`).
@@ -753,6 +814,10 @@ class RosterIndex:
                 penalty[speaks] = 0
             self._language_penalty[language] = penalty
         return penalty
+
+    def rows_ranked(self, keys: np.ndarray) -> np.ndarray:
+        """The rows ranking keys belong to (their low bits are the row's NPI rank)."""
+        return self._by_rank[keys & ((1 << self.rank_bits) - 1)]
 
     @property
     def rank_bits(self) -> int:

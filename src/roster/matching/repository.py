@@ -12,7 +12,7 @@ from piccolo.query.functions.aggregate import Count
 
 from roster.assignments.tables import Assignment
 from roster.certifications.tables import Certification
-from roster.db.engine import read_by_key
+from roster.db.engine import read_values_by_key
 from roster.history.tables import ASSIGNMENTS, ROSTER, RecordVersion
 from roster.licenses.tables import License
 from roster.physicians.tables import Physician
@@ -66,8 +66,8 @@ _FRESHNESS = (
 async def freshness() -> tuple[int | None, int | None]:
     """One round trip per match, by primary key whatever the roster's size and history: the roster
     version, and the assignments' (cached open-case counts are reused only while it holds)."""
-    row = (await read_by_key(_FRESHNESS))[0]
-    return _int(row["roster"]), _int(row["assignments"])
+    roster, assignments = (await read_values_by_key(_FRESHNESS))[0]
+    return _int(roster), _int(assignments)
 
 
 def _int(value: Any) -> int | None:

@@ -565,7 +565,7 @@ def _eligible(view: CaseView, ranked: list[tuple[int, Placement]], time: TimeVie
     if time is None:
         now, since = [True] * len(rows), [-1] * len(rows)
     else:
-        now, since = time.available_now[rows].tolist(), time.available_from[rows].tolist()
+        now, since = time.of_rows("available_now", rows), time.of_rows("available_from", rows)
     out = []
     reviewers = view.index.reviewers
     for (row, placed), available, available_from in zip(ranked, now, since, strict=True):

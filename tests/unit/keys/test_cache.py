@@ -96,6 +96,47 @@ async def test_a_revocation_elsewhere_is_seen_at_the_next_recheck(keys: FakeKeys
     assert keys.counter_reads == 2
 
 
+async def test_a_busy_process_reads_the_counter_ahead_and_no_request_waits_for_it(keys: FakeKeys) -> None:
+    """Past half the interval a request starts the next read and is answered without waiting for it; the
+    read, landing before the interval is up, still drops a key revoked elsewhere."""
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.4)
+    assert await authenticate(KEY, cache) is not None
+    await asyncio.sleep(0.25)  # past half the interval, within it
+    keys.revoke()  # elsewhere
+    keys.counter_read_gate = asyncio.Event()  # a slow read
+    assert await asyncio.wait_for(authenticate(KEY, cache), 0.05) is not None, "answered from the cache"
+    await asyncio.sleep(0)
+    assert keys.counter_reads == 2, "the next read began in the background"
+    assert await authenticate(KEY, cache) is not None and keys.counter_reads == 2, "one read ahead, not one a request"
+    keys.counter_read_gate.set()
+    await asyncio.sleep(0.01)
+    assert await authenticate(KEY, cache) is None, "the read ahead saw the revocation"
+    assert keys.counter_reads == 2
+
+
+async def test_a_read_ahead_that_fails_is_tried_again_half_an_interval_later_not_per_request(
+    keys: FakeKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.4)
+    assert await authenticate(KEY, cache) is not None
+    await asyncio.sleep(0.25)
+    tries = 0
+
+    async def down() -> int:
+        nonlocal tries
+        tries += 1
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(service.repository, "revocations", down)
+    for _ in range(20):
+        assert await authenticate(KEY, cache) is not None, "the last read still holds"
+        await asyncio.sleep(0)
+    assert tries == 1
+    await asyncio.sleep(0.2)  # the interval is up: requests now wait for a read, and fail with it
+    with pytest.raises(OSError):
+        await authenticate(KEY, cache)
+
+
 async def test_a_revocation_racing_the_key_read_is_not_cached_for_long(keys: FakeKeys) -> None:
     """The key row was read live, then revoked before the counter was re-read: the entry carries the
     counter from before the read, so the re-read drops it."""
