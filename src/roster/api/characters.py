@@ -42,11 +42,15 @@ def _paths(value: Any, path: str) -> Iterator[str]:
 async def reject_nul(request: Request[Any, Any, Any]) -> None:
     """422 naming each query parameter or JSON field that holds a NUL; bodies of other types are the
     routes' own (uploads stream, and the import reports such a cell by row and column)."""
-    fields = [name for name, value in request.query_params.multi_items() if "\x00" in name or "\x00" in value]
+    fields = (
+        [name for name, value in request.query_params.multi_items() if "\x00" in name or "\x00" in value]
+        if request.scope["query_string"]
+        else []
+    )
     media_type = request.content_type[0]
     if media_type == "application/json" or media_type.endswith("+json"):
         body = await request.body()
-        if _ESCAPED_NUL.search(body):
+        if b"\\u0000" in body and _ESCAPED_NUL.search(body):  # the plain search first: every body is read
             try:
                 fields += _paths(json.loads(body), "")
             except ValueError:

@@ -39,6 +39,8 @@ def _query_names(request: Request[Any, Any, Any]) -> frozenset[str]:
 
 
 async def reject_unknown_query(request: Request[Any, Any, Any]) -> None:
+    if not request.scope["query_string"]:  # most requests: nothing to parse
+        return
     unknown = sorted(set(request.query_params) - _query_names(request))
     if unknown:
         raise InvalidInput(
