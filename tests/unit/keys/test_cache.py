@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -96,15 +97,37 @@ async def test_a_revocation_elsewhere_is_seen_at_the_next_recheck(keys: FakeKeys
     assert keys.counter_reads == 2
 
 
-async def test_a_busy_process_reads_the_counter_ahead_and_no_request_waits_for_it(keys: FakeKeys) -> None:
+class SteppedClock:
+    """``time`` for the cache with a monotonic clock that moves only when told (wall time is real)."""
+
+    def __init__(self) -> None:
+        self.moment = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.moment
+
+    def time(self) -> float:
+        return time.time()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> SteppedClock:
+    stepped = SteppedClock()
+    monkeypatch.setattr(service, "time", stepped)
+    return stepped
+
+
+async def test_a_busy_process_reads_the_counter_ahead_and_no_request_waits_for_it(
+    keys: FakeKeys, clock: SteppedClock
+) -> None:
     """Past half the interval a request starts the next read and is answered without waiting for it; the
     read, landing before the interval is up, still drops a key revoked elsewhere."""
-    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.4)
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.5)
     assert await authenticate(KEY, cache) is not None
-    await asyncio.sleep(0.25)  # past half the interval, within it
+    clock.moment += 0.3  # past half the interval, within it
     keys.revoke()  # elsewhere
     keys.counter_read_gate = asyncio.Event()  # a slow read
-    assert await asyncio.wait_for(authenticate(KEY, cache), 0.05) is not None, "answered from the cache"
+    assert await asyncio.wait_for(authenticate(KEY, cache), 1) is not None, "answered from the cache"
     await asyncio.sleep(0)
     assert keys.counter_reads == 2, "the next read began in the background"
     assert await authenticate(KEY, cache) is not None and keys.counter_reads == 2, "one read ahead, not one a request"
@@ -115,11 +138,11 @@ async def test_a_busy_process_reads_the_counter_ahead_and_no_request_waits_for_i
 
 
 async def test_a_read_ahead_that_fails_is_tried_again_half_an_interval_later_not_per_request(
-    keys: FakeKeys, monkeypatch: pytest.MonkeyPatch
+    keys: FakeKeys, clock: SteppedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.4)
+    cache = KeyCache(ttl_seconds=30, recheck_seconds=0.5)
     assert await authenticate(KEY, cache) is not None
-    await asyncio.sleep(0.25)
+    clock.moment += 0.3
     tries = 0
 
     async def down() -> int:
@@ -132,7 +155,11 @@ async def test_a_read_ahead_that_fails_is_tried_again_half_an_interval_later_not
         assert await authenticate(KEY, cache) is not None, "the last read still holds"
         await asyncio.sleep(0)
     assert tries == 1
-    await asyncio.sleep(0.2)  # the interval is up: requests now wait for a read, and fail with it
+    clock.moment += 0.1  # within the interval, less than half an interval since that try: no other
+    assert await authenticate(KEY, cache) is not None
+    await asyncio.sleep(0)
+    assert tries == 1, "not before half an interval has passed since the last try"
+    clock.moment += 0.2  # the interval is up: requests now wait for a read, and fail with it
     with pytest.raises(OSError):
         await authenticate(KEY, cache)
 
