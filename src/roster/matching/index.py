@@ -178,7 +178,7 @@ class DayView:
             same, similar = self.specialty_masks(specialty)
             rows = np.flatnonzero(self.ok & similar)
             not_same = np.where(same[rows], 0, _RANK_NOT_SAME << self._tier_shift)
-            cached = SpecialtyRows(rows, same[rows], not_same, self._size - int(np.count_nonzero(similar)))
+            cached = SpecialtyRows(rows, not_same, self._size - int(np.count_nonzero(similar)))
             self._specialties[specialty] = cached
         return cached
 
@@ -197,11 +197,10 @@ class SpecialtyRows:
     case asks of them copied beside them: a case reads a few contiguous arrays of its specialty's
     candidates instead of picking a few thousand entries out of roster-wide ones."""
 
-    def __init__(self, rows: np.ndarray, same: np.ndarray, not_same: np.ndarray, mismatches: int) -> None:
+    def __init__(self, rows: np.ndarray, not_same: np.ndarray, mismatches: int) -> None:
         self.rows = rows
-        #: Per row of ``rows``: the same specialty (else a similar one).
-        self.same = same
-        #: Per row of ``rows``: the ranking-key penalty for a similar specialty (see ``RosterIndex._ranking_base``).
+        #: Per row of ``rows``: the ranking-key penalty for a similar specialty (see ``RosterIndex._ranking_base``;
+        #: a ranked row's key says which it is).
         self.not_same = not_same
         #: Physicians (eligible or not) with neither the same nor a similar specialty.
         self.mismatches = mismatches
