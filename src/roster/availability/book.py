@@ -2,11 +2,11 @@
 arrays, so that one match answers rules.md §5 for thousands of reviewers with a few numpy passes.
 
 A book is built from the same pure functions a single reviewer's availability uses (``rules._available``:
-working or on call, minus time off) over ``[start, end)``; :meth:`AvailabilityBook.query` then gives,
-for an instant and a due time, exactly what :func:`roster.availability.rules.availability` gives each
-reviewer (a property test holds them to it), as long as the question fits the window
-(:meth:`AvailabilityBook.covers`). Reviewers with no schedule and no time off are not in the book:
-they are available at every instant.
+working or on call, minus time off) over ``[start, end)``; :meth:`AvailabilityBook.query_groups` then
+gives, for an instant and a due time and once per group of reviewers with the same schedule, exactly what
+:func:`roster.availability.rules.availability` gives each of them (a property test holds them to it), as
+long as the question fits the window (:meth:`AvailabilityBook.covers`). Reviewers with no schedule and no
+time off are not in the book: they are available at every instant.
 
 Instants are integer microseconds since the epoch (UTC), exact for every ``datetime``.
 """
@@ -36,7 +36,8 @@ def instant(value: int) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class RosterAvailability:
-    """One question's answers, one entry per physician of the book (``AvailabilityBook.physicians``)."""
+    """One question's answers: one entry per group of the book (:meth:`AvailabilityBook.query_groups`), and
+    with :func:`with_unscheduled` one more for everyone outside it; :meth:`of_kinds` gathers them to rows."""
 
     available_now: np.ndarray  # bool
     on_leave: np.ndarray  # bool
@@ -47,6 +48,17 @@ class RosterAvailability:
     available_from: np.ndarray  # int64
     #: On call (a rotation shift or an override) at ``at``.
     on_call_now: np.ndarray  # bool
+
+    def of_kinds(self, kind: np.ndarray) -> RosterAvailability:
+        """The answers of each row's kind (:func:`kinds`), per row."""
+        return RosterAvailability(
+            available_now=self.available_now[kind],
+            on_leave=self.on_leave[kind],
+            cannot_meet_due=self.cannot_meet_due[kind],
+            available_micros=self.available_micros[kind],
+            available_from=self.available_from[kind],
+            on_call_now=self.on_call_now[kind],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +91,9 @@ class AvailabilityBook:
         return len(self.physicians)
 
     def covers(self, at: datetime, due_at: datetime) -> bool:
-        """Whether :meth:`query` can answer for ``at`` and ``due_at`` (both, and ``at`` + ``HORIZON``,
+        """Whether :meth:`query_groups` can answer for ``at`` and ``due_at`` (both, and ``at`` + ``HORIZON``,
         inside the window)."""
         return self.start <= at and max(due_at, at + HORIZON) <= self.end
-
-    def query(self, at: datetime, due_at: datetime, min_review: timedelta) -> RosterAvailability:
-        """The answers per physician of the book."""
-        answers, g = self.query_groups(at, due_at, min_review), self.group_of
-        return RosterAvailability(
-            available_now=answers.available_now[g],
-            on_leave=answers.on_leave[g],
-            cannot_meet_due=answers.cannot_meet_due[g],
-            available_micros=answers.available_micros[g],
-            available_from=answers.available_from[g],
-            on_call_now=answers.on_call_now[g],
-        )
 
     def query_groups(self, at: datetime, due_at: datetime, min_review: timedelta) -> RosterAvailability:
         """The answers per group (``group_of`` says whose): what a question costs grows with the groups."""
@@ -253,29 +253,6 @@ def build_book(
 def positions_in(book: AvailabilityBook, rows: Mapping[UUID, int]) -> np.ndarray:
     """Each book position's row in an index (``rows``: physician id to row), -1 for a physician not in it."""
     return np.fromiter((rows.get(pid, -1) for pid in book.physicians), dtype=np.int64, count=book.size)
-
-
-def spread(
-    answers: RosterAvailability,
-    positions: np.ndarray,
-    size: int,
-    at: datetime,
-    due_at: datetime,
-    min_review: timedelta,
-) -> RosterAvailability:
-    """``answers`` (per book position) for every row of an index of ``size`` rows: a row not in the book is
-    a reviewer with no schedule and no time off, available at every instant (rules.md §5)."""
-    present = positions >= 0
-    rows = positions[present]
-    fills = _unscheduled(at, due_at, min_review)
-
-    def column(name: str) -> np.ndarray:
-        values = getattr(answers, name)
-        out = np.full(size, fills[name], dtype=values.dtype)
-        out[rows] = values[present]
-        return out
-
-    return RosterAvailability(**{name: column(name) for name in fills})
 
 
 def kinds(book: AvailabilityBook, positions: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

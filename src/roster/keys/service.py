@@ -236,18 +236,19 @@ class KeyCache:
     async def _read_counter(self) -> None:
         """Wait for a read of the counter that begins now, or is already under way: one at a time, and
         shared, so no request is judged against a value older than ``recheck``. Shielded, like lookups."""
-        if self._counter_read is None:
-            self._counter_read = asyncio.ensure_future(self._reread(self._epoch))
-            self._counter_read.add_done_callback(_retrieve)
-        await asyncio.shield(self._counter_read)
+        await asyncio.shield(self._counter_read or self._start_read())
 
     def _refresh_ahead(self, moment: float) -> None:
         """Start the next counter read while the last still holds: under load, waiting for it when it fell
         due held every request that arrived meanwhile for a few turns of the event loop. At most one try
         per half interval (a failing database is not asked once per request)."""
         self._refresh_at = moment + self.recheck / 2
-        self._counter_read = asyncio.ensure_future(self._reread(self._epoch))
-        self._counter_read.add_done_callback(_retrieve)
+        self._start_read()
+
+    def _start_read(self) -> asyncio.Task[None]:
+        read = self._counter_read = asyncio.ensure_future(self._reread(self._epoch))
+        read.add_done_callback(_retrieve)
+        return read
 
     async def _reread(self, epoch: int) -> None:
         started = time.monotonic()

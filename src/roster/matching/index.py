@@ -238,53 +238,34 @@ class TimeView:
     Answered per kind of row (the availability book's groups: physicians with the same schedule answer
     alike, a roster has hundreds of them, not tens of thousands; or one kind per row) and gathered to rows
     on first use, so a new question (every second brings new ones) costs the kinds, not the roster.
+    The answers: ``excluded`` (``on_leave``, ``cannot_meet_due``, and ``off_shift`` when asked), ``bits``
+    (each row's time reasons, ``BIT``), ``penalty`` (ranking: not available now, and not on call when on
+    call ranks first), ``available_now`` and ``available_from`` (the next available instant in epoch
+    microseconds, -1 for none within the horizon).
     """
 
-    def __init__(
-        self,
-        kind: np.ndarray | None,
-        excluded: np.ndarray,
-        bits: np.ndarray,
-        penalty: np.ndarray,
-        available_now: np.ndarray,
-        available_from: np.ndarray,
-        counts: dict[str, int],
-    ) -> None:
-        #: Each row's kind (None: one kind per row, the arrays below are per row already).
+    def __init__(self, kind: np.ndarray, answers: dict[str, np.ndarray], counts: dict[str, int]) -> None:
+        #: Each row's kind.
         self.kind = kind
-        self._per_kind = {
-            "excluded": excluded,
-            "bits": bits,
-            "penalty": penalty,
-            "available_now": available_now,
-            "available_from": available_from,
-        }
-        self._per_row: dict[str, np.ndarray] = {} if kind is not None else dict(self._per_kind)
+        self._per_kind = answers
+        self._per_row: dict[str, np.ndarray] = {}
         #: Rows per time reason, counted once per view (a view answers every request asking the same question).
         self.counts = counts
         self._over: tuple[Capacity, int, np.ndarray, np.ndarray] | None = None
 
-    def _rows(self, name: str) -> np.ndarray:
+    def every_row(self, name: str) -> np.ndarray:
+        """One answer for every row."""
         values = self._per_row.get(name)
         if values is None:
-            assert self.kind is not None
             values = self._per_row[name] = self._per_kind[name][self.kind]
         return values
 
-    @property
-    def excluded(self) -> np.ndarray:
-        """Rows the time rules exclude (``on_leave``, ``cannot_meet_due``, and ``off_shift`` when asked)."""
-        return self._rows("excluded")
-
-    @property
-    def bits(self) -> np.ndarray:
-        """Each row's time reasons (``BIT``)."""
-        return self._rows("bits")
-
-    @property
-    def penalty(self) -> np.ndarray:
-        """Each row's ranking penalty: not available now, and not on call when on call ranks first."""
-        return self._rows("penalty")
+    def of_rows(self, name: str, rows: list[int]) -> list:
+        """One answer for a few rows, as Python values."""
+        found = self._per_row.get(name)
+        if found is not None:
+            return found[rows].tolist()
+        return self._per_kind[name][self.kind[rows]].tolist()
 
     def over(self, capacity: Capacity, tier_shift: int) -> tuple[np.ndarray, np.ndarray]:
         """Per row: kept out by capacity or by time, and the ranking key before the case (load and NPI,
@@ -292,29 +273,10 @@ class TimeView:
         requests asking this question share both until an assignment changes the counts."""
         cached = self._over
         if cached is None or cached[0] is not capacity or cached[1] != tier_shift:
-            kind = self.kind
-            excluded, penalty = self._per_kind["excluded"], self._per_kind["penalty"] << tier_shift
-            if kind is not None:
-                excluded, penalty = excluded[kind], penalty[kind]
+            excluded = self._per_kind["excluded"][self.kind]
+            penalty = (self._per_kind["penalty"] << tier_shift)[self.kind]
             cached = self._over = (capacity, tier_shift, capacity.full | excluded, capacity.ranking + penalty)
         return cached[2], cached[3]
-
-    def of_rows(self, name: str, rows: list[int]) -> list:
-        """One answer (``available_now``, ``available_from``, ...) for a few rows, as Python values."""
-        found = self._per_row.get(name)
-        if found is not None:
-            return found[rows].tolist()
-        assert self.kind is not None
-        return self._per_kind[name][self.kind[rows]].tolist()
-
-    @property
-    def available_now(self) -> np.ndarray:
-        return self._rows("available_now")
-
-    @property
-    def available_from(self) -> np.ndarray:
-        """The next available instant (epoch microseconds), -1 for none within the horizon."""
-        return self._rows("available_from")
 
 
 class CaseView:
@@ -383,7 +345,7 @@ class CaseView:
                 bits[self._involved] |= BIT["prior_reviewer"]
             bits |= np.where(self._capacity.full, BIT["at_capacity"], 0).astype(np.int32)
             if self.time is not None:
-                bits |= self.time.bits
+                bits |= self.time.every_row("bits")
             self._bits = bits
         return self._bits
 
@@ -934,8 +896,10 @@ def time_view(
     when the request asks for reviewers available now; the rest rank after those available now (and, for
     an expedited case out of hours, after those on call).
 
-    The answers are per row, or per kind of row with each row's ``kind`` and the rows of each kind
-    (``population``, for the counts)."""
+    The answers are per kind of row, with each row's ``kind`` and the rows of each kind (``population``, for
+    the counts); without them, per row."""
+    if kind is None:
+        kind, population = np.arange(len(available_now), dtype=np.int64), np.ones(len(available_now), dtype=np.int64)
     off_shift = ~available_now & ~on_leave
     bits = np.where(on_leave, BIT["on_leave"], 0).astype(np.int32)
     bits |= np.where(cannot_meet_due, BIT["cannot_meet_due"], 0).astype(np.int32)
@@ -946,11 +910,16 @@ def time_view(
     penalty = np.where(available_now, 0, _RANK_NOT_NOW).astype(np.int64)
     if on_call_first:
         penalty += np.where(on_call_now, 0, _RANK_NOT_ON_CALL)
-    if population is None:
-        counts = {reason: int(np.count_nonzero(bits & BIT[reason])) for reason in TIME_REASONS}
-    else:
-        counts = {reason: int(population[(bits & BIT[reason]) != 0].sum()) for reason in TIME_REASONS}
-    return TimeView(kind, excluded, bits, penalty, available_now, available_from, counts)
+    assert population is not None
+    counts = {reason: int(population[(bits & BIT[reason]) != 0].sum()) for reason in TIME_REASONS}
+    answers = {
+        "excluded": excluded,
+        "bits": bits,
+        "penalty": penalty,
+        "available_now": available_now,
+        "available_from": available_from,
+    }
+    return TimeView(kind, answers, counts)
 
 
 def gathered(values: np.ndarray, at: np.ndarray, missing: int) -> np.ndarray:

@@ -438,12 +438,13 @@ async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
     eligible = _eligible(view, view.ranked(data.limit), time)
     ineligible: dict[str, int] | list[IneligibleReviewer]
     if data.explain:
+        timed = (time.every_row("bits"), time.every_row("available_from")) if time is not None else None
         ineligible = [
             IneligibleReviewer(
                 physician_id=index.reviewers[row].id,
                 name=index.reviewers[row].name,
                 reasons=view.reasons_of(row),
-                available_from=_time_from(time, row) if time is not None and time.bits[row] else None,
+                available_from=_instant_or_none(int(timed[1][row])) if timed is not None and timed[0][row] else None,
             )
             for row in view.ineligible_rows()
         ]
@@ -554,8 +555,8 @@ def turnaround_clocks(fixtures_dir: Path) -> dict[tuple[str, str, str], Turnarou
     return load_clocks(fixtures_dir / "turnaround_clocks.csv")
 
 
-def _time_from(time: TimeView, row: int) -> datetime | None:
-    value = int(time.available_from[row])
+def _instant_or_none(value: int) -> datetime | None:
+    """An ``available_from`` answer: -1 is none within the horizon."""
     return None if value < 0 else instant(value)
 
 
@@ -583,7 +584,7 @@ def _eligible(view: CaseView, ranked: list[tuple[int, Placement]], time: TimeVie
                 open_cases=placed.open_cases,
                 license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
                 available_now=available,
-                available_from=None if available or available_from < 0 else instant(available_from),
+                available_from=None if available else _instant_or_none(available_from),
             )
         )
     return out

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import time_machine
 
-from roster.availability.book import build_book, instant, positions_in, spread
+from roster.availability.book import build_book, instant, kinds, positions_in, with_unscheduled
 from roster.availability.rules import availability
 from roster.schedules.service import roster_schedules, schedule_of
 from tests.conftest import Api
@@ -65,11 +65,12 @@ async def test_roster_schedules_agree_with_each_physicians_schedule(api: Api) ->
         assert {s.physician_id for s in schedules} == set(ids[:3]), "the unscheduled physician is left out"
         book = build_book(schedules, frozenset(), start, end)
         rows = {pid: row for row, pid in enumerate(ids)}
+        kind, _ = kinds(book, positions_in(book, rows), len(ids))
         singles = {pid: await schedule_of(pid) for pid in ids}
         for hours in range(0, 24 * 9, 5):
             at = NOW + timedelta(hours=hours)
             due = at + timedelta(hours=72)
-            answers = spread(book.query(at, due, MIN_REVIEW), positions_in(book, rows), len(ids), at, due, MIN_REVIEW)
+            answers = with_unscheduled(book.query_groups(at, due, MIN_REVIEW), at, due, MIN_REVIEW).of_kinds(kind)
             for pid, row in rows.items():
                 expected = availability(singles[pid], at, due, MIN_REVIEW)
                 got_from = None if answers.available_from[row] < 0 else instant(answers.available_from[row])

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roster.availability.book import build_book, instant, kinds, positions_in, spread, with_unscheduled
+from roster.availability.book import (
+    AvailabilityBook,
+    RosterAvailability,
+    build_book,
+    instant,
+    kinds,
+    positions_in,
+    with_unscheduled,
+)
 from roster.availability.rules import (
     HORIZON,
     Layer,
@@ -31,6 +39,26 @@ WINDOW_START = datetime(2027, 3, 1, tzinfo=UTC)
 WINDOW_END = WINDOW_START + timedelta(days=50)
 HOLIDAYS = frozenset({date(2027, 3, 15)})
 MIN_REVIEW = timedelta(hours=2)
+
+
+def per_row(
+    book: AvailabilityBook, rows: dict[uuid.UUID, int], size: int, at: datetime, due_at: datetime
+) -> RosterAvailability:
+    """What matching reads, per row of an index of ``size`` rows: the answer of each row's kind."""
+    kind, population = kinds(book, positions_in(book, rows), size)
+    assert population.sum() == size and len(population) == book.groups + 1
+    return with_unscheduled(book.query_groups(at, due_at, MIN_REVIEW), at, due_at, MIN_REVIEW).of_kinds(kind)
+
+
+def assert_agrees(answers: RosterAvailability, row: int, schedule: Schedule, at: datetime, due_at: datetime) -> None:
+    expected = availability(schedule, at, due_at, MIN_REVIEW, HOLIDAYS)
+    assert bool(answers.available_now[row]) == expected.available_now, row
+    assert bool(answers.on_leave[row]) == expected.on_leave, row
+    assert bool(answers.cannot_meet_due[row]) == expected.cannot_meet_due, row
+    assert int(answers.available_micros[row]) == round(expected.available_seconds * 1_000_000), row
+    got_from = None if answers.available_from[row] < 0 else instant(answers.available_from[row])
+    assert got_from == expected.available_from, row
+
 
 quarter_hours = st.integers(min_value=0, max_value=95).map(lambda q: time(q // 4, (q % 4) * 15))
 rules = st.builds(
@@ -103,16 +131,9 @@ def test_the_book_agrees_with_availability_for_every_reviewer(
     due_at = at + due_in
     book = build_book(schedules, HOLIDAYS, WINDOW_START, WINDOW_END)
     assert book.covers(at, due_at)
-    rows = {pid: row for row, pid in enumerate(PEOPLE)}
-    answers = spread(book.query(at, due_at, MIN_REVIEW), positions_in(book, rows), len(PEOPLE), at, due_at, MIN_REVIEW)
+    answers = per_row(book, {pid: row for row, pid in enumerate(PEOPLE)}, len(PEOPLE), at, due_at)
     for row, schedule in enumerate(schedules):
-        expected = availability(schedule, at, due_at, MIN_REVIEW, HOLIDAYS)
-        assert bool(answers.available_now[row]) == expected.available_now, row
-        assert bool(answers.on_leave[row]) == expected.on_leave, row
-        assert bool(answers.cannot_meet_due[row]) == expected.cannot_meet_due, row
-        assert int(answers.available_micros[row]) == round(expected.available_seconds * 1_000_000), row
-        got_from = None if answers.available_from[row] < 0 else instant(answers.available_from[row])
-        assert got_from == expected.available_from, row
+        assert_agrees(answers, row, schedule, at, due_at)
 
 
 @settings(max_examples=100, deadline=None)
@@ -122,24 +143,24 @@ def test_the_book_agrees_with_availability_for_every_reviewer(
     due_in=st.integers(min_value=0, max_value=9 * 24 * 4).map(lambda q: timedelta(minutes=15 * q)),
     data=st.data(),
 )
-def test_answers_per_kind_gathered_to_rows_are_the_answers_spread_to_rows(
+def test_rows_in_any_order_and_rows_the_book_does_not_know_get_their_own_answers(
     schedules: list[Schedule], at: datetime, due_in: timedelta, data: st.DataObject
 ) -> None:
-    """What matching reads (one answer per book group and one for everyone outside the book, each row
-    pointing at its kind) is what spreading every physician's answer over the rows gives."""
+    """An index holds some of the book's physicians, in any order, and others the book does not know (no
+    schedule: available at every instant); each row's kind answers for it."""
     due_at = at + due_in
     book = build_book(schedules, HOLIDAYS, WINDOW_START, WINDOW_END)
-    # An index holding some of the book's physicians, in any order, and others the book does not know.
     size = data.draw(st.integers(min_value=0, max_value=len(PEOPLE) + 3))
     slots = data.draw(st.permutations(range(size)))
-    rows = {pid: row for pid, row in zip(data.draw(st.permutations(PEOPLE)), slots, strict=False)}
-    positions = positions_in(book, rows)
-    kind, population = kinds(book, positions, size)
-    assert population.sum() == size and len(population) == book.groups + 1
-    per_kind = with_unscheduled(book.query_groups(at, due_at, MIN_REVIEW), at, due_at, MIN_REVIEW)
-    per_row = spread(book.query(at, due_at, MIN_REVIEW), positions, size, at, due_at, MIN_REVIEW)
-    for name in ("available_now", "on_leave", "cannot_meet_due", "available_micros", "available_from", "on_call_now"):
-        assert getattr(per_kind, name)[kind].tolist() == getattr(per_row, name).tolist(), name
+    people = data.draw(st.permutations(PEOPLE))
+    rows = {pid: row for pid, row in zip(people, slots, strict=False)}
+    strangers = [uuid.UUID(int=1000 + row) for row in slots[len(rows) :]]
+    answers = per_row(book, rows, size, at, due_at)
+    by_id = {s.physician_id: s for s in schedules}
+    for pid, row in rows.items():
+        assert_agrees(answers, row, by_id[pid], at, due_at)
+    for pid, row in zip(strangers, slots[len(rows) :], strict=True):
+        assert_agrees(answers, row, Schedule(pid), at, due_at)
 
 
 def test_a_reviewer_with_no_schedule_is_left_out_and_always_available() -> None:
@@ -150,14 +171,7 @@ def test_a_reviewer_with_no_schedule_is_left_out_and_always_available() -> None:
     )
     assert book.physicians == (working,)
     at = datetime(2027, 3, 6, 12, tzinfo=UTC)  # a Saturday
-    answers = spread(
-        book.query(at, at + timedelta(hours=72), MIN_REVIEW),
-        positions_in(book, {free: 0, working: 1}),
-        3,
-        at,
-        at + timedelta(hours=72),
-        MIN_REVIEW,
-    )
+    answers = per_row(book, {free: 0, working: 1}, 3, at, at + timedelta(hours=72))
     assert answers.available_now.tolist() == [True, False, True]
     assert instant(answers.available_from[1]) == datetime(2027, 3, 8, 14, tzinfo=UTC)  # Monday 09:00 EST
     assert answers.cannot_meet_due.tolist() == [False, False, False]
@@ -168,7 +182,7 @@ def test_on_call_now_is_reported_for_ranking() -> None:
     rotation_ = Rotation(ROTATION, "24x7", ZONES[0], (layer,))
     book = build_book([Schedule(PEOPLE[0], rotations=(rotation_,))], frozenset(), WINDOW_START, WINDOW_END)
     at = datetime(2027, 3, 10, 3, tzinfo=UTC)
-    answers = book.query(at, at + timedelta(hours=72), MIN_REVIEW)
+    answers = per_row(book, {PEOPLE[0]: 0}, 1, at, at + timedelta(hours=72))
     assert answers.on_call_now.tolist() == [True] and answers.available_now.tolist() == [True]
 
 
@@ -177,8 +191,8 @@ def test_a_question_outside_the_window_is_refused() -> None:
     assert not book.covers(WINDOW_END - HORIZON + timedelta(seconds=1), WINDOW_END - HORIZON)
     assert not book.covers(WINDOW_START - timedelta(seconds=1), WINDOW_START)
     with pytest.raises(ValueError, match="outside the book's window"):
-        book.query(WINDOW_END, WINDOW_END, MIN_REVIEW)
-    empty = book.query(WINDOW_START, WINDOW_START + timedelta(days=1), MIN_REVIEW)
+        book.query_groups(WINDOW_END, WINDOW_END, MIN_REVIEW)
+    empty = book.query_groups(WINDOW_START, WINDOW_START + timedelta(days=1), MIN_REVIEW)
     assert empty.available_now.shape == (0,) and np.all(empty.available_from == -1)
 
 
@@ -186,7 +200,7 @@ def test_a_question_outside_the_window_is_refused() -> None:
 def test_a_reviewer_outside_the_book_can_meet_a_due_exactly_the_minimum_away(due_in: timedelta, short: bool) -> None:
     book = build_book([], frozenset(), WINDOW_START, WINDOW_END)
     at = WINDOW_START + timedelta(days=1)
-    answers = spread(book.query(at, at + due_in, MIN_REVIEW), positions_in(book, {}), 1, at, at + due_in, MIN_REVIEW)
+    answers = per_row(book, {}, 1, at, at + due_in)
     assert answers.cannot_meet_due.tolist() == [short]
     assert availability(Schedule(PEOPLE[0]), at, at + due_in, MIN_REVIEW).cannot_meet_due is short
 
@@ -202,7 +216,7 @@ def test_physicians_with_the_same_rules_share_a_group_and_keep_their_own_leave()
     book = build_book(schedules, frozenset(), WINDOW_START, WINDOW_END)
     assert book.groups == 2 and book.group_of.tolist() == [0, 0, 1]
     at = datetime(2027, 3, 9, 15, tzinfo=UTC)  # Tuesday 10:00 in New York
-    answers = book.query(at, at + timedelta(hours=72), MIN_REVIEW)
+    answers = per_row(book, {pid: row for row, pid in enumerate(PEOPLE[:3])}, 3, at, at + timedelta(hours=72))
     assert answers.available_now.tolist() == [True, True, False]
     assert answers.on_leave.tolist() == [False, False, True]
     for row, schedule in enumerate(schedules):

@@ -1,5 +1,6 @@
 """Properties: the availability book's positions on an index, moved along through patches, are the ones a
-lookup of every physician gives; a time view answered per book group is the one answered per row."""
+lookup of every physician gives; a time view answered per book group is the one built from every
+reviewer's own answer."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from roster.availability.book import positions_in, spread
+from roster.availability.book import micros, positions_in
 from roster.availability.rules import Schedule, TimeOff, WorkingHours
+from roster.availability.rules import availability as availability_of
 from roster.matching.availability import Availability, _assembled, live_time_view
 from roster.matching.index import RosterIndex, time_view
 from tests.unit.matching.roster import RULES, reviewer
@@ -109,22 +111,18 @@ def test_a_time_view_answered_per_kind_is_the_view_answered_per_row(
     options = {"require_now": require_now, "on_call_first": on_call_first}
     live = live_time_view(availability, index, at, due_at, MIN_REVIEW, **options)
     assert live is not None
-    per_row = spread(
-        availability.book.query(at, due_at, MIN_REVIEW),
-        availability.positions(index),
-        index.size,
-        at,
-        due_at,
-        MIN_REVIEW,
-    )
+    # Every reviewer's own answer, from its schedule (none on file: available at every instant).
+    own = [availability_of(schedules.get(r.id, Schedule(r.id)), at, due_at, MIN_REVIEW) for r in index.reviewers]
     expected = time_view(
-        per_row.available_now,
-        per_row.on_leave,
-        per_row.cannot_meet_due,
-        per_row.available_from,
-        per_row.on_call_now,
+        np.array([a.available_now for a in own], dtype=bool),
+        np.array([a.on_leave for a in own], dtype=bool),
+        np.array([a.cannot_meet_due for a in own], dtype=bool),
+        np.array([-1 if a.available_from is None else micros(a.available_from) for a in own], dtype=np.int64),
+        np.zeros(len(own), dtype=bool),
         **options,
     )
     assert live.counts == expected.counts
     for name in ("excluded", "bits", "penalty", "available_now", "available_from"):
-        assert getattr(live, name).tolist() == getattr(expected, name).tolist(), name
+        assert live.every_row(name).tolist() == expected.every_row(name).tolist(), name
+        rows = list(range(0, index.size, 3))
+        assert live.of_rows(name, rows) == expected.of_rows(name, rows), name
