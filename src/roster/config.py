@@ -358,7 +358,9 @@ class Settings:
 
     def min_review(self, review_type: str) -> timedelta:
         """The minimum review time for ``review_type`` (the largest configured when it is unknown)."""
-        minutes = self.min_review_minutes.get(review_type, max(self.min_review_minutes.values(), default=60))
+        minutes = self.min_review_minutes.get(review_type)
+        if minutes is None:
+            minutes = max(self.min_review_minutes.values(), default=60)
         return timedelta(minutes=minutes)
 
     @property

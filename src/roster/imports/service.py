@@ -11,9 +11,7 @@ deletes or deactivates (a physician row saying ``status`` inactive does deactiva
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +21,7 @@ import msgspec
 import polars as pl
 from piccolo.table import Table
 
-from roster import clock
+from roster import clock, collector
 from roster.audit.tables import AuditEvent
 from roster.certifications import repository as certification_rows
 from roster.certifications import service as certifications
@@ -94,38 +92,10 @@ async def import_roster(
     existing one keeps theirs.
     """
     zone = default_time_zone or env_default_time_zone()
-    with _cyclic_gc_paused():
+    with collector.paused():
         return await _import(
             data, file_name=file_name, dry_run=dry_run, actor=actor, progress=progress, default_time_zone=zone
         )
-
-
-#: Imports running in this process that paused the cyclic garbage collector.
-_gc_pausers = 0
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while an import churns through its objects.
-
-    The collector runs every 700 net allocations, and its full passes walk every live object: with
-    a large roster's rows, documents and ids alive, that was about a fifth of a first import's CPU
-    time. The import's objects hold no reference cycles (reference counting frees them); cycles
-    made elsewhere meanwhile are collected once the last import ends. Reference counted so that
-    concurrent imports do not re-enable it under each other, and left alone if it was already off.
-    """
-    global _gc_pausers
-    if not gc.isenabled() and _gc_pausers == 0:
-        yield
-        return
-    _gc_pausers += 1
-    gc.disable()
-    try:
-        yield
-    finally:
-        _gc_pausers -= 1
-        if _gc_pausers == 0:
-            gc.enable()
 
 
 async def _import(

@@ -10,17 +10,17 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from roster import clock
+from roster import clock, collector
 from roster.availability.book import instant
 from roster.availability.clocks import TurnaroundClock, due_at, load_clocks
 from roster.availability.zones import zone
-from roster.compliance.facts import CompliancePolicy
+from roster.compliance.facts import CompliancePolicy, LicenseFact
 from roster.compliance.service import checked_as_of, end_of_day
 from roster.config import Settings
 from roster.errors import InvalidInput
@@ -183,7 +183,8 @@ class RosterCache:
                 return state
             patch = await self._patch(state, version) if state is not None else None
             if patch is None:
-                state = self._state = await self._build(version)
+                with collector.paused():
+                    state = self._state = await self._build(version)
                 _settle()
                 return state
             patched, rescreened = patch
@@ -204,7 +205,8 @@ class RosterCache:
             return None
         # Read before taking the lock (most of the recompute's time): a request that meets a newer write
         # patches the index meanwhile instead of waiting behind this read.
-        standing = await screening_standing(clock.now())
+        with collector.paused():
+            standing = await screening_standing(clock.now())
         async with self._lock:
             state = self._state
             if state is None or not state.rescreen_owed:
@@ -214,7 +216,8 @@ class RosterCache:
             for physician_id in _patched_between(before.index, state.index):
                 # Reloaded whole by a patch since the read (a hit decision, say): its screening is newer.
                 standing.pop(physician_id, None)
-            index = await asyncio.to_thread(state.index.rescreened, standing)
+            with collector.paused():
+                index = await asyncio.to_thread(state.index.rescreened, standing)
             state = self._state = dataclasses.replace(state, index=index, rescreen_owed=False)
             _settle()
             return state
@@ -289,7 +292,8 @@ class RosterCache:
                 else None
             )
             if hit is None:
-                index = await asyncio.to_thread(index.rescreened, await screening_standing(now))
+                with collector.paused():
+                    index = await asyncio.to_thread(index.rescreened, await screening_standing(now))
                 owed, rescreened = False, True
             else:
                 reload |= hit
@@ -460,9 +464,9 @@ async def match(data: MatchRequest, cache: RosterCache) -> MatchResult:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CaseTime:
-    """A case's clock: the instant judged, when it is due, and what that asks of a reviewer."""
+class CaseTime(NamedTuple):
+    """A case's clock: the instant judged, when it is due, and what that asks of a reviewer (a tuple:
+    every match builds one)."""
 
     at: datetime
     received_at: datetime
@@ -494,7 +498,7 @@ async def case_time(data: TimedCase, roster: RosterState, settings: Settings) ->
     An assignment that names its own ``due_at`` keeps it."""
     now = clock.now()
     # Defaults to the current second: every request within it asks the same question (cached views).
-    second = now.astimezone(UTC).replace(microsecond=0)
+    second = (now if now.tzinfo is UTC else now.astimezone(UTC)).replace(microsecond=0)
     at = data.at.astimezone(UTC) if data.at is not None else second
     received = data.received_at.astimezone(UTC) if data.received_at is not None else second
     holidays = roster.availability.holidays if roster.availability is not None else await holiday_days()
@@ -560,6 +564,26 @@ def _instant_or_none(value: int) -> datetime | None:
     return None if value < 0 else instant(value)
 
 
+#: A placement's score, remembered: placements repeat (a few flags, a load), and every match shows five.
+_score = functools.lru_cache(maxsize=4096)(score)
+
+_SHOWN_KEPT = 8192
+_shown_licenses: dict[int, tuple[LicenseFact, MatchLicense]] = {}
+
+
+def _shown(lic: LicenseFact) -> MatchLicense:
+    """The license as a match shows it, one per license fact (by identity: facts live as long as their
+    index, and the top-ranked recur from one request to the next)."""
+    found = _shown_licenses.get(id(lic))
+    if found is not None and found[0] is lic:
+        return found[1]
+    if len(_shown_licenses) >= _SHOWN_KEPT:
+        _shown_licenses.clear()
+    shown = MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on)
+    _shown_licenses[id(lic)] = (lic, shown)
+    return shown
+
+
 def _eligible(view: CaseView, ranked: list[tuple[int, Placement]], time: TimeView | None) -> list[EligibleReviewer]:
     """The ranked reviewers as the API shows them, each with the license its decision relies on."""
     rows = [row for row, _ in ranked]
@@ -579,10 +603,10 @@ def _eligible(view: CaseView, ranked: list[tuple[int, Placement]], time: TimeVie
                 physician_id=reviewer.id,
                 npi=reviewer.npi,
                 name=reviewer.name,
-                score=score(placed),
+                score=_score(placed),
                 specialty_match=placed.specialty_match,
                 open_cases=placed.open_cases,
-                license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
+                license=_shown(lic),
                 available_now=available,
                 available_from=None if available else _instant_or_none(available_from),
             )

@@ -256,3 +256,37 @@ async def test_the_first_physician_of_an_empty_roster_is_matched_after_a_match_o
     assert [e["physician_id"] for e in (await match(api))["eligible"]] == [first["id"]]
     assert len(refreshes["builds"]) == 1, "the empty index was patched, not rebuilt"
     assert [{str(pid) for pid in p} for p in refreshes["patches"]] == [{first["id"]}]
+
+
+async def test_a_build_runs_without_the_cyclic_collector_and_turns_it_back_on(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the index keeps every object it makes alive: the collector waits until it is done (and
+    the index is then frozen out of its way), on success and on failure."""
+    import gc
+
+    seen: list[bool] = []
+    real_build = service.RosterCache._build
+
+    async def build(self: service.RosterCache, version: int | None) -> service.RosterState:
+        seen.append(gc.isenabled())
+        return await real_build(self, version)
+
+    monkeypatch.setattr(service.RosterCache, "_build", build)
+    await reviewer(api, 1)
+    assert len((await match(api))["eligible"]) == 1
+    assert seen == [False] and gc.isenabled()
+
+    async def broken(self: service.RosterCache, version: int | None) -> service.RosterState:
+        seen.append(gc.isenabled())
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(service.RosterCache, "_build", broken)
+    monkeypatch.setattr(service.RosterCache, "_patch", lambda *_: _none())
+    await reviewer(api, 2)
+    assert (await api.post("/api/v1/match", json=case())).status_code == 500
+    assert seen == [False, False] and gc.isenabled()
+
+
+async def _none() -> None:
+    return None
