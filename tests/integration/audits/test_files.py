@@ -158,11 +158,14 @@ async def test_the_zip_holds_one_pdf_per_file_and_an_index(api: Api) -> None:
 
 
 def pdf_metadata(pdf: bytes) -> str:
-    """The PDF's document information (title, subject), from its compressed object streams."""
+    """The PDF's document information (title, subject), from its compressed object streams.
+
+    A stream's data may itself end in a carriage return (compressed bytes are arbitrary): only the line
+    feed before ``endstream`` is the delimiter, and the decompressor stops at the end of its own data."""
     text = b""
-    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+    for stream in re.finditer(rb"stream\r?\n(.*?)\nendstream", pdf, re.S):
         with contextlib.suppress(zlib.error):
-            text += zlib.decompress(stream.group(1))
+            text += zlib.decompressobj().decompress(stream.group(1))
     return text.decode("latin-1")
 
 
