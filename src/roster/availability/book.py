@@ -37,7 +37,7 @@ def instant(value: int) -> datetime:
 @dataclass(frozen=True, slots=True)
 class RosterAvailability:
     """One question's answers: one entry per group of the book (:meth:`AvailabilityBook.query_groups`), and
-    with :func:`with_unscheduled` one more for everyone outside it; :meth:`of_kinds` gathers them to rows."""
+    with :func:`with_unscheduled` one more for everyone outside it (see :func:`kinds`)."""
 
     available_now: np.ndarray  # bool
     on_leave: np.ndarray  # bool
@@ -48,17 +48,6 @@ class RosterAvailability:
     available_from: np.ndarray  # int64
     #: On call (a rotation shift or an override) at ``at``.
     on_call_now: np.ndarray  # bool
-
-    def of_kinds(self, kind: np.ndarray) -> RosterAvailability:
-        """The answers of each row's kind (:func:`kinds`), per row."""
-        return RosterAvailability(
-            available_now=self.available_now[kind],
-            on_leave=self.on_leave[kind],
-            cannot_meet_due=self.cannot_meet_due[kind],
-            available_micros=self.available_micros[kind],
-            available_from=self.available_from[kind],
-            on_call_now=self.on_call_now[kind],
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,8 +165,7 @@ def _view(
     *,
     require_now: bool,
     on_call_first: bool,
-    kind: np.ndarray | None = None,
-    population: np.ndarray | None = None,
+    kinds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TimeView:
     return time_view(
         answers.available_now,
@@ -176,8 +175,7 @@ def _view(
         answers.on_call_now,
         require_now=require_now,
         on_call_first=on_call_first,
-        kind=kind,
-        population=population,
+        kinds=kinds,
     )
 
 
@@ -200,9 +198,8 @@ def live_time_view(
         return cached[1]
     # Answered per group of the book (and the kind outside it), then gathered per row only as asked:
     # each new second brings a few dozen new questions, and answering them per row stalled every request.
-    kind, population = availability.kinds(index)
     answers = with_unscheduled(availability.book.query_groups(at, due_at, min_review), at, due_at, min_review)
-    view = _view(answers, require_now=require_now, on_call_first=on_call_first, kind=kind, population=population)
+    view = _view(answers, require_now=require_now, on_call_first=on_call_first, kinds=availability.kinds(index))
     availability.views[key] = (index, view)
     while len(availability.views) > VIEWS_KEPT:
         availability.views.popitem(last=False)

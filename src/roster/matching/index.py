@@ -889,17 +889,16 @@ def time_view(
     *,
     require_now: bool,
     on_call_first: bool,
-    kind: np.ndarray | None = None,
-    population: np.ndarray | None = None,
+    kinds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TimeView:
     """rules.md §5 over every row: ``on_leave`` and ``cannot_meet_due`` always exclude, ``off_shift`` only
     when the request asks for reviewers available now; the rest rank after those available now (and, for
     an expedited case out of hours, after those on call).
 
-    The answers are per kind of row, with each row's ``kind`` and the rows of each kind (``population``, for
-    the counts); without them, per row."""
-    if kind is None:
-        kind, population = np.arange(len(available_now), dtype=np.int64), np.ones(len(available_now), dtype=np.int64)
+    The answers are per kind of row, with ``kinds``: each row's kind and the rows of each kind (for the
+    counts); without them, per row."""
+    n = len(available_now)
+    kind, population = kinds if kinds is not None else (np.arange(n, dtype=np.int64), np.ones(n, dtype=np.int64))
     off_shift = ~available_now & ~on_leave
     bits = np.where(on_leave, BIT["on_leave"], 0).astype(np.int32)
     bits |= np.where(cannot_meet_due, BIT["cannot_meet_due"], 0).astype(np.int32)
@@ -910,7 +909,6 @@ def time_view(
     penalty = np.where(available_now, 0, _RANK_NOT_NOW).astype(np.int64)
     if on_call_first:
         penalty += np.where(on_call_now, 0, _RANK_NOT_ON_CALL)
-    assert population is not None
     counts = {reason: int(population[(bits & BIT[reason]) != 0].sum()) for reason in TIME_REASONS}
     answers = {
         "excluded": excluded,

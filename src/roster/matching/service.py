@@ -20,7 +20,7 @@ from roster import clock, collector
 from roster.availability.book import instant
 from roster.availability.clocks import TurnaroundClock, due_at, load_clocks
 from roster.availability.zones import zone
-from roster.compliance.facts import CompliancePolicy, LicenseFact
+from roster.compliance.facts import CompliancePolicy
 from roster.compliance.service import checked_as_of, end_of_day
 from roster.config import Settings
 from roster.errors import InvalidInput
@@ -567,22 +567,6 @@ def _instant_or_none(value: int) -> datetime | None:
 #: A placement's score, remembered: placements repeat (a few flags, a load), and every match shows five.
 _score = functools.lru_cache(maxsize=4096)(score)
 
-_SHOWN_KEPT = 8192
-_shown_licenses: dict[int, tuple[LicenseFact, MatchLicense]] = {}
-
-
-def _shown(lic: LicenseFact) -> MatchLicense:
-    """The license as a match shows it, one per license fact (by identity: facts live as long as their
-    index, and the top-ranked recur from one request to the next)."""
-    found = _shown_licenses.get(id(lic))
-    if found is not None and found[0] is lic:
-        return found[1]
-    if len(_shown_licenses) >= _SHOWN_KEPT:
-        _shown_licenses.clear()
-    shown = MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on)
-    _shown_licenses[id(lic)] = (lic, shown)
-    return shown
-
 
 def _eligible(view: CaseView, ranked: list[tuple[int, Placement]], time: TimeView | None) -> list[EligibleReviewer]:
     """The ranked reviewers as the API shows them, each with the license its decision relies on."""
@@ -606,7 +590,7 @@ def _eligible(view: CaseView, ranked: list[tuple[int, Placement]], time: TimeVie
                 score=_score(placed),
                 specialty_match=placed.specialty_match,
                 open_cases=placed.open_cases,
-                license=_shown(lic),
+                license=MatchLicense(state=lic.state, number=lic.number, expires_on=lic.expires_on),
                 available_now=available,
                 available_from=None if available else _instant_or_none(available_from),
             )

@@ -13,6 +13,7 @@ from roster.availability.rules import availability
 from roster.schedules.service import roster_schedules, schedule_of
 from tests.conftest import Api
 from tests.integration.schedules.helpers import PHYSICIANS, ROTATIONS, create_rotation, layer, ok, physician, rotation
+from tests.unit.availability.test_book import of_kinds
 
 NOW = datetime(2027, 3, 8, 15, tzinfo=UTC)
 MIN_REVIEW = timedelta(hours=1)
@@ -70,7 +71,7 @@ async def test_roster_schedules_agree_with_each_physicians_schedule(api: Api) ->
         for hours in range(0, 24 * 9, 5):
             at = NOW + timedelta(hours=hours)
             due = at + timedelta(hours=72)
-            answers = with_unscheduled(book.query_groups(at, due, MIN_REVIEW), at, due, MIN_REVIEW).of_kinds(kind)
+            answers = of_kinds(with_unscheduled(book.query_groups(at, due, MIN_REVIEW), at, due, MIN_REVIEW), kind)
             for pid, row in rows.items():
                 expected = availability(singles[pid], at, due, MIN_REVIEW)
                 got_from = None if answers.available_from[row] < 0 else instant(answers.available_from[row])

@@ -47,7 +47,12 @@ def per_row(
     """What matching reads, per row of an index of ``size`` rows: the answer of each row's kind."""
     kind, population = kinds(book, positions_in(book, rows), size)
     assert population.sum() == size and len(population) == book.groups + 1
-    return with_unscheduled(book.query_groups(at, due_at, MIN_REVIEW), at, due_at, MIN_REVIEW).of_kinds(kind)
+    return of_kinds(with_unscheduled(book.query_groups(at, due_at, MIN_REVIEW), at, due_at, MIN_REVIEW), kind)
+
+
+def of_kinds(answers: RosterAvailability, kind: np.ndarray) -> RosterAvailability:
+    """The answers of each row's kind, per row (as matching gathers them)."""
+    return RosterAvailability(**{name: getattr(answers, name)[kind] for name in RosterAvailability.__slots__})
 
 
 def assert_agrees(answers: RosterAvailability, row: int, schedule: Schedule, at: datetime, due_at: datetime) -> None:
